@@ -1,0 +1,57 @@
+"""A reassembled audit event: the records that share (node, timestamp, serial)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from detect.auditd.record import Record, stamp_to_ms
+
+# How an event was completed.
+EOE = "eoe"  # an EOE record closed it
+STANDALONE = "standalone"  # a single-record type
+EXPIRED = "expired"  # audit time moved past the horizon without an EOE
+EVICTED = "evicted"  # the in-flight table was full
+FLUSHED = "flushed"  # end of input
+LATE = "late"  # records that arrived after their event had already been completed
+
+
+class AuditEvent:
+    """Records of one event in arrival order, plus how it was completed."""
+
+    __slots__ = ("cache", "completion", "node", "records", "serial", "stamp")
+
+    def __init__(self, first: Record) -> None:
+        self.node = first.node
+        self.stamp = first.stamp
+        self.serial = first.serial
+        self.records: list[Record] = [first]
+        self.completion = ""
+        self.cache: dict[str, Any] = {}
+
+    @property
+    def time_ms(self) -> int:
+        return stamp_to_ms(self.stamp)
+
+    @property
+    def timestamp(self) -> str:
+        """ISO 8601 UTC with milliseconds, e.g. 2026-11-22T03:01:26.890Z."""
+        ms = self.time_ms
+        moment = datetime.fromtimestamp(ms // 1000, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+
+    def first(self, rtype: str) -> Record | None:
+        for record in self.records:
+            if record.type == rtype:
+                return record
+        return None
+
+    def all(self, rtype: str) -> list[Record]:
+        return [record for record in self.records if record.type == rtype]
+
+    @property
+    def types(self) -> list[str]:
+        return [record.type for record in self.records]
+
+    def __repr__(self) -> str:
+        return f"AuditEvent({self.node or ''} {self.stamp}:{self.serial} {self.types})"

@@ -1,0 +1,62 @@
+"""An event as plain data: host, @timestamp, serial, every record (raw, fields, interpreted) and
+the ECS summary. Text that holds non-UTF-8 bytes is shown with `\\xNN` escapes here; the raw
+record text beside it stays exactly as the kernel wrote it (hex), so nothing is lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detect.auditd import interpret, normalize
+from detect.auditd.event import AuditEvent
+from detect.auditd.record import Record
+
+
+def record_to_dict(record: Record, arch: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": record.type, "fields": record.fields}
+    interpreted: dict[str, Any] = dict(interpret.record_interpreted(record))
+    if record.type == "SOCKADDR":
+        decoded = interpret.sockaddr(record, arch)
+        if decoded:
+            interpreted["sockaddr"] = decoded
+    if record.type == "PATH" and "mode" in record.fields:
+        mode = interpret.file_mode(record.fields["mode"])
+        if mode:
+            interpreted["mode"] = mode
+    if interpreted:
+        out["interpreted"] = interpreted
+    out["raw"] = record.line
+    return out
+
+
+def event_to_dict(event: AuditEvent) -> dict[str, Any]:
+    arch = interpret.event_arch(event)
+    out: dict[str, Any] = {
+        "host": event.node,
+        "@timestamp": event.timestamp,
+        "serial": event.serial,
+        "records": [record_to_dict(record, arch) for record in event.records],
+    }
+    out.update(normalize.summarize(event))
+    detect: dict[str, Any] = {"completion": event.completion}
+    argv = interpret.execve_argv(event)
+    if argv is not None:
+        detect["argv"] = argv
+        if interpret.execve_truncated(event):
+            detect["argv_truncated"] = True
+    out["detect"] = detect
+    return out
+
+
+def printable(value: Any) -> Any:
+    """Surrogate escapes (non-UTF-8 bytes) become `\\xNN` text, recursively."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return value
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(item) for item in value]
+    return value

@@ -1,0 +1,227 @@
+"""Interpretation: syscall, arch and errno names, EXECVE and PROCTITLE argv, sockaddr, modes.
+
+Each function is pure and cheap to call again: event-level results are cached on the event.
+ENRICHED logs carry some interpretations already (after 0x1D); RAW logs get the same names here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+from typing import Any, Literal
+
+from detect.auditd import tables
+from detect.auditd.event import AuditEvent
+from detect.auditd.record import Record
+
+Order = Literal["little", "big"]
+UNSET_ID = "4294967295"
+ID_NAMES = ("auid", "uid", "gid", "euid", "suid", "fsuid", "egid", "sgid", "fsgid", "ouid", "ogid")
+BIG_ENDIAN_ARCHES = frozenset(("ppc64", "ppc", "s390x", "s390", "armeb"))
+FILE_TYPES = {
+    0o140000: "socket",
+    0o120000: "link",
+    0o100000: "file",
+    0o060000: "block-device",
+    0o040000: "dir",
+    0o020000: "character-device",
+    0o010000: "fifo",
+}
+MODE_FLAGS = ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
+SOCKET_FAMILIES = {0: "unspec", 1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet"}
+
+
+def to_bytes(text: str) -> bytes:
+    """Back to the exact bytes a decoded value came from (surrogate escapes included)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def from_bytes(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+@cache
+def arch_of(arch_hex: str) -> str | None:
+    return tables.arch_name(arch_hex)
+
+
+@cache
+def syscall_of(arch: str | None, number: str) -> str | None:
+    if arch is None or not number.isdigit():
+        return None
+    return tables.syscall_name(arch, int(number))
+
+
+def errno_of(exit_value: str) -> str | None:
+    """`-13` → `EACCES`; non-negative exits are results, not errors."""
+    if not exit_value.startswith("-") or not exit_value[1:].isdigit():
+        return None
+    number = int(exit_value[1:])
+    return tables.errno_name(number) if number < 4096 else None
+
+
+def record_interpreted(record: Record) -> dict[str, str]:
+    """ENRICHED-style names for one record: what ENRICHED logs carry, computed for RAW ones."""
+    out = dict(record.enriched)
+    fields = record.fields
+    arch_hex = fields.get("arch")
+    if arch_hex is not None:
+        arch = arch_of(arch_hex)
+        if arch is not None:
+            out.setdefault("ARCH", arch)
+        name = syscall_of(arch, fields.get("syscall", ""))
+        if name is not None:
+            out.setdefault("SYSCALL", name)
+    for field in ID_NAMES:
+        if fields.get(field) == UNSET_ID:
+            out.setdefault(field.upper(), "unset")
+    if "exit" in fields:
+        errno = errno_of(fields["exit"])
+        if errno is not None:
+            out.setdefault("EXIT", errno)
+    if record.type == "PROCTITLE" and "proctitle" in fields:
+        out.setdefault("PROCTITLE", " ".join(split_nul(fields["proctitle"])))
+    return out
+
+
+def split_nul(text: str) -> list[str]:
+    parts = text.split("\x00")
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def execve_argv(event: AuditEvent) -> list[str] | None:
+    """The decoded argv of the event's EXECVE records, `aN_len`/`aN[i]` chunks joined.
+
+    `argc` may promise more arguments than the records hold (a truncated or lost record):
+    the arguments present are returned, in order, stopping at the first missing one.
+    """
+    if "argv" in event.cache:
+        return event.cache["argv"]  # type: ignore[no-any-return]
+    records = event.all("EXECVE")
+    argv: list[str] | None = None
+    if records:
+        merged: dict[str, str] = {}
+        for record in records:
+            for key, value in record.fields.items():
+                merged.setdefault(key, value)
+        argv = _collect_args(merged)
+    event.cache["argv"] = argv
+    return argv
+
+
+def _collect_args(fields: dict[str, str]) -> list[str]:
+    argc_text = fields.get("argc", "")
+    argc = int(argc_text) if argc_text.isdigit() else len(fields)
+    argv: list[str] = []
+    for index in range(argc):
+        value = fields.get(f"a{index}")
+        if value is None and f"a{index}_len" in fields:
+            value = _join_chunks(fields, index)
+        if value is None:
+            break
+        argv.append(value)
+    return argv
+
+
+def _join_chunks(fields: dict[str, str], index: int) -> str:
+    chunks: list[bytes] = []
+    position = 0
+    while (chunk := fields.get(f"a{index}[{position}]")) is not None:
+        chunks.append(to_bytes(chunk))
+        position += 1
+    return from_bytes(b"".join(chunks))
+
+
+def execve_truncated(event: AuditEvent) -> bool:
+    """True when argc promised more arguments than the records hold."""
+    record = event.first("EXECVE")
+    argv = execve_argv(event)
+    if record is None or argv is None:
+        return False
+    argc = record.fields.get("argc", "")
+    return argc.isdigit() and int(argc) > len(argv)
+
+
+def proctitle_argv(event: AuditEvent) -> list[str] | None:
+    """PROCTITLE split on NUL; the kernel cuts it at 128 bytes, so prefer EXECVE's argv."""
+    record = event.first("PROCTITLE")
+    if record is None or "proctitle" not in record.fields:
+        return None
+    return split_nul(record.fields["proctitle"])
+
+
+def event_arch(event: AuditEvent) -> str | None:
+    syscall = event.first("SYSCALL")
+    arch_hex = syscall.fields.get("arch") if syscall is not None else None
+    return arch_of(arch_hex) if arch_hex else None
+
+
+def sockaddr(record: Record, arch: str | None = None) -> dict[str, Any] | None:
+    """A SOCKADDR record's `saddr` to family, address, port or path (inet, inet6, unix, netlink)."""
+    saddr = record.fields.get("saddr")
+    if saddr is None:
+        return None
+    try:
+        data = bytes.fromhex(saddr)
+    except ValueError:
+        return None
+    return decode_sockaddr(data, arch in BIG_ENDIAN_ARCHES)
+
+
+def decode_sockaddr(data: bytes, big_endian: bool = False) -> dict[str, Any] | None:
+    if len(data) < 2:
+        return None
+    order: Order = "big" if big_endian else "little"
+    number = int.from_bytes(data[:2], order)
+    family = SOCKET_FAMILIES.get(number, str(number))
+    out: dict[str, Any] = {"family": family}
+    decoder = SOCKADDR_DECODERS.get(family)
+    if decoder is not None:
+        decoder(data, order, out)
+    return out
+
+
+def _inet(data: bytes, order: Order, out: dict[str, Any]) -> None:
+    if len(data) >= 8:
+        out["port"] = int.from_bytes(data[2:4], "big")
+        out["addr"] = ".".join(str(byte) for byte in data[4:8])
+
+
+def _inet6(data: bytes, order: Order, out: dict[str, Any]) -> None:
+    if len(data) >= 24:
+        out["port"] = int.from_bytes(data[2:4], "big")
+        out["addr"] = str(ipaddress.IPv6Address(data[8:24]))
+
+
+def _unix(data: bytes, order: Order, out: dict[str, Any]) -> None:
+    path = data[2:]
+    if path[:1] == b"\x00":
+        out["path"] = "@" + from_bytes(path[1:].rstrip(b"\x00"))
+        out["abstract"] = True
+    elif path:
+        out["path"] = from_bytes(path.split(b"\x00", 1)[0])
+
+
+def _netlink(data: bytes, order: Order, out: dict[str, Any]) -> None:
+    if len(data) >= 12:
+        out["pid"] = int.from_bytes(data[4:8], order)
+        out["groups"] = int.from_bytes(data[8:12], order)
+
+
+SOCKADDR_DECODERS = {"inet": _inet, "inet6": _inet6, "unix": _unix, "netlink": _netlink}
+
+
+def file_mode(mode_text: str) -> dict[str, Any] | None:
+    """`0100755` → type `file`, permissions `0755`, plus setuid/setgid/sticky flags."""
+    try:
+        mode = int(mode_text, 8)
+    except ValueError:
+        return None
+    out: dict[str, Any] = {
+        "type": FILE_TYPES.get(mode & 0o170000, "unknown"),
+        "perms": f"{mode & 0o7777:04o}",
+    }
+    out["flags"] = [name for bit, name in MODE_FLAGS if mode & bit]
+    return out

@@ -1,0 +1,149 @@
+"""One audit record: the header is parsed eagerly, the body only when something asks.
+
+A line looks like `[node=N ]type=T msg=audit(SEC.MSEC:SERIAL): BODY[\\x1dENRICHED]`. The kernel's
+own printk form (`audit: type=1300 audit(...): ...`) and syslog prefixes before `type=` are
+accepted too. `type` may be a name, a number, or `UNKNOWN[n]`; all resolve to the dictionary name.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from detect.auditd import fields as body_fields
+from detect.auditd import tables
+from detect.errors import Location, ParseError
+
+ENRICHED_SEPARATOR = "\x1d"
+MAX_LINE = 1 << 20  # the kernel caps a record far below this; longer is garbage
+MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z: later stamps are garbage
+
+
+class Record:
+    """A parsed audit record. `line` is kept verbatim; fields are decoded once, on demand."""
+
+    __slots__ = (
+        "_enriched",
+        "_fields",
+        "body",
+        "line",
+        "lineno",
+        "node",
+        "serial",
+        "source",
+        "stamp",
+        "type",
+    )
+
+    def __init__(
+        self,
+        node: str | None,
+        rtype: str,
+        stamp: str,
+        serial: int,
+        body: str,
+        line: str,
+        source: str = "-",
+        lineno: int = 0,
+    ) -> None:
+        self.node = node
+        self.type = rtype
+        self.stamp = stamp
+        self.serial = serial
+        self.body = body
+        self.line = line
+        self.source = source
+        self.lineno = lineno
+        self._fields: dict[str, str] | None = None
+        self._enriched: dict[str, str] | None = None
+
+    @property
+    def time_ms(self) -> int:
+        return stamp_to_ms(self.stamp)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Raw fields: quotes removed, hex decoded where the dictionary says so, absent dropped."""
+        if self._fields is None:
+            self._split_body()
+        assert self._fields is not None
+        return self._fields
+
+    @property
+    def enriched(self) -> dict[str, str]:
+        """The interpreted fields an ENRICHED log carries after the 0x1D separator."""
+        if self._enriched is None:
+            self._split_body()
+        assert self._enriched is not None
+        return self._enriched
+
+    @property
+    def location(self) -> Location:
+        return Location(self.source, self.lineno)
+
+    def _split_body(self) -> None:
+        raw, sep, extra = self.body.partition(ENRICHED_SEPARATOR)
+        self._fields = body_fields.parse_fields(self.type, raw)
+        self._enriched = body_fields.parse_enriched(extra) if sep else {}
+
+    def __repr__(self) -> str:
+        return f"Record({self.type} {self.node or ''} {self.stamp}:{self.serial})"
+
+
+def stamp_to_ms(stamp: str) -> int:
+    seconds, _, millis = stamp.partition(".")
+    return int(seconds) * 1000 + int(millis[:3].ljust(3, "0"))
+
+
+@cache
+def canonical_type(token: str) -> str | None:
+    """`SYSCALL`, `1300` and `UNKNOWN[1300]` all give `SYSCALL`; unknown numbers stay UNKNOWN[n]."""
+    number = token
+    if token.startswith("UNKNOWN[") and token.endswith("]"):
+        number = token[8:-1]
+    if number.isdigit():
+        value = int(number)
+        return tables.record_type_name(value) or f"UNKNOWN[{value}]"
+    if token.replace("_", "").isalnum() and token.isupper():
+        return token
+    return None
+
+
+def _fail(reason: str, line: str, source: str, lineno: int) -> ParseError:
+    return ParseError(reason, Location(source, lineno), line[:120])
+
+
+def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:  # noqa: C901
+    """Parse one line into a Record; raise ParseError (with where) when it is not an audit line."""
+    if line.endswith("\n"):
+        line = line[:-1]
+    if len(line) > MAX_LINE:
+        raise _fail("line longer than 1 MiB", line, source, lineno)
+    node: str | None = None
+    if line.startswith("type="):
+        start = 0
+    else:
+        start = line.find("type=")
+        if start < 0:
+            raise _fail("no type= field", line, source, lineno)
+        prefix = line[:start]
+        at = prefix.rfind("node=")
+        if at >= 0:
+            node = prefix[at + 5 :].split(" ", 1)[0] or None
+    space = line.find(" ", start)
+    if space < 0:
+        raise _fail("no record header", line, source, lineno)
+    rtype = canonical_type(line[start + 5 : space])
+    if rtype is None:
+        raise _fail("bad record type", line, source, lineno)
+    open_at = line.find("audit(", space)
+    close_at = line.find("):", open_at)
+    if open_at < 0 or close_at < 0 or open_at - space > 6:
+        raise _fail("no audit(timestamp:serial) header", line, source, lineno)
+    stamp, colon, serial_text = line[open_at + 6 : close_at].partition(":")
+    seconds, dot, millis = stamp.partition(".")
+    if not (colon and dot and serial_text.isdigit() and seconds.isdigit() and millis.isdigit()):
+        raise _fail("bad audit(timestamp:serial)", line, source, lineno)
+    if len(serial_text) > 20 or len(seconds) > 12 or int(seconds) > MAX_SECONDS:
+        raise _fail("absurd timestamp or serial", line, source, lineno)
+    body = line[close_at + 3 :] if line.startswith(" ", close_at + 2) else line[close_at + 2 :]
+    return Record(node, rtype, stamp, int(serial_text), body, line, source, lineno)

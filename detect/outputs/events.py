@@ -1,0 +1,68 @@
+"""Writers for `detect events`: one JSON object per line, or a readable block per event."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+import orjson
+
+from detect.auditd import export, interpret, normalize
+from detect.auditd.event import AuditEvent
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """One JSON line; non-UTF-8 text is escaped only when present (the rare, slow path)."""
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:
+        return orjson.dumps(export.printable(data)).decode()
+
+
+class JsonLinesWriter:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: AuditEvent) -> None:
+        self.stream.write(dumps(export.event_to_dict(event)))
+        self.stream.write("\n")
+
+
+class TextWriter:
+    """For people: time, host, serial, action, who, what; then one line per record."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: AuditEvent) -> None:
+        summary = normalize.summarize(event)
+        action = summary["event"].get("action", "-")
+        outcome = summary["event"].get("outcome", "")
+        lines = [f"{event.timestamp} {event.node or '-'} #{event.serial} {action} {outcome}"]
+        lines.extend(_who_what(event, summary))
+        for record in event.records:
+            shown = " ".join(f"{k}={v}" for k, v in record.fields.items())
+            lines.append(f"  {record.type}: {shown}")
+        self.stream.write(export.printable("\n".join(lines)) + "\n\n")
+
+
+def _who_what(event: AuditEvent, summary: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    user = summary.get("user", {})
+    process = summary.get("process", {})
+    if user or process:
+        who = user.get("name") or user.get("id", "?")
+        audit = user.get("audit", {})
+        login = audit.get("name") or audit.get("id", "?")
+        exe = process.get("executable", "?")
+        out.append(f"  user {who} (login {login}) pid {process.get('pid', '?')} exe {exe}")
+    argv = interpret.execve_argv(event)
+    if argv:
+        out.append(f"  argv {argv!r}")
+    for name in ("file", "destination"):
+        part = summary.get(name)
+        if part:
+            out.append(f"  {name} {part}")
+    keys = summary.get("tags")
+    if keys:
+        out.append(f"  keys {keys}")
+    return out

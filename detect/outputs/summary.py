@@ -1,0 +1,63 @@
+"""The run summary every command prints at the end (stderr) and can write as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from detect.auditd.reassemble import Reassembler
+from detect.sources.files import SourceStats
+
+
+@dataclass
+class RunSummary:
+    seconds: float
+    files: int
+    file_errors: list[str]
+    reassembly: dict[str, Any]
+    lost: int
+    lost_by_node: dict[str, int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def collect(
+        cls, machine: Reassembler, sources: SourceStats, seconds: float, **extra: Any
+    ) -> RunSummary:
+        lost_by_node = {str(node): count for node, count in machine.lost_by_node.items()}
+        return cls(
+            seconds=seconds,
+            files=sources.files,
+            file_errors=list(sources.errors),
+            reassembly=machine.stats.to_dict(),
+            lost=machine.lost,
+            lost_by_node=lost_by_node,
+            extra=extra,
+        )
+
+    @property
+    def records_per_second(self) -> float:
+        return self.reassembly["records"] / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"files": self.files, "file_errors": self.file_errors}
+        out.update(self.reassembly)
+        out.update(lost=self.lost, lost_by_node=self.lost_by_node, seconds=round(self.seconds, 3))
+        out["records_per_second"] = round(self.records_per_second)
+        out.update(self.extra)
+        return out
+
+    def write_text(self, stream: TextIO) -> None:
+        r = self.reassembly
+        stream.write(
+            f"files {self.files}, lines {r['lines']}, records {r['records']}, "
+            f"events {r['events']}, unparsed {r['unparsed']}, lost {self.lost} (serial gaps), "
+            f"expired {r['expired']} (no EOE), evicted {r['evicted']}, "
+            f"late records {r['late_records']}, {self.records_per_second:,.0f} records/s "
+            f"in {self.seconds:.2f}s\n"
+        )
+        for example in r["unparsed_examples"]:
+            stream.write(f"  unparsed: {example}\n")
+        for error in self.file_errors:
+            stream.write(f"  input error: {error}\n")
+        for node, count in self.lost_by_node.items():
+            stream.write(f"  lost on {node}: {count}\n")

@@ -1,0 +1,107 @@
+"""Lines from files: plain or compressed (.gz, .bz2, .xz, .zst, found by magic bytes), rotation
+sets (`audit.log.N` … `audit.log`, oldest first), folders, globs, and stdin (`-`)."""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import io
+import lzma
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+STDIN = "-"
+MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2|xz|zst|zstd)$")
+ROTATION_SUFFIX = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?$")
+Line = tuple[str, str, int]  # (text, source, 1-based line number)
+
+
+@dataclass
+class SourceStats:
+    files: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def rotation_key(path: Path) -> tuple[str, int]:
+    """Sort key: same base name together, higher rotation numbers (older) first."""
+    name = COMPRESSED_SUFFIX.sub("", path.name)
+    match = ROTATION_SUFFIX.match(name)
+    assert match is not None
+    number = int(match.group("n")) if match.group("n") else -1
+    return (str(path.parent / match.group("base")), -number)
+
+
+def expand_inputs(inputs: Iterable[str], stats: SourceStats) -> list[str]:
+    """Paths, folders and globs to an ordered list of files (`-` kept for stdin)."""
+    out: list[str] = []
+    for item in inputs:
+        if item == STDIN:
+            out.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = [p for p in path.rglob("*") if p.is_file()]
+        elif path.exists():
+            found = [path]
+        else:
+            found = [Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file()]
+            if not found:
+                stats.errors.append(f"{item}: no such file, folder or match")
+        out.extend(str(p) for p in sorted(found, key=rotation_key))
+    return out
+
+
+def open_binary(path: str) -> BinaryIO:
+    """A file's bytes, decompressed by what its first bytes say it is."""
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
+    for magic, kind in MAGIC:
+        if head.startswith(magic):
+            return _decompressor(kind, raw)
+    return raw
+
+
+def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if kind == "bzip2":
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if kind == "xz":
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+    reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    return io.BufferedReader(reader)  # type: ignore[arg-type]
+
+
+def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\n")
+    for lineno, line in enumerate(text, 1):
+        yield line, source, lineno
+
+
+def iter_lines(inputs: Iterable[str], stats: SourceStats | None = None) -> Iterator[Line]:
+    """Every line of every input in order; an unreadable file is reported and skipped."""
+    stats = stats if stats is not None else SourceStats()
+    files = expand_inputs(list(inputs) or [STDIN], stats)
+    for item in files:
+        stats.files += 1
+        if item == STDIN:
+            yield from read_lines(sys.stdin.buffer, "<stdin>")
+            continue
+        try:
+            with open_binary(item) as stream:
+                yield from read_lines(stream, item)
+        except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as error:
+            stats.errors.append(f"{item}: {error}")

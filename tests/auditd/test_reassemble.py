@@ -1,0 +1,113 @@
+"""Reassembly: keys, completion, interleaving, expiry by audit time, bounds, serial accounting."""
+
+from __future__ import annotations
+
+from detect.auditd.event import AuditEvent
+from detect.auditd.reassemble import Reassembler
+
+
+def line(serial: int, rtype: str = "SYSCALL", ms: int = 0, node: str | None = None) -> str:
+    prefix = f"node={node} " if node else ""
+    seconds, millis = divmod(1795316486000 + ms, 1000)
+    return f"{prefix}type={rtype} msg=audit({seconds}.{millis:03d}:{serial}): x={serial}"
+
+
+def run(lines: list[str], **options: int) -> tuple[list[AuditEvent], Reassembler]:
+    out: list[AuditEvent] = []
+    machine = Reassembler(out.append, **options)
+    for number, text in enumerate(lines, 1):
+        machine.push(text, "t.log", number)
+    machine.flush()
+    return out, machine
+
+
+def shape(events: list[AuditEvent]) -> list[tuple[int, list[str], str]]:
+    return [(e.serial, e.types, e.completion) for e in events]
+
+
+def test_eoe_completes_at_once() -> None:
+    out: list[AuditEvent] = []
+    machine = Reassembler(out.append)
+    for text in (line(1), line(1, "PATH"), line(1, "EOE")):
+        machine.push(text)
+    assert shape(out) == [(1, ["SYSCALL", "PATH"], "eoe")]
+    assert machine.inflight == 0
+
+
+def test_interleaved_records_are_not_closed_by_other_headers() -> None:
+    lines = [line(1), line(2), line(1, "PATH"), line(2, "CWD"), line(1, "PROCTITLE")]
+    events, _ = run(lines)
+    assert shape(events) == [
+        (1, ["SYSCALL", "PATH", "PROCTITLE"], "flushed"),
+        (2, ["SYSCALL", "CWD"], "flushed"),
+    ]
+
+
+def test_expiry_by_audit_time_not_arrival() -> None:
+    out: list[AuditEvent] = []
+    machine = Reassembler(out.append, horizon_ms=2000)
+    machine.push(line(1, ms=0))
+    machine.push(line(2, ms=1999))
+    assert out == []
+    machine.push(line(3, ms=2001))
+    assert shape(out) == [(1, ["SYSCALL"], "expired")]
+    assert machine.stats.expired == 1
+
+
+def test_standalone_user_records() -> None:
+    events, _ = run([line(7, "USER_LOGIN"), line(8, "ADD_USER")])
+    assert shape(events) == [(7, ["USER_LOGIN"], "standalone"), (8, ["ADD_USER"], "standalone")]
+
+
+def test_late_record_is_counted_and_kept() -> None:
+    lines = [line(1), line(2, ms=5000), line(1, "PATH")]
+    events, machine = run(lines)
+    assert shape(events) == [
+        (1, ["SYSCALL"], "expired"),
+        (2, ["SYSCALL"], "flushed"),
+        (1, ["PATH"], "late"),
+    ]
+    assert machine.stats.late_records == 1
+
+
+def test_same_serial_on_two_nodes_are_two_events() -> None:
+    events, _ = run([line(5, node="a"), line(5, node="b"), line(5, "PATH", node="a")])
+    assert sorted((e.node, e.types) for e in events) == [
+        ("a", ["SYSCALL", "PATH"]),
+        ("b", ["SYSCALL"]),
+    ]
+
+
+def test_bound_on_inflight_evicts_oldest_and_counts() -> None:
+    events, machine = run([line(n) for n in range(1, 11)], max_inflight=4)
+    assert machine.stats.evicted == 6
+    assert [e.serial for e in events if e.completion == "evicted"] == [1, 2, 3, 4, 5, 6]
+    assert len(events) == 10
+
+
+def test_serial_gaps_are_lost_events_and_disorder_fills_them() -> None:
+    _, machine = run([line(1), line(2), line(5), line(4), line(9)])
+    # missing: 3, 6, 7, 8 (4 arrived late and filled its gap)
+    assert machine.lost == 4
+
+
+def test_serial_wrap_counts_across_and_reboot_resets() -> None:
+    top = (1 << 32) - 2
+    _, machine = run([line(top - 1), line(top), line(1)])
+    assert machine.lost == 2  # 4294967295 and 0 never seen: the serial wraps modulo 2**32
+    _, rebooted = run([line(900_000_000), line(3, ms=10)])
+    assert rebooted.lost == 0
+    assert rebooted.stats.serial_resets == 1
+
+
+def test_daemon_serials_do_not_count() -> None:
+    _, machine = run([line(3), line(1332, "DAEMON_START"), line(4)])
+    assert machine.lost == 0
+
+
+def test_bad_lines_are_counted_with_location_and_do_not_break_events() -> None:
+    lines = [line(1), "garbage here", line(1, "PATH"), "\x00\xff", line(1, "CWD")]
+    events, machine = run(lines)
+    assert shape(events) == [(1, ["SYSCALL", "PATH", "CWD"], "flushed")]
+    assert machine.stats.unparsed == 2
+    assert [str(e.location) for e in machine.stats.unparsed_examples] == ["t.log:2", "t.log:4"]

@@ -16,7 +16,10 @@ from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
 from detect.outputs.summary import RunSummary
 from detect.sources.files import SourceStats, iter_lines
 
-FORMATS = {"jsonl": JsonLinesWriter, "text": TextWriter}
+FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
+    "jsonl": JsonLinesWriter,
+    "text": TextWriter,
+}
 
 
 @click.group()
@@ -30,8 +33,13 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--horizon-ms", type=int, default=2000, show_default=True,
-              help="Audit-time horizon after which an event without EOE is complete.")
+@click.option(
+    "--horizon-ms",
+    type=int,
+    default=2000,
+    show_default=True,
+    help="Audit-time horizon after which an event without EOE is complete.",
+)
 def events(
     paths: tuple[str, ...],
     fmt: str,

@@ -24,7 +24,7 @@ def record_to_dict(record: Record, arch: str | None) -> dict[str, Any]:
             interpreted["mode"] = mode
     if interpreted:
         out["interpreted"] = interpreted
-    out["raw"] = record.line
+    out["raw"] = record.line.rstrip("\n")
     return out
 
 

@@ -11,14 +11,20 @@ import re
 
 from detect.auditd import tables
 
-# key=value where value is "double quoted", 'single quoted' (user-space msg='...') or bare.
-FIELD_RE = re.compile(r"([^\s=\"']+)=(\"[^\"]*\"?|'[^']*'?|\S*)")
+# key=value where value is "double quoted", 'single quoted' (user-space msg='...') or bare;
+# quoted values come out without their quotes. A missing closing quote takes the rest; inside
+# msg='...' a quote followed by a non-space (it's) does not close it.
+FIELD_RE = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|'((?:[^']|'(?=\S))*)'?|(\S*))")
+# ENRICHED values: "quoted", bare, or a {...} structure with spaces (SADDR={ saddr_fam=inet ... }).
+ENRICHED_RE = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|(\{[^}]*\}?)|(\S*))")
 HEX_RE = re.compile(r"(?:[0-9A-F]{2})+")
 ABSENT = frozenset(("(null)", "?"))
 NESTED = "msg"
 # Kept as hex: binary structures interpreted elsewhere.
 BINARY_FIELDS = frozenset(("saddr",))
 AVC_RE = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
+ENCODED_CACHE_LIMIT = 4096  # field names remembered per record type (garbage has endless names)
+_encoded_cache: dict[str, dict[str, bool]] = {}
 
 
 def decode_hex(value: str) -> str:
@@ -26,46 +32,43 @@ def decode_hex(value: str) -> str:
     return bytes.fromhex(value).decode("utf-8", "surrogateescape")
 
 
-def _decode(rtype: str, key: str, value: str) -> str | None:
-    first = value[:1]
-    if first == '"':
-        return value[1:-1] if len(value) > 1 and value.endswith('"') else value[1:]
-    if value in ABSENT:
-        return None
-    if (
-        key not in BINARY_FIELDS
-        and tables.is_encoded_field(rtype, key)
-        and HEX_RE.fullmatch(value) is not None
-    ):
-        return decode_hex(value)
-    return value
+def _is_encoded(known: dict[str, bool], rtype: str, key: str) -> bool:
+    encoded = key not in BINARY_FIELDS and tables.is_encoded_field(rtype, key)
+    if len(known) < ENCODED_CACHE_LIMIT:
+        known[key] = encoded
+    return encoded
 
 
 def parse_fields(rtype: str, body: str) -> dict[str, str]:
     """All fields of a record body; the first occurrence of a repeated key wins."""
+    known = _encoded_cache.get(rtype)
+    if known is None:
+        known = _encoded_cache[rtype] = {}
     out: dict[str, str] = {}
-    for key, value in FIELD_RE.findall(body):
-        if value[:1] == "'" and key == NESTED:
-            _merge_nested(rtype, value, out)
-            continue
+    for key, quoted, single, bare in FIELD_RE.findall(body):
         if key in out:
             continue
-        decoded = _decode(rtype, key, value)
-        if decoded is not None:
-            out[key] = decoded
+        if bare:
+            if bare in ABSENT:
+                continue
+            encoded = known.get(key)
+            if encoded is None:
+                encoded = _is_encoded(known, rtype, key)
+            if encoded and HEX_RE.fullmatch(bare) is not None:
+                bare = decode_hex(bare)
+            out[key] = bare
+        elif single and key == NESTED:
+            _merge_nested(rtype, single, out)
+        else:
+            out[key] = quoted or single
     if rtype in ("AVC", "USER_AVC"):
         _add_avc(body, out)
     return out
 
 
-def _merge_nested(rtype: str, value: str, out: dict[str, str]) -> None:
-    inner = value[1:-1] if value.endswith("'") and len(value) > 1 else value[1:]
-    for key, item in FIELD_RE.findall(inner):
-        if key in out:
-            continue
-        decoded = _decode(rtype, key, item.strip("'") if item[:1] == "'" else item)
-        if decoded is not None:
-            out[key] = decoded
+def _merge_nested(rtype: str, inner: str, out: dict[str, str]) -> None:
+    for key, value in parse_fields(rtype, inner).items():
+        out.setdefault(key, value)
     if "=" not in inner:
         out.setdefault(NESTED, inner)
 
@@ -80,8 +83,6 @@ def _add_avc(body: str, out: dict[str, str]) -> None:
 def parse_enriched(text: str) -> dict[str, str]:
     """The ENRICHED part: `NAME=value` or `NAME="value"`, already interpreted by auditd."""
     out: dict[str, str] = {}
-    for key, value in FIELD_RE.findall(text):
-        if value[:1] == '"':
-            value = value[1:-1] if len(value) > 1 and value.endswith('"') else value[1:]
-        out.setdefault(key, value)
+    for key, quoted, braced, bare in ENRICHED_RE.findall(text):
+        out.setdefault(key, bare or quoted or braced)
     return out

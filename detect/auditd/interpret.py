@@ -62,6 +62,12 @@ def errno_of(exit_value: str) -> str | None:
 
 def record_interpreted(record: Record) -> dict[str, str]:
     """ENRICHED-style names for one record: what ENRICHED logs carry, computed for RAW ones."""
+    if record.interpreted is None:
+        record.interpreted = _interpret(record)
+    return record.interpreted
+
+
+def _interpret(record: Record) -> dict[str, str]:
     out = dict(record.enriched)
     fields = record.fields
     arch_hex = fields.get("arch")
@@ -72,9 +78,10 @@ def record_interpreted(record: Record) -> dict[str, str]:
         name = syscall_of(arch, fields.get("syscall", ""))
         if name is not None:
             out.setdefault("SYSCALL", name)
-    for field in ID_NAMES:
-        if fields.get(field) == UNSET_ID:
-            out.setdefault(field.upper(), "unset")
+    if UNSET_ID in record.body:
+        for field in ID_NAMES:
+            if fields.get(field) == UNSET_ID:
+                out.setdefault(field.upper(), "unset")
     if "exit" in fields:
         errno = errno_of(fields["exit"])
         if errno is not None:
@@ -98,7 +105,7 @@ def execve_argv(event: AuditEvent) -> list[str] | None:
     the arguments present are returned, in order, stopping at the first missing one.
     """
     if "argv" in event.cache:
-        return event.cache["argv"]  # type: ignore[no-any-return]
+        return event.cache["argv"]
     records = event.all("EXECVE")
     argv: list[str] | None = None
     if records:

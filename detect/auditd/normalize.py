@@ -18,13 +18,18 @@ from detect.errors import DetectError
 from detect.resources import mapping_path
 
 ECS_CATEGORIES = frozenset(
-    "api authentication configuration database driver email file host iam intrusion_detection "
-    "library malware network package process registry session threat vulnerability web".split()
-)
+    (
+        "api", "authentication", "configuration", "database", "driver", "email", "file", "host",
+        "iam", "intrusion_detection", "library", "malware", "network", "package", "process",
+        "registry", "session", "threat", "vulnerability", "web",
+    )
+)  # fmt: skip
 ECS_TYPES = frozenset(
-    "access admin allowed change connection creation deletion denied end error group indicator "
-    "info installation protocol start user".split()
-)
+    (
+        "access", "admin", "allowed", "change", "connection", "creation", "deletion", "denied",
+        "end", "error", "group", "indicator", "info", "installation", "protocol", "start", "user",
+    )
+)  # fmt: skip
 PATH_PREFERENCE = ("CREATE", "DELETE", "NORMAL", "UNKNOWN")
 PROCESS_FIELDS = (("pid", "pid"), ("ppid", "parent.pid"), ("exe", "executable"), ("comm", "name"))
 
@@ -61,7 +66,7 @@ def summarize(event: AuditEvent) -> dict[str, Any]:
     cached = event.cache.get("ecs")
     if cached is None:
         cached = event.cache["ecs"] = _build(event)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _build(event: AuditEvent) -> dict[str, Any]:

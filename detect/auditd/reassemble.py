@@ -255,9 +255,7 @@ class Reassembler:
                 self._close(node, key, event, FLUSHED)
 
 
-def iter_events(
-    lines: Iterable[tuple[str, str, int]], **options: int
-) -> Iterator[AuditEvent]:
+def iter_events(lines: Iterable[tuple[str, str, int]], **options: int) -> Iterator[AuditEvent]:
     """Batch helper: (line, source, lineno) triples in, completed events out, flushed at the end."""
     ready: deque[AuditEvent] = deque()
     machine = Reassembler(ready.append, **options)

@@ -7,24 +7,25 @@ accepted too. `type` may be a name, a number, or `UNKNOWN[n]`; all resolve to th
 
 from __future__ import annotations
 
-from functools import cache
-
 from detect.auditd import fields as body_fields
 from detect.auditd import tables
 from detect.errors import Location, ParseError
 
 ENRICHED_SEPARATOR = "\x1d"
 MAX_LINE = 1 << 20  # the kernel caps a record far below this; longer is garbage
-MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z: later stamps are garbage
+MAX_KNOWN_TYPES = 4096  # garbage can invent endless type tokens
+MAX_SECONDS_DIGITS = 11  # up to the year 5138; longer stamps are garbage
 
 
 class Record:
-    """A parsed audit record. `line` is kept verbatim; fields are decoded once, on demand."""
+    """A parsed audit record. `line` is kept verbatim (with its newline, if it had one); fields
+    are decoded once, on demand."""
 
     __slots__ = (
         "_enriched",
         "_fields",
         "body",
+        "interpreted",
         "line",
         "lineno",
         "node",
@@ -55,6 +56,7 @@ class Record:
         self.lineno = lineno
         self._fields: dict[str, str] | None = None
         self._enriched: dict[str, str] | None = None
+        self.interpreted: dict[str, str] | None = None  # filled once by interpret
 
     @property
     def time_ms(self) -> int:
@@ -94,28 +96,31 @@ def stamp_to_ms(stamp: str) -> int:
     return int(seconds) * 1000 + int(millis[:3].ljust(3, "0"))
 
 
-@cache
+KNOWN_TYPES: dict[str, str] = {}  # type token -> name, filled as tokens are seen
+
+
 def canonical_type(token: str) -> str | None:
     """`SYSCALL`, `1300` and `UNKNOWN[1300]` all give `SYSCALL`; unknown numbers stay UNKNOWN[n]."""
     number = token
     if token.startswith("UNKNOWN[") and token.endswith("]"):
         number = token[8:-1]
-    if number.isdigit():
+    name: str | None = None
+    if number.isdigit() and len(number) < 10:
         value = int(number)
-        return tables.record_type_name(value) or f"UNKNOWN[{value}]"
-    if token.replace("_", "").isalnum() and token.isupper():
-        return token
-    return None
+        name = tables.record_type_name(value) or f"UNKNOWN[{value}]"
+    elif token.replace("_", "").isalnum() and token.isupper():
+        name = token
+    if name is not None and len(KNOWN_TYPES) < MAX_KNOWN_TYPES:
+        KNOWN_TYPES[token] = name
+    return name
 
 
 def _fail(reason: str, line: str, source: str, lineno: int) -> ParseError:
     return ParseError(reason, Location(source, lineno), line[:120])
 
 
-def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:  # noqa: C901
+def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
     """Parse one line into a Record; raise ParseError (with where) when it is not an audit line."""
-    if line.endswith("\n"):
-        line = line[:-1]
     if len(line) > MAX_LINE:
         raise _fail("line longer than 1 MiB", line, source, lineno)
     node: str | None = None
@@ -132,7 +137,8 @@ def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:  # noqa
     space = line.find(" ", start)
     if space < 0:
         raise _fail("no record header", line, source, lineno)
-    rtype = canonical_type(line[start + 5 : space])
+    token = line[start + 5 : space]
+    rtype = KNOWN_TYPES.get(token) or canonical_type(token)
     if rtype is None:
         raise _fail("bad record type", line, source, lineno)
     open_at = line.find("audit(", space)
@@ -143,7 +149,9 @@ def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:  # noqa
     seconds, dot, millis = stamp.partition(".")
     if not (colon and dot and serial_text.isdigit() and seconds.isdigit() and millis.isdigit()):
         raise _fail("bad audit(timestamp:serial)", line, source, lineno)
-    if len(serial_text) > 20 or len(seconds) > 12 or int(seconds) > MAX_SECONDS:
+    if len(serial_text) > 20 or len(seconds) > MAX_SECONDS_DIGITS:
         raise _fail("absurd timestamp or serial", line, source, lineno)
     body = line[close_at + 3 :] if line.startswith(" ", close_at + 2) else line[close_at + 2 :]
+    if body.endswith("\n"):
+        body = body[:-1]
     return Record(node, rtype, stamp, int(serial_text), body, line, source, lineno)

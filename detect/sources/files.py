@@ -82,7 +82,7 @@ def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     if kind == "xz":
         return lzma.LZMAFile(raw)  # type: ignore[return-value]
     reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return io.BufferedReader(reader)
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:

@@ -24,7 +24,7 @@ def test_header_fields() -> None:
     )
     assert record.time_ms == 1795316486890
     assert record.location == Location("a.log", 7)
-    assert record.line == SYSCALL.rstrip("\n")
+    assert record.line == SYSCALL
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,18 @@ accepted too. `type` may be a name, a number, or `UNKNOWN[n]`; all resolve to th
 
 from __future__ import annotations
 
+import re
+
 from detect.auditd import fields as body_fields
 from detect.auditd import tables
 from detect.errors import Location, ParseError
 
 ENRICHED_SEPARATOR = "\x1d"
 MAX_LINE = 1 << 20  # the kernel caps a record far below this; longer is garbage
+# The usual line, in one match: [node=N ]type=T msg=audit(SEC.MSEC:SERIAL):
+HEADER_RE = re.compile(
+    r"(?:node=([^ ]*) )?type=([A-Z0-9_\[\]]+) msg=audit\((\d{1,11}\.\d{1,9}):(\d{1,20})\): ?"
+)
 MAX_KNOWN_TYPES = 4096  # garbage can invent endless type tokens
 MAX_SECONDS_DIGITS = 11  # up to the year 5138; longer stamps are garbage
 
@@ -121,24 +127,34 @@ def _fail(reason: str, line: str, source: str, lineno: int) -> ParseError:
 
 def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
     """Parse one line into a Record; raise ParseError (with where) when it is not an audit line."""
+    match = HEADER_RE.match(line)
+    if match is None:
+        return _parse_other(line, source, lineno)
+    node, token, stamp, serial = match.groups()
+    rtype = KNOWN_TYPES.get(token) or canonical_type(token)
+    if rtype is None:
+        raise _fail("bad record type", line, source, lineno)
+    body = line[match.end() :]
+    if body.endswith("\n"):
+        body = body[:-1]
+    return Record(node or None, rtype, stamp, int(serial), body, line, source, lineno)
+
+
+def _parse_other(line: str, source: str, lineno: int) -> Record:
+    """The slow path: syslog prefixes, the kernel's printk form, and everything malformed."""
     if len(line) > MAX_LINE:
         raise _fail("line longer than 1 MiB", line, source, lineno)
     node: str | None = None
-    if line.startswith("type="):
-        start = 0
-    else:
-        start = line.find("type=")
-        if start < 0:
-            raise _fail("no type= field", line, source, lineno)
-        prefix = line[:start]
-        at = prefix.rfind("node=")
-        if at >= 0:
-            node = prefix[at + 5 :].split(" ", 1)[0] or None
+    start = line.find("type=")
+    if start < 0:
+        raise _fail("no type= field", line, source, lineno)
+    at = line.rfind("node=", 0, start)
+    if at >= 0:
+        node = line[at + 5 : start].split(" ", 1)[0] or None
     space = line.find(" ", start)
     if space < 0:
         raise _fail("no record header", line, source, lineno)
-    token = line[start + 5 : space]
-    rtype = KNOWN_TYPES.get(token) or canonical_type(token)
+    rtype = canonical_type(line[start + 5 : space])
     if rtype is None:
         raise _fail("bad record type", line, source, lineno)
     open_at = line.find("audit(", space)

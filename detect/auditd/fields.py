@@ -20,6 +20,7 @@ ENRICHED_RE = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|(\{[^}]*\}?)|(\S*))")
 HEX_RE = re.compile(r"(?:[0-9A-F]{2})+")
 ABSENT = frozenset(("(null)", "?"))
 NESTED = "msg"
+AVC_TYPES = frozenset(("AVC", "USER_AVC"))
 # Kept as hex: binary structures interpreted elsewhere.
 BINARY_FIELDS = frozenset(("saddr",))
 AVC_RE = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
@@ -44,24 +45,24 @@ def parse_fields(rtype: str, body: str) -> dict[str, str]:
     known = _encoded_cache.get(rtype)
     if known is None:
         known = _encoded_cache[rtype] = {}
+    is_known = known.get
+    is_hex = HEX_RE.fullmatch
     out: dict[str, str] = {}
     for key, quoted, single, bare in FIELD_RE.findall(body):
-        if key in out:
-            continue
         if bare:
-            if bare in ABSENT:
+            if bare in ABSENT or key in out:
                 continue
-            encoded = known.get(key)
+            encoded = is_known(key)
             if encoded is None:
                 encoded = _is_encoded(known, rtype, key)
-            if encoded and HEX_RE.fullmatch(bare) is not None:
-                bare = decode_hex(bare)
-            out[key] = bare
+            out[key] = decode_hex(bare) if encoded and is_hex(bare) else bare
+        elif key in out:
+            continue
         elif single and key == NESTED:
             _merge_nested(rtype, single, out)
         else:
             out[key] = quoted or single
-    if rtype in ("AVC", "USER_AVC"):
+    if rtype in AVC_TYPES:
         _add_avc(body, out)
     return out
 

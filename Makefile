@@ -23,8 +23,9 @@ system-deps:
 	fi
 
 demo: $(STAMP)
-	$(BIN)/detect events --format text examples/*.log | head -n 60
-	$(BIN)/detect events examples/*.log > /dev/null
+	$(BIN)/detect events --format text examples/connect.log examples/useradd.log
+	@echo "--- every log in examples/ as JSON lines (last event shown), summary as JSON:"
+	$(BIN)/detect events --summary-json /dev/stderr examples/ | tail -n 1
 
 test: $(STAMP) system-deps check
 

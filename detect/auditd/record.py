@@ -122,7 +122,7 @@ def canonical_type(token: str) -> str | None:
 
 
 def _fail(reason: str, line: str, source: str, lineno: int) -> ParseError:
-    return ParseError(reason, Location(source, lineno), line[:120])
+    return ParseError(reason, Location(source, lineno), line[:120].rstrip("\n"))
 
 
 def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:

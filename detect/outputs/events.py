@@ -37,7 +37,12 @@ class TextWriter:
         summary = normalize.summarize(event)
         action = summary["event"].get("action", "-")
         outcome = summary["event"].get("outcome", "")
-        lines = [f"{event.timestamp} {event.node or '-'} #{event.serial} {action} {outcome}"]
+        head = f"{event.timestamp} {event.node or '-'} #{event.serial} {action} {outcome}"
+        syscall = event.first("SYSCALL")
+        if syscall is not None:
+            names = interpret.record_interpreted(syscall)
+            head += f" [{names.get('SYSCALL', '?')} {names.get('EXIT', '')}]".replace(" ]", "]")
+        lines = [head]
         lines.extend(_who_what(event, summary))
         for record in event.records:
             shown = " ".join(f"{k}={v}" for k, v in record.fields.items())

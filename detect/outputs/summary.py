@@ -23,7 +23,7 @@ class RunSummary:
     def collect(
         cls, machine: Reassembler, sources: SourceStats, seconds: float, **extra: Any
     ) -> RunSummary:
-        lost_by_node = {str(node): count for node, count in machine.lost_by_node.items()}
+        lost_by_node = {node or "-": count for node, count in machine.lost_by_node.items()}
         return cls(
             seconds=seconds,
             files=sources.files,
@@ -60,4 +60,4 @@ class RunSummary:
         for error in self.file_errors:
             stream.write(f"  input error: {error}\n")
         for node, count in self.lost_by_node.items():
-            stream.write(f"  lost on {node}: {count}\n")
+            stream.write(f"  lost on node {node}: {count}\n")

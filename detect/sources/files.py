@@ -26,6 +26,7 @@ MAGIC = (
 )
 COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2|xz|zst|zstd)$")
 ROTATION_SUFFIX = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?$")
+SIDE_SUFFIXES = frozenset((".md", ".json", ".yml", ".yaml", ".rules", ".sh", ".py"))
 Line = tuple[str, str, int]  # (text, source, 1-based line number)
 
 
@@ -33,6 +34,11 @@ Line = tuple[str, str, int]  # (text, source, 1-based line number)
 class SourceStats:
     files: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def is_side_file(path: Path) -> bool:
+    """In a folder, notes and metadata beside the logs are not read (named files always are)."""
+    return path.name.startswith(".") or path.suffix.lower() in SIDE_SUFFIXES
 
 
 def rotation_key(path: Path) -> tuple[str, int]:
@@ -53,7 +59,7 @@ def expand_inputs(inputs: Iterable[str], stats: SourceStats) -> list[str]:
             continue
         path = Path(item)
         if path.is_dir():
-            found = [p for p in path.rglob("*") if p.is_file()]
+            found = [p for p in path.rglob("*") if p.is_file() and not is_side_file(p)]
         elif path.exists():
             found = [path]
         else:

@@ -12,16 +12,16 @@ from detect.auditd.record import Record
 
 
 def record_to_dict(record: Record, arch: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": record.type, "fields": record.fields}
-    interpreted: dict[str, Any] = dict(interpret.record_interpreted(record))
+    fields = record.fields
+    out: dict[str, Any] = {"type": record.type, "fields": fields}
+    interpreted: dict[str, Any] = interpret.record_interpreted(record)
+    extra: dict[str, Any] | None = None
     if record.type == "SOCKADDR":
-        decoded = interpret.sockaddr(record, arch)
-        if decoded:
-            interpreted["sockaddr"] = decoded
-    if record.type == "PATH" and "mode" in record.fields:
-        mode = interpret.file_mode(record.fields["mode"])
-        if mode:
-            interpreted["mode"] = mode
+        extra = {"sockaddr": interpret.sockaddr(record, arch)}
+    elif record.type == "PATH" and "mode" in fields:
+        extra = {"mode": interpret.file_mode(fields["mode"])}
+    if extra is not None:
+        interpreted = {**interpreted, **{k: v for k, v in extra.items() if v}}
     if interpreted:
         out["interpreted"] = interpreted
     out["raw"] = record.line.rstrip("\n")

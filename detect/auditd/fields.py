@@ -26,6 +26,8 @@ BINARY_FIELDS = frozenset(("saddr",))
 AVC_RE = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
 ENCODED_CACHE_LIMIT = 4096  # field names remembered per record type (garbage has endless names)
 _encoded_cache: dict[str, dict[str, bool]] = {}
+BODY_CACHE_SIZE = 8192
+_body_cache: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def decode_hex(value: str) -> str:
@@ -38,6 +40,18 @@ def _is_encoded(known: dict[str, bool], rtype: str, key: str) -> bool:
     if len(known) < ENCODED_CACHE_LIMIT:
         known[key] = encoded
     return encoded
+
+
+def cached_fields(rtype: str, body: str) -> dict[str, str]:
+    """parse_fields through a bounded cache: many bodies recur verbatim (the PATH records of
+    ld.so and common libraries, CWD, PROCTITLE of busy programs). Callers must not mutate."""
+    key = (rtype, body)
+    found = _body_cache.get(key)
+    if found is None:
+        if len(_body_cache) >= BODY_CACHE_SIZE:
+            _body_cache.clear()
+        found = _body_cache[key] = parse_fields(rtype, body)
+    return found
 
 
 def parse_fields(rtype: str, body: str) -> dict[str, str]:

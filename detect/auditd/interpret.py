@@ -220,8 +220,10 @@ def _netlink(data: bytes, order: Order, out: dict[str, Any]) -> None:
 SOCKADDR_DECODERS = {"inet": _inet, "inet6": _inet6, "unix": _unix, "netlink": _netlink}
 
 
+@cache
 def file_mode(mode_text: str) -> dict[str, Any] | None:
-    """`0100755` → type `file`, permissions `0755`, plus setuid/setgid/sticky flags."""
+    """`0100755` → type `file`, permissions `0755`, plus setuid/setgid/sticky flags (shared:
+    do not mutate). Modes are few, so the cache stays small."""
     try:
         mode = int(mode_text, 8)
     except ValueError:

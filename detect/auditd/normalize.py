@@ -31,7 +31,7 @@ ECS_TYPES = frozenset(
     )
 )  # fmt: skip
 PATH_PREFERENCE = ("CREATE", "DELETE", "NORMAL", "UNKNOWN")
-PROCESS_FIELDS = (("pid", "pid"), ("ppid", "parent.pid"), ("exe", "executable"), ("comm", "name"))
+PROCESS_FIELDS = (("pid", "pid"), ("ppid", "ppid"), ("exe", "executable"), ("comm", "name"))
 
 
 class MappingError(DetectError):
@@ -121,8 +121,11 @@ def _process(event: AuditEvent, primary: Record) -> dict[str, Any]:
     fields = primary.fields
     out: dict[str, Any] = {}
     for field, target in PROCESS_FIELDS:
-        if field in fields:
-            _put(out, target, int(fields[field]) if fields[field].isdigit() else fields[field])
+        value = fields.get(field)
+        if value is not None:
+            out[target] = int(value) if value.isdigit() else value
+    if "ppid" in out:
+        out["parent"] = {"pid": out.pop("ppid")}
     argv = interpret.execve_argv(event)
     if argv:
         out["args"] = argv

@@ -26,6 +26,7 @@ MAX_INFLIGHT = 50_000
 RECENT_KEYS = 4096  # completed keys remembered per node, to recognise late records
 MAX_EXAMPLES = 10
 SERIAL_MODULUS = 1 << 32  # the kernel's serial is an unsigned int
+MAX_JUMP_MS = 10 * 60 * 1000  # a forward jump of audit time larger than this needs a second event
 RESET_DISTANCE = 1 << 24  # a backward jump this large is a wrap or a reboot, not disorder
 
 Key = tuple[str, int]
@@ -56,6 +57,7 @@ class ReassemblyStats:
     evicted: int = 0
     late_records: int = 0
     serial_resets: int = 0
+    time_jumps_held: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -68,19 +70,21 @@ class ReassemblyStats:
             "evicted": self.evicted,
             "late_records": self.late_records,
             "serial_resets": self.serial_resets,
+            "time_jumps_held": self.time_jumps_held,
         }
 
 
 class _Node:
     """Per-node state: in-flight events in arrival order, audit-time watermark, serials."""
 
-    __slots__ = ("inflight", "lost", "max_serial", "order", "recent", "watermark")
+    __slots__ = ("inflight", "lost", "max_serial", "order", "pending_jump", "recent", "watermark")
 
     def __init__(self) -> None:
         self.inflight: dict[Key, AuditEvent] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: OrderedDict[Key, None] = OrderedDict()
         self.watermark = -1
+        self.pending_jump = -1
         self.max_serial = -1
         self.lost = 0
 
@@ -160,11 +164,23 @@ class Reassembler:
             node.inflight[key] = event
             node.order.append((time_ms, key))
             self._inflight += 1
-        if time_ms > node.watermark:
-            node.watermark = time_ms
+        if time_ms > node.watermark and self._advance(node, time_ms):
             self._expire(node)
         if self._inflight > self.max_inflight:
             self._evict_oldest()
+
+    def _advance(self, node: _Node, time_ms: int) -> bool:
+        """Move the node's audit-time watermark; a jump of more than MAX_JUMP_MS is taken only
+        when a second event confirms it, so one bogus timestamp cannot expire everything."""
+        if node.watermark >= 0 and time_ms - node.watermark > MAX_JUMP_MS:
+            pending = node.pending_jump
+            if pending < 0 or abs(time_ms - pending) > MAX_JUMP_MS:
+                node.pending_jump = time_ms
+                self.stats.time_jumps_held += 1
+                return False
+        node.pending_jump = -1
+        node.watermark = time_ms
+        return True
 
     def _expire(self, node: _Node) -> None:
         limit = node.watermark - self.horizon_ms

@@ -19,6 +19,7 @@ MAX_LINE = 1 << 20  # the kernel caps a record far below this; longer is garbage
 HEADER_RE = re.compile(
     r"(?:node=([^ ]*) )?type=([A-Z0-9_\[\]]+) msg=audit\((\d{1,11}\.\d{1,9}):(\d{1,20})\): ?"
 )
+TYPE_RANGE = (1000, 2999)  # every audit record type number lies here
 MAX_KNOWN_TYPES = 4096  # garbage can invent endless type tokens
 MAX_SECONDS_DIGITS = 11  # up to the year 5138; longer stamps are garbage
 
@@ -90,7 +91,7 @@ class Record:
 
     def _split_body(self) -> None:
         raw, sep, extra = self.body.partition(ENRICHED_SEPARATOR)
-        self._fields = body_fields.parse_fields(self.type, raw)
+        self._fields = body_fields.cached_fields(self.type, raw)
         self._enriched = body_fields.parse_enriched(extra) if sep else {}
 
     def __repr__(self) -> str:
@@ -113,7 +114,8 @@ def canonical_type(token: str) -> str | None:
     name: str | None = None
     if number.isdigit() and len(number) < 10:
         value = int(number)
-        name = tables.record_type_name(value) or f"UNKNOWN[{value}]"
+        if TYPE_RANGE[0] <= value <= TYPE_RANGE[1]:
+            name = tables.record_type_name(value) or f"UNKNOWN[{value}]"
     elif token.replace("_", "").isalnum() and token.isupper():
         name = token
     if name is not None and len(KNOWN_TYPES) < MAX_KNOWN_TYPES:

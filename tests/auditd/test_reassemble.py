@@ -111,3 +111,21 @@ def test_bad_lines_are_counted_with_location_and_do_not_break_events() -> None:
     assert shape(events) == [(1, ["SYSCALL", "PATH", "CWD"], "flushed")]
     assert machine.stats.unparsed == 2
     assert [str(e.location) for e in machine.stats.unparsed_examples] == ["t.log:2", "t.log:4"]
+
+
+def test_one_bogus_future_timestamp_does_not_expire_everything() -> None:
+    far = 10 * 365 * 24 * 3600 * 1000
+    lines = [line(1), line(9, ms=far), line(1, "PATH"), line(2, ms=10), line(1, "CWD")]
+    events, machine = run(lines, horizon_ms=2000)
+    assert shape(events)[0] == (1, ["SYSCALL", "PATH", "CWD"], "flushed")
+    assert machine.stats.time_jumps_held == 1
+    assert machine.stats.late_records == 0
+
+
+def test_a_confirmed_clock_jump_moves_audit_time() -> None:
+    hour = 3600 * 1000
+    out: list[AuditEvent] = []
+    machine = Reassembler(out.append, horizon_ms=2000)
+    for text in (line(1), line(2, ms=hour), line(3, ms=hour + 5)):
+        machine.push(text)
+    assert shape(out) == [(1, ["SYSCALL"], "expired")]

@@ -33,7 +33,7 @@ def test_header_fields() -> None:
         ("node=web-1 " + SYSCALL, "web-1", "SYSCALL"),
         ("type=1300 msg=audit(1.002:3): arch=c000003e", None, "SYSCALL"),
         ("type=UNKNOWN[1327] msg=audit(1.002:3): proctitle=6C73", None, "PROCTITLE"),
-        ("type=UNKNOWN[9999] msg=audit(1.002:3): x=1", None, "UNKNOWN[9999]"),
+        ("type=UNKNOWN[2999] msg=audit(1.002:3): x=1", None, "UNKNOWN[2999]"),
         ('audit: type=1309 audit(1.002:3): argc=1 a0="ls"', None, "EXECVE"),
         ("Nov 22 host audispd: node=h1 type=EOE msg=audit(1.002:3): ", "h1", "EOE"),
     ],
@@ -62,3 +62,10 @@ def test_bad_lines_say_where(line: str, reason: str) -> None:
     assert caught.value.reason == reason
     assert caught.value.location == Location("b.log", 3)
     assert str(caught.value).startswith(f"b.log:3: {reason}")
+
+
+@pytest.mark.parametrize("token", ["0", "999", "3000", "UNKNOWN[12]"])
+def test_numbers_outside_the_audit_range_are_not_types(token: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_line(f"type={token} msg=audit(1.002:3): x=1")
+    assert caught.value.reason == "bad record type"

@@ -47,6 +47,19 @@ def event_to_dict(event: AuditEvent) -> dict[str, Any]:
     return out
 
 
+CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {
+    ord("\n"): "\\n",
+    ord("\t"): "\\t",
+}
+
+
+def visible(text: str) -> str:
+    """For text meant for people: non-UTF-8 bytes and control characters as escapes, so that
+    a value can never break a line or fake one."""
+    shown: str = printable(text)
+    return shown.translate(CONTROL_ESCAPES)
+
+
 def printable(value: Any) -> Any:
     """Surrogate escapes (non-UTF-8 bytes) become `\\xNN` text, recursively."""
     if isinstance(value, str):

@@ -102,53 +102,56 @@ def execve_argv(event: AuditEvent) -> list[str] | None:
     """The decoded argv of the event's EXECVE records, `aN_len`/`aN[i]` chunks joined.
 
     `argc` may promise more arguments than the records hold (a truncated or lost record):
-    the arguments present are returned, in order, stopping at the first missing one.
+    the arguments present are returned, in order, stopping at the first missing one, and
+    `execve_truncated` says so; likewise when a chunked argument is shorter than its `aN_len`.
     """
-    if "argv" in event.cache:
-        return event.cache["argv"]
-    records = event.all("EXECVE")
-    argv: list[str] | None = None
-    if records:
-        merged: dict[str, str] = {}
-        for record in records:
-            for key, value in record.fields.items():
-                merged.setdefault(key, value)
-        argv = _collect_args(merged)
-    event.cache["argv"] = argv
-    return argv
+    if "argv" not in event.cache:
+        records = event.all("EXECVE")
+        argv, complete = None, True
+        if records:
+            merged: dict[str, str] = {}
+            for record in records:
+                for key, value in record.fields.items():
+                    merged.setdefault(key, value)
+            argv, complete = _collect_args(merged)
+        event.cache["argv"] = argv
+        event.cache["argv_truncated"] = not complete
+    return event.cache["argv"]  # type: ignore[no-any-return]
 
 
-def _collect_args(fields: dict[str, str]) -> list[str]:
+def _collect_args(fields: dict[str, str]) -> tuple[list[str], bool]:
     argc_text = fields.get("argc", "")
     argc = int(argc_text) if argc_text.isdigit() else len(fields)
     argv: list[str] = []
+    complete = True
     for index in range(argc):
         value = fields.get(f"a{index}")
         if value is None and f"a{index}_len" in fields:
-            value = _join_chunks(fields, index)
+            value, whole = _join_chunks(fields, index)
+            complete = complete and whole
         if value is None:
-            break
+            return argv, False
         argv.append(value)
-    return argv
+    return argv, complete
 
 
-def _join_chunks(fields: dict[str, str], index: int) -> str:
+def _join_chunks(fields: dict[str, str], index: int) -> tuple[str, bool]:
+    """Chunks joined as bytes; whole when their length is `aN_len` (of the text, or of its hex)."""
     chunks: list[bytes] = []
     position = 0
     while (chunk := fields.get(f"a{index}[{position}]")) is not None:
         chunks.append(to_bytes(chunk))
         position += 1
-    return from_bytes(b"".join(chunks))
+    data = b"".join(chunks)
+    expected = fields.get(f"a{index}_len", "")
+    whole = expected.isdigit() and int(expected) in (len(data), 2 * len(data))
+    return from_bytes(data), whole
 
 
 def execve_truncated(event: AuditEvent) -> bool:
-    """True when argc promised more arguments than the records hold."""
-    record = event.first("EXECVE")
-    argv = execve_argv(event)
-    if record is None or argv is None:
-        return False
-    argc = record.fields.get("argc", "")
-    return argc.isdigit() and int(argc) > len(argv)
+    """True when argc promised more arguments than the records hold, or a chunk is missing."""
+    execve_argv(event)
+    return bool(event.cache["argv_truncated"])
 
 
 def proctitle_argv(event: AuditEvent) -> list[str] | None:

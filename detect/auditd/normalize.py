@@ -30,6 +30,9 @@ ECS_TYPES = frozenset(
         "end", "error", "group", "indicator", "info", "installation", "protocol", "start", "user",
     )
 )  # fmt: skip
+ACCOUNT_CHANGES = frozenset(
+    ("ADD_USER", "DEL_USER", "USER_MGMT", "USER_CHAUTHTOK", "ADD_GROUP", "DEL_GROUP", "GRP_MGMT")
+)
 PATH_PREFERENCE = ("CREATE", "DELETE", "NORMAL", "UNKNOWN")
 PROCESS_FIELDS = (("pid", "pid"), ("ppid", "ppid"), ("exe", "executable"), ("comm", "name"))
 
@@ -147,8 +150,10 @@ def _user(primary: Record) -> dict[str, Any]:
             _put(out, target + "id", fields[field])
         if field.upper() in names:
             _put(out, target + "name", names[field.upper()])
-    if "acct" in fields:
-        _put(out, "name", fields["acct"])
+    if "acct" in fields:  # the account acted on: the actor itself, but for account changes
+        _put(out, "target.name" if primary.type in ACCOUNT_CHANGES else "name", fields["acct"])
+    if primary.type in ACCOUNT_CHANGES and "id" in fields:
+        _put(out, "target.id", fields["id"])
     if "gid" in fields:
         _put(out, "group.id", fields["gid"])
     return out

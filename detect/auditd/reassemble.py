@@ -21,6 +21,7 @@ from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE
 from detect.auditd.record import Record, parse_line
 from detect.errors import ParseError
 
+USER_MESSAGE = 1005  # AUDIT_USER: `auditctl -m` and old user-space senders
 HORIZON_MS = 2000  # auditd's own end_of_event_timeout
 MAX_INFLIGHT = 50_000
 RECENT_KEYS = 4096  # completed keys remembered per node, to recognise late records
@@ -38,7 +39,7 @@ def is_standalone(rtype: str) -> bool:
     number = tables.record_type_number(rtype)
     if number is None:
         return False
-    return 1100 <= number < 1300 or 2100 <= number < 3000
+    return number == USER_MESSAGE or 1100 <= number < 1300 or 2100 <= number < 3000
 
 
 def counts_serial(rtype: str) -> bool:
@@ -213,12 +214,13 @@ class Reassembler:
         self._complete(event, how)
 
     def _complete(self, event: AuditEvent, how: str) -> None:
+        """Emit an event; a late fragment keeps its `late` mark and is counted only as late."""
         if not event.completion:
             event.completion = how
-        if how == EXPIRED:
-            self.stats.expired += 1
-        elif how == EVICTED:
-            self.stats.evicted += 1
+            if how == EXPIRED:
+                self.stats.expired += 1
+            elif how == EVICTED:
+                self.stats.evicted += 1
         self.stats.events += 1
         self._emit(event)
 

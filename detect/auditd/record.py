@@ -129,6 +129,8 @@ def _fail(reason: str, line: str, source: str, lineno: int) -> ParseError:
 
 def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
     """Parse one line into a Record; raise ParseError (with where) when it is not an audit line."""
+    if len(line) > MAX_LINE:
+        raise _fail("line longer than 1 MiB", line, source, lineno)
     match = HEADER_RE.match(line)
     if match is None:
         return _parse_other(line, source, lineno)
@@ -144,8 +146,6 @@ def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
 
 def _parse_other(line: str, source: str, lineno: int) -> Record:
     """The slow path: syslog prefixes, the kernel's printk form, and everything malformed."""
-    if len(line) > MAX_LINE:
-        raise _fail("line longer than 1 MiB", line, source, lineno)
     node: str | None = None
     start = line.find("type=")
     if start < 0:

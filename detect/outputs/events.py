@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, TextIO
 
 import orjson
@@ -45,9 +46,9 @@ class TextWriter:
         lines = [head]
         lines.extend(_who_what(event, summary))
         for record in event.records:
-            shown = " ".join(f"{k}={v}" for k, v in record.fields.items())
+            shown = " ".join(f"{k}={export.visible(v)}" for k, v in record.fields.items())
             lines.append(f"  {record.type}: {shown}")
-        self.stream.write(export.printable("\n".join(lines)) + "\n\n")
+        self.stream.write("\n".join(lines) + "\n\n")
 
 
 def _who_what(event: AuditEvent, summary: dict[str, Any]) -> list[str]:
@@ -58,15 +59,15 @@ def _who_what(event: AuditEvent, summary: dict[str, Any]) -> list[str]:
         who = user.get("name") or user.get("id", "?")
         audit = user.get("audit", {})
         login = audit.get("name") or audit.get("id", "?")
-        exe = process.get("executable", "?")
+        exe = export.visible(str(process.get("executable", "?")))
         out.append(f"  user {who} (login {login}) pid {process.get('pid', '?')} exe {exe}")
     argv = interpret.execve_argv(event)
     if argv:
-        out.append(f"  argv {argv!r}")
+        out.append("  argv " + " ".join(shlex.quote(export.visible(arg)) for arg in argv))
     for name in ("file", "destination"):
         part = summary.get(name)
         if part:
-            out.append(f"  {name} {part}")
+            out.append(f"  {name} {export.visible(str(part))}")
     keys = summary.get("tags")
     if keys:
         out.append(f"  keys {keys}")

@@ -10,14 +10,16 @@ import io
 import lzma
 import re
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
 STDIN = "-"
+READ_SIZE = 1 << 16
 MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bzip2"),
@@ -25,7 +27,7 @@ MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2|xz|zst|zstd)$")
-ROTATION_SUFFIX = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?$")
+ROTATION_SUFFIX = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+)|-(?P<date>\d{8,10}))?$")
 SIDE_SUFFIXES = frozenset((".md", ".json", ".yml", ".yaml", ".rules", ".sh", ".py"))
 Line = tuple[str, str, int]  # (text, source, 1-based line number)
 
@@ -41,13 +43,18 @@ def is_side_file(path: Path) -> bool:
     return path.name.startswith(".") or path.suffix.lower() in SIDE_SUFFIXES
 
 
-def rotation_key(path: Path) -> tuple[str, int]:
-    """Sort key: same base name together, higher rotation numbers (older) first."""
+def rotation_key(path: Path) -> tuple[str, int, int]:
+    """Sort key: one base name together, oldest first: `-YYYYMMDD` stamps by date, then
+    `.N` by falling N, then the live file."""
     name = COMPRESSED_SUFFIX.sub("", path.name)
     match = ROTATION_SUFFIX.match(name)
     assert match is not None
-    number = int(match.group("n")) if match.group("n") else -1
-    return (str(path.parent / match.group("base")), -number)
+    base = str(path.parent / match.group("base"))
+    if match.group("date"):
+        return (base, 0, int(match.group("date")))
+    if match.group("n"):
+        return (base, 1, -int(match.group("n")))
+    return (base, 2, 0)
 
 
 def expand_inputs(inputs: Iterable[str], stats: SourceStats) -> list[str]:
@@ -58,16 +65,18 @@ def expand_inputs(inputs: Iterable[str], stats: SourceStats) -> list[str]:
             out.append(item)
             continue
         path = Path(item)
-        if path.is_dir():
-            found = [p for p in path.rglob("*") if p.is_file() and not is_side_file(p)]
-        elif path.exists():
-            found = [path]
-        else:
-            found = [Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file()]
-            if not found:
-                stats.errors.append(f"{item}: no such file, folder or match")
+        matches = [path] if path.exists() else [Path(p) for p in glob.glob(item, recursive=True)]
+        found = [file for match in matches for file in _files_of(match)]
+        if not matches:
+            stats.errors.append(f"{item}: no such file, folder or match")
         out.extend(str(p) for p in sorted(found, key=rotation_key))
     return out
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.is_dir():
+        return [p for p in path.rglob("*") if p.is_file() and not is_side_file(p)]
+    return [path] if path.is_file() else []
 
 
 def open_binary(path: str) -> BinaryIO:
@@ -87,8 +96,47 @@ def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
         return bz2.BZ2File(raw)  # type: ignore[return-value]
     if kind == "xz":
         return lzma.LZMAFile(raw)  # type: ignore[return-value]
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    return io.BufferedReader(reader)
+    return io.BufferedReader(ZstdReader(raw))
+
+
+class ZstdReader(io.RawIOBase):
+    """zstd frames one after another; a frame cut short raises instead of reading as empty."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+        self._pending = b""
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._raw.read(READ_SIZE)
+            if not chunk:
+                if self._started and not self._decoder.eof:
+                    raise zstandard.ZstdError("zstd data is truncated")
+                return 0
+            self._pending = self._feed(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _feed(self, chunk: bytes) -> bytes:
+        out = []
+        while chunk:
+            if self._decoder.eof:
+                self._decoder = zstandard.ZstdDecompressor().decompressobj()
+            self._started = True
+            out.append(self._decoder.decompress(chunk))
+            chunk = self._decoder.unused_data if self._decoder.eof else b""
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:
@@ -109,5 +157,5 @@ def iter_lines(inputs: Iterable[str], stats: SourceStats | None = None) -> Itera
         try:
             with open_binary(item) as stream:
                 yield from read_lines(stream, item)
-        except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as error:
+        except (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as error:
             stats.errors.append(f"{item}: {error}")

@@ -15,6 +15,7 @@ from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
 from detect.outputs.summary import RunSummary
+from detect.runtime import tune_for_throughput
 from detect.sources.files import SourceStats, iter_lines
 
 FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
@@ -27,6 +28,7 @@ FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
 @click.version_option(package_name="detect")
 def main() -> None:
     """Detection engine for Linux audit logs."""
+    tune_for_throughput()
 
 
 @main.command()
@@ -71,8 +73,6 @@ def run_events(
     sources = SourceStats()
     machine = Reassembler(emit, horizon_ms=horizon_ms)
     started = time.perf_counter()
-    push = machine.push
-    for line, source, lineno in iter_lines(paths, sources):
-        push(line, source, lineno)
+    machine.feed(iter_lines(paths, sources))
     machine.flush()
     return RunSummary.collect(machine, sources, time.perf_counter() - started)

@@ -27,6 +27,7 @@ AVC_RE = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
 ENCODED_CACHE_LIMIT = 4096  # field names remembered per record type (garbage has endless names)
 _encoded_cache: dict[str, dict[str, bool]] = {}
 BODY_CACHE_SIZE = 8192
+UNIQUE_BODIES = frozenset(("SYSCALL", "EXECVE"))  # pids, pointers, arguments: never recur
 _body_cache: dict[tuple[str, str], dict[str, str]] = {}
 
 
@@ -45,6 +46,8 @@ def _is_encoded(known: dict[str, bool], rtype: str, key: str) -> bool:
 def cached_fields(rtype: str, body: str) -> dict[str, str]:
     """parse_fields through a bounded cache: many bodies recur verbatim (the PATH records of
     ld.so and common libraries, CWD, PROCTITLE of busy programs). Callers must not mutate."""
+    if rtype in UNIQUE_BODIES:
+        return parse_fields(rtype, body)
     key = (rtype, body)
     found = _body_cache.get(key)
     if found is None:

@@ -116,7 +116,8 @@ def execve_argv(event: AuditEvent) -> list[str] | None:
             argv, complete = _collect_args(merged)
         event.cache["argv"] = argv
         event.cache["argv_truncated"] = not complete
-    return event.cache["argv"]  # type: ignore[no-any-return]
+    argv_found: list[str] | None = event.cache["argv"]
+    return argv_found
 
 
 def _collect_args(fields: dict[str, str]) -> tuple[list[str], bool]:

@@ -11,8 +11,8 @@ never closes an event: records of different events interleave.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -78,12 +78,22 @@ class ReassemblyStats:
 class _Node:
     """Per-node state: in-flight events in arrival order, audit-time watermark, serials."""
 
-    __slots__ = ("inflight", "lost", "max_serial", "order", "pending_jump", "recent", "watermark")
+    __slots__ = (
+        "inflight",
+        "lost",
+        "max_serial",
+        "name",
+        "order",
+        "pending_jump",
+        "recent",
+        "watermark",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, name: str | None) -> None:
+        self.name = name
         self.inflight: dict[Key, AuditEvent] = {}
         self.order: deque[tuple[int, Key]] = deque()
-        self.recent: OrderedDict[Key, None] = OrderedDict()
+        self.recent: dict[Key, None] = {}
         self.watermark = -1
         self.pending_jump = -1
         self.max_serial = -1
@@ -130,11 +140,17 @@ class Reassembler:
             return
         self.push_record(record)
 
+    def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
+        """Many (line, source, lineno) at once: `push` for each."""
+        push = self.push
+        for line, source, lineno in lines:
+            push(line, source, lineno)
+
     def push_record(self, record: Record) -> None:
         self.stats.records += 1
         node = self._nodes.get(record.node)
         if node is None:
-            node = self._nodes[record.node] = _Node()
+            node = self._nodes[record.node] = _Node(record.node)
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
         if event is not None:
@@ -226,10 +242,11 @@ class Reassembler:
 
     @staticmethod
     def _remember(node: _Node, key: Key) -> None:
+        """Keep the last RECENT_KEYS..2*RECENT_KEYS completed keys (trimmed in bulk: cheap)."""
         recent = node.recent
         recent[key] = None
-        if len(recent) > RECENT_KEYS:
-            recent.popitem(last=False)
+        if len(recent) > 2 * RECENT_KEYS:
+            node.recent = dict.fromkeys(list(recent)[-RECENT_KEYS:])
 
     def _track_serial(self, node: _Node, serial: int) -> None:
         top = node.max_serial
@@ -271,15 +288,3 @@ class Reassembler:
                     self._close(node, key, event, FLUSHED)
             for key, event in list(node.inflight.items()):
                 self._close(node, key, event, FLUSHED)
-
-
-def iter_events(lines: Iterable[tuple[str, str, int]], **options: int) -> Iterator[AuditEvent]:
-    """Batch helper: (line, source, lineno) triples in, completed events out, flushed at the end."""
-    ready: deque[AuditEvent] = deque()
-    machine = Reassembler(ready.append, **options)
-    for line, source, lineno in lines:
-        machine.push(line, source, lineno)
-        while ready:
-            yield ready.popleft()
-    machine.flush()
-    yield from ready

@@ -25,13 +25,13 @@ MAX_SECONDS_DIGITS = 11  # up to the year 5138; longer stamps are garbage
 
 
 class Record:
-    """A parsed audit record. `line` is kept verbatim (with its newline, if it had one); fields
-    are decoded once, on demand."""
+    """A parsed audit record. `line` is kept verbatim (with its newline, if it had one); the
+    body is sliced from it and decoded only when `fields` or `enriched` is first read."""
 
     __slots__ = (
-        "_enriched",
-        "_fields",
-        "body",
+        "body_at",
+        "enriched",
+        "fields",
         "interpreted",
         "line",
         "lineno",
@@ -41,6 +41,8 @@ class Record:
         "stamp",
         "type",
     )
+    fields: dict[str, str]  # raw fields: unquoted, hex decoded where encoded, absent dropped
+    enriched: dict[str, str]  # the interpreted fields an ENRICHED log carries after 0x1D
 
     def __init__(
         self,
@@ -48,8 +50,8 @@ class Record:
         rtype: str,
         stamp: str,
         serial: int,
-        body: str,
         line: str,
+        body_at: int,
         source: str = "-",
         lineno: int = 0,
     ) -> None:
@@ -57,42 +59,33 @@ class Record:
         self.type = rtype
         self.stamp = stamp
         self.serial = serial
-        self.body = body
         self.line = line
+        self.body_at = body_at
         self.source = source
         self.lineno = lineno
-        self._fields: dict[str, str] | None = None
-        self._enriched: dict[str, str] | None = None
         self.interpreted: dict[str, str] | None = None  # filled once by interpret
+
+    def __getattr__(self, name: str) -> dict[str, str]:
+        """Only for `fields` and `enriched` before their first use: slots unset until then."""
+        if name not in ("fields", "enriched"):
+            raise AttributeError(name)
+        raw, sep, extra = self.body.partition(ENRICHED_SEPARATOR)
+        self.fields = body_fields.cached_fields(self.type, raw)
+        self.enriched = body_fields.parse_enriched(extra) if sep else {}
+        return self.fields if name == "fields" else self.enriched
+
+    @property
+    def body(self) -> str:
+        body = self.line[self.body_at :]
+        return body[:-1] if body.endswith("\n") else body
 
     @property
     def time_ms(self) -> int:
         return stamp_to_ms(self.stamp)
 
     @property
-    def fields(self) -> dict[str, str]:
-        """Raw fields: quotes removed, hex decoded where the dictionary says so, absent dropped."""
-        if self._fields is None:
-            self._split_body()
-        assert self._fields is not None
-        return self._fields
-
-    @property
-    def enriched(self) -> dict[str, str]:
-        """The interpreted fields an ENRICHED log carries after the 0x1D separator."""
-        if self._enriched is None:
-            self._split_body()
-        assert self._enriched is not None
-        return self._enriched
-
-    @property
     def location(self) -> Location:
         return Location(self.source, self.lineno)
-
-    def _split_body(self) -> None:
-        raw, sep, extra = self.body.partition(ENRICHED_SEPARATOR)
-        self._fields = body_fields.cached_fields(self.type, raw)
-        self._enriched = body_fields.parse_enriched(extra) if sep else {}
 
     def __repr__(self) -> str:
         return f"Record({self.type} {self.node or ''} {self.stamp}:{self.serial})"
@@ -138,10 +131,7 @@ def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
     rtype = KNOWN_TYPES.get(token) or canonical_type(token)
     if rtype is None:
         raise _fail("bad record type", line, source, lineno)
-    body = line[match.end() :]
-    if body.endswith("\n"):
-        body = body[:-1]
-    return Record(node or None, rtype, stamp, int(serial), body, line, source, lineno)
+    return Record(node or None, rtype, stamp, int(serial), line, match.end(), source, lineno)
 
 
 def _parse_other(line: str, source: str, lineno: int) -> Record:
@@ -169,7 +159,5 @@ def _parse_other(line: str, source: str, lineno: int) -> Record:
         raise _fail("bad audit(timestamp:serial)", line, source, lineno)
     if len(serial_text) > 20 or len(seconds) > MAX_SECONDS_DIGITS:
         raise _fail("absurd timestamp or serial", line, source, lineno)
-    body = line[close_at + 3 :] if line.startswith(" ", close_at + 2) else line[close_at + 2 :]
-    if body.endswith("\n"):
-        body = body[:-1]
-    return Record(node, rtype, stamp, int(serial_text), body, line, source, lineno)
+    body_at = close_at + 3 if line.startswith(" ", close_at + 2) else close_at + 2
+    return Record(node, rtype, stamp, int(serial_text), line, body_at, source, lineno)

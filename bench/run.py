@@ -1,0 +1,428 @@
+"""Benchmark harness: records/s and peak RSS of each stage, in a fresh process pinned to one core.
+
+`python -m bench.run [--records N] [--small M] [--corpus PATH] [--stages a,b] [--json FILE]`
+generates the corpora when missing or stale (`bench.corpus`, into `bench/out/`), then runs every
+stage of `STAGES` on each corpus in its own child process, pinned to core `CORE` with
+`sched_setaffinity`, and reads the child's peak RSS from `wait4`. In-process stages time their
+own loop (imports excluded); external commands are timed from outside (start-up included).
+
+The driver stays small on purpose: a child's `ru_maxrss` includes its parent's memory at fork
+time, so nothing heavy is imported here outside the worker functions.
+`--profile STAGE` runs one in-process stage under cProfile and prints the top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"
+DEFAULT_RECORDS = 2_000_000
+DEFAULT_SMALL = 500_000
+CORE = 0
+RSS_LIMIT_MB = 150
+PROFILE_TOP = 30
+WARM_IMPORTS = ("detect.auditd.export", "detect.auditd.reassemble", "detect.sources.files")
+
+Counts = dict[str, Any]
+
+
+# Worker side: these run in the pinned child --------------------------------------------------
+
+
+def body_read(corpus: str) -> Counts:
+    """Baseline: the line source alone (open, decompress, decode, split)."""
+    from detect.sources.files import iter_lines
+
+    lines = 0
+    for _ in iter_lines([corpus]):
+        lines += 1
+    return {"records": lines, "events": 0}
+
+
+def _reassemble(corpus: str, emit: Callable[[Any], object]) -> Counts:
+    from detect.auditd.reassemble import Reassembler
+    from detect.runtime import tune_for_throughput
+    from detect.sources.files import iter_lines
+
+    tune_for_throughput()  # as the command line does
+    machine = Reassembler(emit)
+    machine.feed(iter_lines([corpus]))
+    machine.flush()
+    stats = machine.stats
+    return {
+        "records": stats.records,
+        "events": stats.events,
+        "unparsed": stats.unparsed,
+        "lost": machine.lost,
+        "expired": stats.expired,
+        "evicted": stats.evicted,
+        "late_records": stats.late_records,
+    }
+
+
+def _discard(event: object) -> None:
+    return None
+
+
+def body_parse_reassemble(corpus: str) -> Counts:
+    """(a) every line through `Reassembler.feed`; events are counted and dropped."""
+    return _reassemble(corpus, _discard)
+
+
+def body_interpret(corpus: str) -> Counts:
+    """(b) (a) plus `event_to_dict` of every event: all fields, interpretations, ECS summary."""
+    from detect.auditd.export import event_to_dict
+
+    return _reassemble(corpus, event_to_dict)
+
+
+def run_worker(name: str, corpus: str, result: Path, profile: bool) -> None:
+    stage = STAGES[name]
+    assert isinstance(stage, InProcess)
+    os.sched_setaffinity(0, {CORE})
+    for module in WARM_IMPORTS:
+        importlib.import_module(module)
+    started = time.perf_counter()
+    counts = _profiled(stage.body, corpus) if profile else stage.body(corpus)
+    counts["seconds"] = time.perf_counter() - started
+    result.write_text(json.dumps(counts), encoding="utf-8")
+
+
+def _profiled(body: Callable[[str], Counts], corpus: str) -> Counts:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    counts = profiler.runcall(body, corpus)
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+    stats.sort_stats("cumulative").print_stats(PROFILE_TOP)
+    return counts
+
+
+# External commands -------------------------------------------------------------------------
+
+
+def argv_events_cli(corpus: str, scratch: Path) -> list[str]:
+    """(c) `detect events CORPUS > /dev/null`, as a user runs it."""
+    detect = Path(sys.executable).parent / "detect"
+    return [str(detect), "events", corpus, "--summary-json", str(scratch / "summary.json")]
+
+
+def read_events_cli(scratch: Path) -> Counts:
+    summary = json.loads((scratch / "summary.json").read_text(encoding="utf-8"))
+    keys = ("records", "events", "unparsed", "lost", "expired", "evicted", "late_records")
+    counts = {key: summary[key] for key in keys}
+    counts["inner_seconds"] = summary["seconds"]
+    return counts
+
+
+# Stages and measurements -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """A stage that runs as a function in a `bench.run --worker` child; it times its own loop."""
+
+    label: str
+    body: Callable[[str], Counts]
+    target: int | None = None
+
+    def argv(self, name: str, corpus: str, scratch: Path, profile: bool) -> list[str]:
+        argv = [sys.executable, "-m", "bench.run", "--worker", name, "--corpus", corpus]
+        return [
+            *argv,
+            "--result",
+            str(scratch / "result.json"),
+            *(["--profile", name] if profile else []),
+        ]
+
+    def counts(self, scratch: Path, wall: float) -> Counts:
+        counts: Counts = json.loads((scratch / "result.json").read_text(encoding="utf-8"))
+        return counts
+
+
+@dataclass(frozen=True)
+class External:
+    """A stage that is a command; it is timed from outside, start-up included."""
+
+    label: str
+    command: Callable[[str, Path], list[str]]
+    read: Callable[[Path], Counts]
+    target: int | None = None
+
+    def argv(self, name: str, corpus: str, scratch: Path, profile: bool) -> list[str]:
+        return self.command(corpus, scratch)
+
+    def counts(self, scratch: Path, wall: float) -> Counts:
+        counts = self.read(scratch)
+        counts["seconds"] = wall
+        return counts
+
+
+Stage = InProcess | External
+
+
+@dataclass
+class Measurement:
+    stage: str
+    label: str
+    corpus: str
+    records: int
+    events: int
+    seconds: float
+    wall_seconds: float
+    peak_rss_kb: int
+    target: int | None
+    extra: Counts = field(default_factory=dict)
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return self.peak_rss_kb / 1024
+
+    @property
+    def meets_target(self) -> bool:
+        fast = self.target is None or self.records_per_second >= self.target
+        return fast and self.peak_rss_mb < RSS_LIMIT_MB
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "label": self.label,
+            "corpus": self.corpus,
+            "records": self.records,
+            "events": self.events,
+            "seconds": round(self.seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "records_per_second": round(self.records_per_second),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "target_records_per_second": self.target,
+            "meets_target": self.meets_target,
+            **self.extra,
+        }
+
+
+def _pin() -> None:
+    os.sched_setaffinity(0, {CORE})
+
+
+def measure(name: str, corpus: Path, profile: bool = False) -> Measurement:
+    """One stage on one corpus in a fresh pinned child; peak RSS is that child's own."""
+    stage = STAGES[name]
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        scratch = Path(folder)
+        argv = stage.argv(name, str(corpus), scratch, profile)
+        errors = scratch / "stderr.txt"
+        started = time.perf_counter()
+        with errors.open("wb") as stderr:
+            child = subprocess.Popen(
+                argv, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT, preexec_fn=_pin
+            )
+            _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        text = errors.read_text(encoding="utf-8", errors="replace")
+        if child.returncode != 0:
+            raise SystemExit(f"stage {name} failed ({child.returncode}):\n{text}")
+        if profile:
+            sys.stdout.write(text)
+        counts = stage.counts(scratch, wall)
+    return _measurement(name, stage, corpus, counts, wall, usage.ru_maxrss)
+
+
+def _measurement(
+    name: str, stage: Stage, corpus: Path, counts: Counts, wall: float, rss_kb: int
+) -> Measurement:
+    records, events, seconds = counts.pop("records"), counts.pop("events"), counts.pop("seconds")
+    return Measurement(
+        name, stage.label, str(corpus), records, events, seconds, wall, rss_kb, stage.target, counts
+    )
+
+
+# Corpora -----------------------------------------------------------------------------------
+
+
+def ensure_corpus(records: int, hosts: int, seed: int, verbatim: bool = False) -> Path:
+    """`bench/out/corpus-N.log`, (re)generated by `bench.corpus` only when missing or stale."""
+    path = OUT_DIR / f"corpus-{records}{'-verbatim' if verbatim else ''}.log"
+    argv = [sys.executable, "-m", "bench.corpus", "--records", str(records)]
+    argv += ["--hosts", str(hosts), "--seed", str(seed), "--out", str(path), "--reuse"]
+    argv += ["--verbatim"] if verbatim else []
+    subprocess.run(argv, check=True, cwd=ROOT)
+    return path
+
+
+def corpora(args: argparse.Namespace) -> list[Path]:
+    if args.corpus:
+        return [Path(path) for path in args.corpus]
+    sizes = sorted({size for size in (args.small, args.records) if size > 0})
+    return [ensure_corpus(size, args.hosts, args.seed, args.verbatim) for size in sizes]
+
+
+# Report ------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "detect_modified": bool(_git("status", "--porcelain", "--", "detect")),
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "pinned_core": CORE,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def _verdict(item: Measurement) -> str:
+    misses = []
+    if item.target is not None and item.records_per_second < item.target:
+        misses.append("speed")
+    if item.peak_rss_mb >= RSS_LIMIT_MB:
+        misses.append("RSS")
+    return f"MISS ({', '.join(misses)})" if misses else "ok"
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return done.stdout.strip()
+
+
+def format_table(results: Sequence[Measurement]) -> str:
+    header = f"{'stage':<30} {'records':>10} {'events':>9} {'seconds':>8} {'records/s':>10} "
+    header += f"{'peak RSS':>10}  {'target':<14} verdict"
+    rows = [header, "-" * len(header)]
+    for item in results:
+        target = f">= {item.target:,}/s" if item.target else "-"
+        rows.append(
+            f"{item.label:<30} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
+            f"{item.records_per_second:>10,.0f} {item.peak_rss_mb:>7.1f} MB  {target:<14} "
+            f"{_verdict(item)}"
+        )
+    rows.append(f"(every stage: peak RSS < {RSS_LIMIT_MB} MB and flat in input size)")
+    return "\n".join(rows)
+
+
+def format_flatness(results: Sequence[Measurement]) -> str:
+    """Peak RSS of each stage at the smallest and the largest corpus."""
+    lines: list[str] = []
+    for name in dict.fromkeys(item.stage for item in results):
+        runs = sorted((item for item in results if item.stage == name), key=lambda m: m.records)
+        if len(runs) > 1:
+            low, high = runs[0], runs[-1]
+            ratio = high.peak_rss_mb / low.peak_rss_mb
+            lines.append(
+                f"{low.label:<30} peak RSS {low.peak_rss_mb:6.1f} MB at {low.records:>10,} "
+                f"records, {high.peak_rss_mb:6.1f} MB at {high.records:>10,} ({ratio:.2f}x)"
+            )
+    return "\n".join(lines)
+
+
+def report(results: Sequence[Measurement], json_path: Path | None) -> None:
+    sys.stdout.write(format_table(results) + "\n")
+    flat = format_flatness(results)
+    if flat:
+        sys.stdout.write("\n" + flat + "\n")
+    driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sys.stdout.write(
+        f"\n(driver peak RSS {driver_mb:.1f} MB: a floor under every child's figure)\n"
+    )
+    if json_path is not None:
+        document = {
+            "machine": machine_info(),
+            "rss_limit_mb": RSS_LIMIT_MB,
+            "driver_peak_rss_mb": round(driver_mb, 1),
+            "results": [item.to_dict() for item in results],
+        }
+        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+# Command line ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=DEFAULT_RECORDS)
+    parser.add_argument(
+        "--small", type=int, default=DEFAULT_SMALL, help="second corpus size for RSS; 0: none"
+    )
+    parser.add_argument("--corpus", nargs="+", help="existing corpora instead of generated ones")
+    parser.add_argument("--hosts", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--verbatim", action="store_true", help="corpora with SYSCALL pid/ppid/a1 as seeded"
+    )
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"of {', '.join(STAGES)}")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--profile", metavar="STAGE", help="cProfile one in-process stage")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.stages = [name.strip() for name in args.stages.split(",") if name.strip()]
+    unknown = [name for name in [*args.stages, args.profile or ""] if name and name not in STAGES]
+    if unknown:
+        parser.error(f"unknown stage {unknown}; known: {', '.join(STAGES)}")
+    if args.profile and not isinstance(STAGES[args.profile], InProcess):
+        parser.error(f"--profile needs an in-process stage, not {args.profile}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        run_worker(args.worker, args.corpus[0], args.result, args.profile is not None)
+        return 0
+    paths = corpora(args)
+    if args.profile:
+        sys.stderr.write(f"profiling {args.profile} on {paths[-1].name} ...\n")
+        measure(args.profile, paths[-1], profile=True)
+        return 0
+    results = []
+    for path in paths:
+        for name in args.stages:
+            sys.stderr.write(f"{name} on {path.name} ...\n")
+            results.append(measure(name, path))
+    report(results, args.json)
+    return 0  # figures, not a test: a missed target is reported, not failed
+
+
+# The stages, by name. A new stage (e.g. the engine's scan with rules) is one more entry.
+STAGES: dict[str, Stage] = {
+    "read": InProcess("read lines (baseline)", body_read),
+    "parse_reassemble": InProcess("(a) parse + reassemble", body_parse_reassemble, 400_000),
+    "interpret": InProcess("(b) + event_to_dict", body_interpret, 100_000),
+    "events_cli": External("(c) detect events >/dev/null", argv_events_cli, read_events_cli),
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The rule index: what rules require, bucketing, and soundness against brute force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from detect.rules.index import RuleIndex, requirements
+from detect.rules.load import load_rules
+from tests.rules.build import rule_from
+
+INDEX_FIELDS = ["type", "SYSCALL", "key", "Image"]
+SIGMA = Path(__file__).resolve().parents[3] / "shared" / "sigma"
+
+
+def test_requirements_of_a_plain_selection() -> None:
+    rule = rule_from({"sel": {"type": "EXECVE", "a0|contains": "x"}, "condition": "sel"})
+    assert requirements(rule.plan)[("type", "value")] == frozenset({"execve"})
+
+
+def test_or_requires_a_field_only_when_every_branch_does() -> None:
+    both = rule_from(
+        {"a": {"type": "EXECVE"}, "b": {"type": "PATH", "name": "x"}, "condition": "a or b"}
+    )
+    assert requirements(both.plan) == {
+        ("type", "value"): frozenset({"execve", "path"}),
+        ("type", "basename"): frozenset({"execve", "path"}),
+    }
+    one = rule_from({"a": {"type": "EXECVE"}, "b": {"name": "x"}, "condition": "a or b"})
+    assert requirements(one.plan) == {}
+
+
+def test_and_of_one_field_keeps_one_set_because_lists_may_satisfy_both() -> None:
+    rule = rule_from({"a": {"f": ["x", "y"]}, "b": {"f": ["y", "z"]}, "condition": "a and b"})
+    assert requirements(rule.plan)[("f", "value")] in ({"x", "y"}, {"y", "z"})
+    assert rule.match({"f": ["x", "z"]})
+    assert list(RuleIndex([rule], ["f"]).candidates({"f": ["x", "z"]})) == [rule]
+
+
+def test_not_and_keywords_require_nothing() -> None:
+    negated = rule_from({"a": {"type": "EXECVE"}, "condition": "not a"})
+    keyword = rule_from({"k": ["EXECVE"], "condition": "k"})
+    assert requirements(negated.plan) == {}
+    assert requirements(keyword.plan) == {}
+
+
+def test_endswith_a_path_component_requires_the_basename() -> None:
+    rule = rule_from({"sel": {"Image|endswith": ["/bash", "/SH"]}, "condition": "sel"})
+    assert requirements(rule.plan) == {("Image", "basename"): frozenset({"bash", "sh"})}
+    partial = rule_from({"sel": {"Image|endswith": ["/bash", "sh"]}, "condition": "sel"})
+    assert requirements(partial.plan) == {}
+    deeper = rule_from({"sel": {"Image|endswith": "/bin/bash"}, "condition": "sel"})
+    assert requirements(deeper.plan) == {}
+
+
+def test_equality_or_endswith_requires_the_basename() -> None:
+    rule = rule_from(
+        {"a": {"Image": "/usr/bin/Bash"}, "b": {"Image|endswith": "/sh"}, "condition": "a or b"}
+    )
+    assert requirements(rule.plan) == {("Image", "basename"): frozenset({"bash", "sh"})}
+    index = RuleIndex([rule], ["Image"])
+    assert list(index.candidates({"Image": "/usr/bin/bash"})) == [rule]
+    assert list(index.candidates({"Image": "/bin/SH"})) == [rule]
+    assert list(index.candidates({"Image": "/usr/bin/zsh"})) == []
+
+
+def test_candidates_keep_rule_order_and_include_unindexed_rules() -> None:
+    execve = rule_from({"s": {"type": "EXECVE"}, "condition": "s"})
+    anything = rule_from({"s": {"a0": "x"}, "condition": "s"})
+    path = rule_from({"s": {"type": "PATH"}, "condition": "s"})
+    shell = rule_from({"s": {"Image|endswith": "/bash"}, "condition": "s"})
+    index = RuleIndex([execve, anything, path, shell], INDEX_FIELDS)
+    assert list(index.candidates({"type": "execve"})) == [execve, anything]
+    assert list(index.candidates({"type": "SOCKADDR"})) == [anything]
+    assert list(index.candidates({"type": ["PATH", "EXECVE"]})) == [execve, anything, path]
+    assert list(index.candidates({"Image": "/usr/bin/BASH", "type": "PATH"})) == [
+        anything,
+        path,
+        shell,
+    ]
+    assert index.always == (anything,)
+
+
+def test_sigmahq_auditd_rules_are_indexed_by_record_type() -> None:
+    if not SIGMA.is_dir():
+        return
+    loaded = load_rules([SIGMA / "rules" / "linux" / "auditd"])
+    index = RuleIndex(loaded.rules, INDEX_FIELDS)
+    unindexed = [rule.title for rule in index.always]
+    assert len(unindexed) <= 2, unindexed
+    execve = {"type": "EXECVE", "a0": "chattr", "a1": "-i", "a2": "/etc/passwd"}
+    matching = [rule.title for rule in loaded.rules if rule.match(execve)]
+    assert matching == [rule.title for rule in index.candidates(execve) if rule.match(execve)]
+    assert matching == ["Remove Immutable File Attribute - Auditd"]
+
+
+# --- soundness: never skip a rule that matches --------------------------------------------
+
+FIELDS = ["type", "Image", "a0"]
+TEXTS = ["EXECVE", "execve", "PATH", "/usr/bin/bash", "/bin/BASH", "bash", "5", ""]
+SUFFIXES = ["/bash", "/usr/bin/bash", "bin/bash", "/BASH"]
+MODIFIERS = ["", "", "", "|endswith", "|endswith", "|cased", "|endswith|cased", "|all"]
+MODIFIERS += ["|contains", "|startswith", "|neq", "|contains|all"]
+
+scalar_values = st.one_of(st.sampled_from(TEXTS), st.sampled_from(SUFFIXES))
+rule_values = st.one_of(scalar_values, st.lists(scalar_values, min_size=1, max_size=3))
+
+
+@st.composite
+def detection_items(draw: st.DrawFn) -> tuple[str, Any]:
+    field = draw(st.sampled_from([*FIELDS, "type", "Image"]))
+    kind = draw(st.sampled_from(["string"] * 6 + ["null", "exists", "number", "re"]))
+    if kind == "null":
+        return field, None
+    if kind == "exists":
+        return f"{field}|exists", draw(st.booleans())
+    if kind == "number":
+        return f"{field}|{draw(st.sampled_from(['gt', 'lte']))}", draw(st.integers(0, 9))
+    if kind == "re":
+        return f"{field}|re", draw(st.sampled_from(["^ex", "sh$", "(?i)bash", "5"]))
+    return field + draw(st.sampled_from(MODIFIERS)), draw(rule_values)
+
+
+SELECTION_SHAPES = [
+    st.lists(detection_items(), min_size=1, max_size=3).map(dict),
+    st.lists(st.sampled_from(TEXTS), min_size=1, max_size=2),  # keywords
+    st.lists(st.lists(detection_items(), min_size=1, max_size=2).map(dict), min_size=2, max_size=2),
+]
+selections = st.sampled_from([0, 0, 0, 0, 1, 2]).flatmap(lambda i: SELECTION_SHAPES[i])
+
+
+def conditions(names: list[str]) -> st.SearchStrategy[str]:
+    leaves = st.sampled_from([*names * 3, "1 of sel*", "all of sel*", "1 of them"])
+    return st.recursive(
+        leaves,
+        lambda inner: st.tuples(inner, st.sampled_from(["and", "and", "or", "and not"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        max_leaves=4,
+    )
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> dict[str, Any]:
+    count = draw(st.integers(1, 3))
+    names = [f"sel{i}" for i in range(count)]
+    detection: dict[str, Any] = {name: draw(selections) for name in names}
+    detection["condition"] = draw(conditions(names))
+    return detection
+
+
+def items_of(detection: dict[str, Any]) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for name, selection in detection.items():
+        maps = [selection] if isinstance(selection, dict) else selection
+        if name != "condition":
+            found += [item for m in maps if isinstance(m, dict) for item in m.items()]
+    return found
+
+
+@st.composite
+def views(draw: st.DrawFn, detections: list[dict[str, Any]]) -> dict[str, Any]:
+    """A view built from the values of some rules (so that it often matches), then perturbed."""
+    view: dict[str, Any] = {}
+    texts = st.sampled_from(TEXTS)
+    for detection in draw(st.lists(st.sampled_from(detections), min_size=1, max_size=2)):
+        for key, value in items_of(detection):
+            if draw(st.integers(0, 4)) == 0:
+                continue
+            if isinstance(value, list):
+                value = value if draw(st.booleans()) else draw(st.sampled_from(value))
+            if not isinstance(value, str | list):
+                continue
+            if isinstance(value, str) and draw(st.booleans()):
+                value = value.swapcase()
+            if draw(st.integers(0, 3)) == 0:
+                value = [*([value] if isinstance(value, str) else value), draw(texts)]
+            view[key.split("|")[0]] = value
+    for field in draw(st.lists(st.sampled_from(FIELDS), max_size=2)):
+        view[field] = draw(st.one_of(st.none(), texts, st.integers(0, 9), st.lists(texts)))
+    return view
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_index_never_skips_a_matching_rule(data: st.DataObject) -> None:
+    detections = data.draw(st.lists(rules(), min_size=1, max_size=6))
+    samples = data.draw(st.lists(views(detections), min_size=1, max_size=8))
+    compiled = [rule_from(detection) for detection in detections]
+    index = RuleIndex(compiled, ["type", "Image"])
+    for view in samples:
+        candidates = list(index.candidates(view))
+        assert len({id(rule) for rule in candidates}) == len(candidates)
+        assert candidates == sorted(candidates, key=compiled.index)
+        missed = [rule for rule in compiled if rule.match(view) and rule not in candidates]
+        assert missed == []

@@ -1,4 +1,4 @@
-"""Where the project's data lives: `mappings/` and `detections/` beside the package."""
+"""Where the project's data lives: `mappings/` beside the package (the one place that knows)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,3 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def mapping_path(*parts: str) -> Path:
     return ROOT.joinpath("mappings", *parts)
-
-
-def detections_path() -> Path:
-    return ROOT / "detections"

@@ -18,9 +18,10 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 from detect.errors import DetectError
+from detect.resources import mapping_path
 
 FORMAT_VERSION = 1
-CATALOG_DIR = Path(__file__).resolve().parents[2] / "mappings" / "attack"
+CATALOG_DIR = mapping_path("attack")
 CATALOG_FILE = "enterprise-attack-19.1.json"
 TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 TACTIC_ID = re.compile(r"TA\d{4}")

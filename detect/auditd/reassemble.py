@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 
 from detect.auditd import tables
@@ -61,18 +61,9 @@ class ReassemblyStats:
     time_jumps_held: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "lines": self.lines,
-            "records": self.records,
-            "events": self.events,
-            "unparsed": self.unparsed,
-            "unparsed_examples": [str(error) for error in self.unparsed_examples],
-            "expired": self.expired,
-            "evicted": self.evicted,
-            "late_records": self.late_records,
-            "serial_resets": self.serial_resets,
-            "time_jumps_held": self.time_jumps_held,
-        }
+        out: dict[str, object] = {item.name: getattr(self, item.name) for item in fields(self)}
+        out["unparsed_examples"] = [str(error) for error in self.unparsed_examples]
+        return out
 
 
 class _Node:
@@ -82,15 +73,13 @@ class _Node:
         "inflight",
         "lost",
         "max_serial",
-        "name",
         "order",
         "pending_jump",
         "recent",
         "watermark",
     )
 
-    def __init__(self, name: str | None) -> None:
-        self.name = name
+    def __init__(self) -> None:
         self.inflight: dict[Key, AuditEvent] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: dict[Key, None] = {}
@@ -150,7 +139,7 @@ class Reassembler:
         self.stats.records += 1
         node = self._nodes.get(record.node)
         if node is None:
-            node = self._nodes[record.node] = _Node(record.node)
+            node = self._nodes[record.node] = _Node()
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
         if event is not None:
@@ -279,12 +268,11 @@ class Reassembler:
             self.stats.unparsed_examples.append(error)
 
     def flush(self) -> None:
-        """Complete everything still in flight, oldest first per node."""
+        """Complete everything still in flight, oldest first per node (every event in flight has
+        its entry in `order`)."""
         for node in self._nodes.values():
             while node.order:
                 _, key = node.order.popleft()
                 event = node.inflight.get(key)
                 if event is not None:
                     self._close(node, key, event, FLUSHED)
-            for key, event in list(node.inflight.items()):
-                self._close(node, key, event, FLUSHED)

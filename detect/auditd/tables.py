@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 
 from detect.errors import DetectError, Location
+from detect.resources import mapping_path
 
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent.parent / "mappings"
+MAPPINGS_DIR = mapping_path()
 SUPPORTED_ARCHES: tuple[str, ...] = (
     "x86_64",
     "i386",

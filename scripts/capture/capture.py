@@ -13,11 +13,18 @@ used. The capture keeps whole events verbatim; it only leaves out events of the 
 
     sudo .venv/bin/python scripts/capture/capture.py execve_args file_ops
     sudo .venv/bin/python scripts/capture/capture.py --all
+    sudo .venv/bin/python scripts/capture/capture.py --scenario-dir DIR --out-dir DIR name
+
+Other folders of scenarios (`--scenario-dir`, e.g. the captures behind detection samples) hold
+the same `<name>.rules` / `<name>.sh` / optional `<name>.notes.md` files; their scenarios use the
+RAW format. Captures take a lock (LOCK_PATH), so several can be started at once and run one after
+the other: the kernel has one audit configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -39,6 +46,7 @@ WORK_DIR = Path("/tmp/detect-capture")  # fixed: rule files name it in -F dir=
 CAPTURE_AUID = 4242  # login uid of the scenario's processes; no such user here
 BACKLOG_LIMIT = 8192
 SCENARIO_TIMEOUT = 300
+LOCK_PATH = Path("/run/lock/detect-capture.lock")
 # Events of the harness itself: auditd start/stop, rule changes, the scenario's loginuid write.
 HARNESS_TYPES = frozenset(("DAEMON_START", "DAEMON_END", "CONFIG_CHANGE", "LOGIN"))
 HEADER_RE = re.compile(r"^(?:node=(\S+) )?type=(\S+) msg=audit\((\d+\.\d+):(\d+)\):")
@@ -80,19 +88,20 @@ class Scenario:
     log_format: str = "RAW"
     name_format: str = "NONE"
     node_name: str | None = None
+    folder: Path = SCENARIOS_DIR
 
     @property
     def rules_path(self) -> Path:
-        return SCENARIOS_DIR / f"{self.name}.rules"
+        return self.folder / f"{self.name}.rules"
 
     @property
     def script_path(self) -> Path:
-        return SCENARIOS_DIR / f"{self.name}.sh"
+        return self.folder / f"{self.name}.sh"
 
     @property
     def notes_path(self) -> Path:
         """Optional: what was seen in the capture, kept with the scenario and copied to the note."""
-        return SCENARIOS_DIR / f"{self.name}.notes.md"
+        return self.folder / f"{self.name}.notes.md"
 
 
 class CaptureError(Exception):
@@ -261,7 +270,9 @@ def script_notes(script: str) -> Iterator[str]:
         yield line[2:] if line.startswith("# ") else line[1:]
 
 
-def write_note(scenario: Scenario, kept: list[str], events: int, result: CaptureRun) -> None:
+def write_note(
+    scenario: Scenario, kept: list[str], events: int, result: CaptureRun, out_dir: Path
+) -> None:
     script = scenario.script_path.read_text()
     kernel = run("uname", "-r").strip()
     version = run("auditctl", "-v").strip()
@@ -282,31 +293,45 @@ def write_note(scenario: Scenario, kept: list[str], events: int, result: Capture
         f"- lines: {len(kept)} (of {len(result.lines)} in the private audit.log)\n",
         f"- events: {events}; whose records are not contiguous in the file: {split}\n",
         f"- kernel lost-record counter (`auditctl -s`): {before} before, {after} after\n",
-        f"- made by: `scripts/capture/capture.py {scenario.name}` (as root)\n\n",
+        f"- made by: `scripts/capture/capture.py {made_by(scenario, out_dir)}` (as root)\n\n",
         FILTER_NOTE.format(auid=CAPTURE_AUID, types="/".join(sorted(HARNESS_TYPES))),
         "## Rules loaded (`auditctl -l`)\n\n",
         fence(result.loaded),
-        f"\n## Rule file (`scripts/capture/scenarios/{scenario.name}.rules`)\n\n",
+        f"\n## Rule file (`{repo_path(scenario.rules_path)}`)\n\n",
         fence(scenario.rules_path.read_text()),
-        f"\n## Commands (`scripts/capture/scenarios/{scenario.name}.sh`)\n\n",
+        f"\n## Commands (`{repo_path(scenario.script_path)}`)\n\n",
         fence(script, "bash"),
     ]
     if scenario.notes_path.exists():
         note += ["\n## Observations\n\n", scenario.notes_path.read_text()]
-    (CAPTURES_DIR / f"{scenario.name}.md").write_text("".join(note))
+    (out_dir / f"{scenario.name}.md").write_text("".join(note))
 
 
-def capture_scenario(scenario: Scenario, keep_raw: Path | None) -> None:
-    result = capture(scenario)
+def repo_path(path: Path) -> Path:
+    path = path.resolve()
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
+def made_by(scenario: Scenario, out_dir: Path) -> str:
+    if scenario.folder == SCENARIOS_DIR and out_dir == CAPTURES_DIR:
+        return scenario.name
+    folders = f"--scenario-dir {repo_path(scenario.folder)} --out-dir {repo_path(out_dir)}"
+    return f"{folders} {scenario.name}"
+
+
+def capture_scenario(scenario: Scenario, keep_raw: Path | None, out_dir: Path) -> None:
+    with LOCK_PATH.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        result = capture(scenario)
     lines = result.lines
     if keep_raw is not None:
         raw = keep_raw / f"{scenario.name}.raw.log"
         raw.write_bytes("".join(lines).encode("utf-8", "surrogateescape"))
     kept, events = filter_lines(lines)
-    CAPTURES_DIR.mkdir(parents=True, exist_ok=True)
-    out = CAPTURES_DIR / f"{scenario.name}.log"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{scenario.name}.log"
     out.write_bytes("".join(kept).encode("utf-8", "surrogateescape"))
-    write_note(scenario, kept, events, result)
+    write_note(scenario, kept, events, result, out_dir)
     print(f"{scenario.name}: {len(kept)} lines, {events} events -> {out}")
 
 
@@ -319,19 +344,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="scenarios to capture")
     parser.add_argument("--all", action="store_true", help="capture every scenario")
     parser.add_argument("--keep-raw", type=Path, help="also save each unfiltered log in this dir")
+    parser.add_argument("--scenario-dir", type=Path, help="scenarios from this folder (RAW format)")
+    parser.add_argument("--out-dir", type=Path, default=CAPTURES_DIR, help="where captures go")
     args = parser.parse_args(argv)
-    names = list(SCENARIOS) if args.all else args.names
-    unknown = [name for name in names if name not in SCENARIOS]
+    known = SCENARIOS if args.scenario_dir is None else folder_scenarios(args.scenario_dir)
+    names = list(known) if args.all else args.names
+    unknown = [name for name in names if name not in known]
     if unknown or not names:
-        parser.error(f"unknown or no scenario: {unknown}; known: {', '.join(SCENARIOS)}")
+        parser.error(f"unknown or no scenario: {unknown}; known: {', '.join(known)}")
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         for name in names:
-            capture_scenario(SCENARIOS[name], args.keep_raw)
+            capture_scenario(known[name], args.keep_raw, args.out_dir.resolve())
     except (CaptureError, subprocess.CalledProcessError) as exc:
         print(f"capture failed: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def folder_scenarios(folder: Path) -> dict[str, Scenario]:
+    """Every `<name>.sh` with a `<name>.rules` beside it in `folder`."""
+    folder = folder.resolve()
+    names = sorted(p.stem for p in folder.glob("*.sh") if p.with_suffix(".rules").exists())
+    return {name: Scenario(name, folder=folder) for name in names}
 
 
 SCENARIOS: dict[str, Scenario] = {

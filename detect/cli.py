@@ -7,21 +7,31 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
+from detect.attack.layer import write_layer
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
+from detect.engine import DEFAULT_RULES, load_detections
+from detect.outputs.alerts import JsonAlertWriter, TextAlertWriter
 from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
-from detect.outputs.summary import RunSummary
+from detect.outputs.summary import RunSummary, write_scan_text
 from detect.runtime import tune_for_throughput
+from detect.samples import check_rule_file, rule_files
+from detect.scan import alerts_layer, scan_files
 from detect.sources.files import SourceStats, iter_lines
 
 FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
     "jsonl": JsonLinesWriter,
     "text": TextWriter,
 }
+ALERT_FORMATS: dict[str, Callable[[TextIO], Callable[[dict[str, Any]], object]]] = {
+    "jsonl": JsonAlertWriter,
+    "text": TextAlertWriter,
+}
+EXIT_ALERTS, EXIT_ERROR = 1, 2
 
 
 @click.group()
@@ -76,3 +86,72 @@ def run_events(
     machine.feed(iter_lines(paths, sources))
     machine.flush()
     return RunSummary.collect(machine, sources, time.perf_counter() - started)
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--rules", "rule_paths", multiple=True, help="More rule files or folders.")
+@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped detections.")
+@click.option("--format", "fmt", type=click.Choice(sorted(ALERT_FORMATS)), default="jsonl")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--layer",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write an ATT&CK Navigator layer of the alerts' techniques.",
+)
+@click.option("--horizon-ms", type=int, default=2000, show_default=True)
+def scan(
+    paths: tuple[str, ...],
+    rule_paths: tuple[str, ...],
+    no_default_rules: bool,
+    fmt: str,
+    output: Path | None,
+    summary_json: Path | None,
+    layer: Path | None,
+    horizon_ms: int,
+) -> None:
+    """Scan audit logs with detections (PATHS as for `events`). Exit 0: no alerts, 1: alerts,
+    2: error."""
+    rules = load_detections(rule_paths, default=not no_default_rules)
+    if not rules.rules:
+        for error in rules.errors:
+            click.echo(f"rule error: {error}", err=True)
+        click.echo("no rules to run", err=True)
+        sys.exit(EXIT_ERROR)
+    stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        result, summary = scan_files(paths, rules, ALERT_FORMATS[fmt](stream), horizon_ms)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    finally:
+        if output:
+            stream.close()
+    write_scan_text(summary, sys.stderr)
+    if summary_json:
+        summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
+    if layer:
+        write_layer(alerts_layer(result), layer)
+    if summary.file_errors and not summary.reassembly["lines"]:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_ALERTS if result.alerts else 0)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1)
+def test_detections(paths: tuple[str, ...]) -> None:
+    """Run detections over the annotated sample lines beside them (default: the shipped
+    detections); report missed and unexpected alerts. Exit 1 if any rule fails."""
+    files, errors = rule_files(paths or (str(DEFAULT_RULES),))
+    failed = len(errors)
+    for error in errors:
+        click.echo(f"FAIL {error}")
+    for path in files:
+        result = check_rule_file(path)
+        failed += not result.passed
+        for line in result.report():
+            click.echo(line)
+    click.echo(f"{len(files)} rule files, {failed} failed", err=True)
+    sys.exit(1 if failed else 0)

@@ -61,3 +61,20 @@ class RunSummary:
             stream.write(f"  input error: {error}\n")
         for node, count in self.lost_by_node.items():
             stream.write(f"  lost on node {node}: {count}\n")
+
+
+def write_scan_text(summary: RunSummary, stream: TextIO) -> None:
+    """The scan's part of the summary: rules, then alerts by rule and by technique."""
+    extra = summary.extra
+    skipped = extra["rules_skipped"]
+    stream.write(
+        f"rules loaded {extra['rules_loaded']}, skipped {len(skipped)}; alerts {extra['alerts']}\n"
+    )
+    for entry in skipped:
+        stream.write(f"  skipped: {entry['file']}: {entry['rule']}: {entry['reason']}\n")
+    for name, count in extra["alerts_by_rule"].items():
+        stream.write(f"  {count:>7} {name}\n")
+    if extra["alerts_by_technique"]:
+        techniques = ", ".join(f"{t} {n}" for t, n in extra["alerts_by_technique"].items())
+        stream.write(f"  by technique: {techniques}\n")
+    summary.write_text(stream)

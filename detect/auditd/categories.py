@@ -1,0 +1,254 @@
+"""Category views: what a `product: linux, category: X` detection sees of an event.
+
+Which categories an event offers is data (`mappings/categories.yaml`), decided by its syscall;
+the fields are ECS-style names (`process.executable`, `file.path`…) that the Sigma field
+mapping (`mappings/sigma/linux.yml`) maps SigmaHQ's names (`Image`, `TargetFilename`…) onto.
+Every category shares the process context of the SYSCALL record; file categories add
+`file.path` (their target files, absolute: relative names are joined to the CWD record's
+directory) and `network_connection` (IPv4 and IPv6 only, as Sysmon for Linux reports them)
+adds the peer address. Views are built once per event and
+cached on it; callers must not mutate them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from detect.auditd import interpret, normalize
+from detect.auditd.event import AuditEvent
+from detect.auditd.record import Record
+from detect.auditd.views import View, id_name
+from detect.errors import DetectError
+from detect.resources import mapping_path
+
+WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
+FLAG_FORMS = ("write", "unknown")
+NAMETYPES = frozenset(("NORMAL", "CREATE", "DELETE", "PARENT", "UNKNOWN"))
+CATEGORY_KEYS = frozenset(("syscalls", "targets"))
+FILE_EVENT, FILE_ACCESS = "file_event", "file_access"
+PROCESS_CREATION, NETWORK_CONNECTION = "process_creation", "network_connection"
+INET_FAMILIES = frozenset(("inet", "inet6"))
+OPEN_TARGETS = {FILE_EVENT: ("CREATE", "NORMAL"), FILE_ACCESS: ("NORMAL",)}
+NO_VALUE = (None, "", interpret.UNSET_ID)
+PROCESS_FIELDS = (
+    ("exe", "process.executable"),
+    ("comm", "process.name"),
+    ("pid", "process.pid"),
+    ("ppid", "process.parent.pid"),
+    ("uid", "user.id"),
+    ("euid", "user.effective.id"),
+    ("auid", "user.audit.id"),
+    ("ses", "auditd.session"),
+    ("tty", "auditd.tty"),
+    ("success", "auditd.success"),
+)
+NAMED_IDS = (("uid", "user.name"), ("euid", "user.effective.name"), ("auid", "user.audit.name"))
+
+
+class CategoryError(DetectError):
+    pass
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    """`mappings/categories.yaml`, checked."""
+
+    by_syscall: dict[str, tuple[str, ...]]  # syscall -> its categories (not the open family)
+    targets: dict[str, tuple[str, ...]]  # file category -> PATH nametypes of its targets
+    opens: dict[str, str]  # open-family syscall -> flags argument, `write` or `unknown`
+    initiated: frozenset[str]
+    names: frozenset[str]  # every category a view can be built for
+
+
+@cache
+def load_categories(path: Path | None = None) -> CategoryTable:
+    source = path or mapping_path("categories.yaml")
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) != {"categories", "opens", "initiated"}:
+        raise CategoryError(f"{source}: expected the keys categories, opens and initiated")
+    by_syscall: dict[str, list[str]] = {}
+    targets: dict[str, tuple[str, ...]] = {}
+    for name, entry in data["categories"].items():
+        _check_category(source, name, entry)
+        for syscall in entry["syscalls"]:
+            by_syscall.setdefault(syscall, []).append(name)
+        if "targets" in entry:
+            targets[name] = tuple(entry["targets"])
+    opens = {str(k): str(v) for k, v in data["opens"].items()}
+    for syscall, form in opens.items():
+        if form not in FLAG_FORMS and not (form[:1] == "a" and form[1:].isdigit()):
+            raise CategoryError(f"{source}: opens.{syscall}: {form!r} is not aN, write, unknown")
+    frozen = {syscall: tuple(names) for syscall, names in by_syscall.items()}
+    names = frozenset((*data["categories"], FILE_EVENT, FILE_ACCESS))
+    return CategoryTable(frozen, targets, opens, frozenset(data["initiated"]), names)
+
+
+def _check_category(source: Path, name: str, entry: Any) -> None:
+    where = f"{source}: categories.{name}"
+    if not isinstance(entry, dict) or not {"syscalls"} <= set(entry) <= CATEGORY_KEYS:
+        raise CategoryError(f"{where}: needs syscalls (and targets for file categories)")
+    if not set(entry.get("targets", ())) <= NAMETYPES:
+        raise CategoryError(f"{where}: unknown nametype in {entry['targets']}")
+
+
+def event_categories(event: AuditEvent) -> dict[str, tuple[str, ...]]:
+    """The categories `event` offers, each with the nametypes of its target PATH records."""
+    syscall = event.first("SYSCALL")
+    name = interpret.record_interpreted(syscall).get("SYSCALL") if syscall else None
+    if name is None:
+        return {}
+    table = load_categories()
+    form = table.opens.get(name)
+    if form is not None and syscall is not None:
+        return _open_categories(syscall, form)
+    found = table.by_syscall.get(name, ())
+    if PROCESS_CREATION in found and event.first("EXECVE") is None:
+        found = tuple(category for category in found if category != PROCESS_CREATION)
+    if NETWORK_CONNECTION in found and not _is_inet(event):
+        found = tuple(category for category in found if category != NETWORK_CONNECTION)
+    return {category: table.targets.get(category, ()) for category in found}
+
+
+def _is_inet(event: AuditEvent) -> bool:
+    """A network connection is over IPv4 or IPv6, as Sysmon for Linux reports them; unix and
+    netlink sockets are local."""
+    decoded = _decoded_peer(event)
+    return decoded is not None and decoded.get("family") in INET_FAMILIES
+
+
+def _decoded_peer(event: AuditEvent) -> dict[str, Any] | None:
+    record = event.first("SOCKADDR")
+    if record is None:
+        return None
+    if "sockaddr" not in event.cache:
+        event.cache["sockaddr"] = interpret.sockaddr(record, interpret.event_arch(event))
+    decoded: dict[str, Any] | None = event.cache["sockaddr"]
+    return decoded
+
+
+def _open_categories(syscall: Record, form: str) -> dict[str, tuple[str, ...]]:
+    if form == "unknown":
+        return {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
+    if form != "write":
+        try:
+            flags = int(syscall.fields.get(form, ""), 16)
+        except ValueError:
+            return {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
+        if not flags & WRITE_FLAGS:
+            return {FILE_ACCESS: OPEN_TARGETS[FILE_ACCESS]}
+    return {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
+
+
+def category_views(event: AuditEvent) -> dict[str, View]:
+    """One view per category the event offers (built once per event)."""
+    views: dict[str, View] | None = event.cache.get("category_views")
+    if views is None:
+        views = {}
+        found = event_categories(event)
+        if found:
+            base = base_view(event)
+            views = {
+                name: _category_view(event, base, name, kinds) for name, kinds in found.items()
+            }
+        event.cache["category_views"] = views
+    return views
+
+
+def _category_view(event: AuditEvent, base: View, name: str, kinds: tuple[str, ...]) -> View:
+    view = dict(base)
+    if kinds:
+        paths = target_paths(event, kinds)
+        if paths:
+            view["file.path"] = paths
+    if name == NETWORK_CONNECTION:
+        view.update(peer_fields(event))
+    return view
+
+
+def base_view(event: AuditEvent) -> View:
+    """The process context every category shares."""
+    syscall = event.first("SYSCALL")
+    view: View = {}
+    if syscall is None:
+        return view
+    fields = syscall.fields
+    for field, target in PROCESS_FIELDS:
+        value = fields.get(field)
+        if value not in NO_VALUE:
+            view[target] = value
+    names = interpret.record_interpreted(syscall)
+    for field, target in NAMED_IDS:
+        number, named = fields.get(field), names.get(field.upper())
+        if number is not None and number not in NO_VALUE and named != "unset":
+            view[target] = named or id_name(number)
+    _put_interpreted(view, names)
+    _put_process(view, event)
+    return view
+
+
+def _put_interpreted(view: View, names: dict[str, str]) -> None:
+    if "SYSCALL" in names:
+        view["auditd.syscall"] = names["SYSCALL"]
+    if "ARCH" in names:
+        view["auditd.arch"] = names["ARCH"]
+    if "EXIT" in names:
+        view["auditd.errno"] = names["EXIT"]
+
+
+def _put_process(view: View, event: AuditEvent) -> None:
+    keys = normalize.event_keys(event)
+    if keys:
+        view["auditd.keys"] = keys
+    title = interpret.proctitle_argv(event)
+    if title:
+        view["process.title"] = " ".join(title)
+    argv = interpret.execve_argv(event)
+    if argv:
+        view["process.args"] = argv
+        view["process.command_line"] = " ".join(argv)
+    cwd = working_directory(event)
+    if cwd is not None:
+        view["process.working_directory"] = cwd
+
+
+def working_directory(event: AuditEvent) -> str | None:
+    record = event.first("CWD")
+    return record.fields.get("cwd") if record is not None else None
+
+
+def target_paths(event: AuditEvent, kinds: tuple[str, ...]) -> list[str]:
+    """Names of the PATH records of those nametypes, absolute, in record order, no repeats."""
+    cwd = working_directory(event) or "/"
+    found: list[str] = []
+    for record in event.records:
+        if record.type != "PATH" or record.fields.get("nametype") not in kinds:
+            continue
+        name = record.fields.get("name")
+        if name:
+            path = name if name.startswith("/") else posixpath.normpath(posixpath.join(cwd, name))
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def peer_fields(event: AuditEvent) -> View:
+    """The SOCKADDR record's address: the destination of a connect, the source of an accept."""
+    syscall = event.first("SYSCALL")
+    decoded = _decoded_peer(event)
+    if syscall is None or not decoded:
+        return {}
+    name = interpret.record_interpreted(syscall).get("SYSCALL", "")
+    initiated = name in load_categories().initiated
+    side = "destination" if initiated else "source"
+    view: View = {"network.initiated": "true" if initiated else "false"}
+    view["network.family"] = decoded["family"]
+    for key, target in (("addr", "ip"), ("port", "port")):
+        if key in decoded:
+            view[f"{side}.{target}"] = decoded[key]
+    return view

@@ -1,0 +1,139 @@
+"""Where the audit side and the Sigma side meet: which rules see which view of an event.
+
+A rule's logsource decides its view (DESIGN §3): `product: linux, service: auditd` rules are
+tested on each record's view and alert once per event when any record matches; `product:
+linux, category: X` rules are tested on the event's X view when the event offers one. Other
+logsources (sshd, sudo, syslog, other products) are not audit data: such rules are loaded and
+listed as not applicable, never run.
+
+Each view kind has a rule index. Before building a record's full view, the engine asks the
+index with what is already known (the record type and the SYSCALL record's context), for the
+record types that carry none of the index fields themselves (PROBED_TYPES); the full view is
+built only when some rule can match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from detect.auditd import interpret
+from detect.auditd.categories import category_views, load_categories
+from detect.auditd.event import AuditEvent
+from detect.auditd.views import View, record_view, syscall_context
+from detect.resources import ROOT
+from detect.rules.index import RuleIndex
+from detect.rules.load import load_rules
+from detect.rules.model import Rule, RuleSet
+from detect.rules.pipeline import prepare
+
+DEFAULT_RULES = ROOT / "detections"
+RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "key", "a0", "type")
+CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name")
+# Record types whose own fields include none of RECORD_INDEX_FIELDS except `type`.
+PROBED_TYPES = frozenset(
+    ("PATH", "CWD", "PROCTITLE", "SOCKADDR", "BPRM_FCAPS", "MMAP", "FD_PAIR", "CAPSET", "IPC")
+)
+RECORD_VIEW = "auditd"
+
+
+def load_detections(paths: Iterable[str | Path] = (), *, default: bool = True) -> RuleSet:
+    """Rules from `paths`, after the shipped detections unless `default` is False; field
+    names mapped onto the views (mappings/sigma)."""
+    chosen = [*([DEFAULT_RULES] if default else []), *paths]
+    return load_rules(chosen, prepare=prepare)
+
+
+def view_of(rule: Rule) -> str | None:
+    """`auditd` (record view), a category name, or None when audit logs cannot feed the rule."""
+    source = rule.logsource
+    if source.product not in (None, "linux"):
+        return None
+    if source.service == "auditd" and source.category is None:
+        return RECORD_VIEW
+    if source.service is None and source.category in load_categories().names:
+        return source.category
+    return None
+
+
+def not_applicable_reason(rule: Rule) -> str:
+    source = rule.logsource
+    named = (
+        ("product", source.product),
+        ("category", source.category),
+        ("service", source.service),
+    )
+    parts = [f"{key}: {value}" for key, value in named if value is not None]
+    return f"logsource {{{', '.join(parts)}}} is not produced from audit logs"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule: Rule
+    event: AuditEvent
+    view: str  # `auditd` or the category
+
+
+@dataclass
+class Engine:
+    """Evaluates events against rules; `evaluate(event)` returns the rules that match it."""
+
+    rules: Sequence[Rule]
+    not_applicable: list[Rule] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        record_rules: list[Rule] = []
+        by_category: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            kind = view_of(rule)
+            if kind is None:
+                self.not_applicable.append(rule)
+            elif kind == RECORD_VIEW:
+                record_rules.append(rule)
+            else:
+                by_category.setdefault(kind, []).append(rule)
+        self.record_index = RuleIndex(record_rules, RECORD_INDEX_FIELDS)
+        self.category_indexes = {
+            name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
+        }
+        self.has_record_rules = bool(record_rules)
+
+    @property
+    def applicable(self) -> int:
+        return len(self.rules) - len(self.not_applicable)
+
+    def evaluate(self, event: AuditEvent) -> list[Match]:
+        matches: list[Match] = []
+        if self.has_record_rules:
+            self._records(event, matches)
+        if self.category_indexes:
+            self._categories(event, matches)
+        return matches
+
+    def _records(self, event: AuditEvent, matches: list[Match]) -> None:
+        index = self.record_index
+        context = syscall_context(event)
+        argv: list[str] | None = None
+        matched: set[int] = set()
+        for record in event.records:
+            if context is not None and record.type in PROBED_TYPES:
+                probe: View = {**context, "type": record.type}
+                if not index.candidates(probe):
+                    continue
+            if record.type == "EXECVE" and argv is None:
+                argv = interpret.execve_argv(event)
+            view = record_view(record, context, argv)
+            for rule in index.candidates(view):
+                if id(rule) not in matched and rule.match(view):
+                    matched.add(id(rule))
+                    matches.append(Match(rule, event, RECORD_VIEW))
+
+    def _categories(self, event: AuditEvent, matches: list[Match]) -> None:
+        for name, view in category_views(event).items():
+            index = self.category_indexes.get(name)
+            if index is None:
+                continue
+            for rule in index.candidates(view):
+                if rule.match(view):
+                    matches.append(Match(rule, event, name))

@@ -1,0 +1,140 @@
+"""Alerts as ECS-aligned data, and their writers: JSON lines, or a readable block per alert.
+
+An alert names its rule (id, title, description, references, level as `event.severity`), the
+rule's ATT&CK techniques and tactics (`threat.*`, from the catalog), and the matched event in
+full (`detect.events`: host, serial, @timestamp, interpreted fields and every raw record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from detect.attack.catalog import Catalog
+from detect.attack.tags import resolve_tags, threat_fields
+from detect.auditd import export
+from detect.engine import Match
+from detect.outputs.events import dumps
+from detect.rules.model import Rule
+
+SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
+
+
+def nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"a.b": 1}` -> `{"a": {"b": 1}}`."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        target = out
+        *parents, last = key.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return out
+
+
+class AlertBuilder:
+    """Builds alert dicts; the per-rule part (rule, threat) is computed once per rule."""
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog
+        self._rule_parts: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, match: Match) -> dict[str, Any]:
+        event = match.event
+        alert: dict[str, Any] = {"@timestamp": event.timestamp}
+        if event.node:
+            alert["host"] = {"name": event.node}
+        alert.update(self.rule_part(match.rule))
+        detected = export.event_to_dict(event)
+        detected["view"] = match.view
+        alert["detect"] = {**alert["detect"], "events": [detected]}
+        return alert
+
+    def rule_part(self, rule: Rule) -> dict[str, Any]:
+        part = self._rule_parts.get(id(rule))
+        if part is None:
+            part = self._rule_parts[id(rule)] = _rule_fields(rule, self.catalog)
+        return part
+
+
+def _rule_fields(rule: Rule, catalog: Catalog | None) -> dict[str, Any]:
+    level = rule.level or "medium"
+    out: dict[str, Any] = {
+        "event": {"kind": "alert", "module": "auditd", "severity": SEVERITY.get(level, 47)},
+        "rule": {
+            "id": rule.id,
+            "name": rule.title,
+            "description": rule.description,
+            "reference": list(rule.references),
+        },
+        "tags": list(rule.tags),
+    }
+    threat = threat_fields(resolve_tags(rule.tags, catalog), catalog)
+    out.update(nest(threat))
+    out["detect"] = {"level": level, "rule_source": str(rule.source)}
+    return out
+
+
+class JsonAlertWriter:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, alert: dict[str, Any]) -> None:
+        self.stream.write(dumps(alert))
+        self.stream.write("\n")
+
+
+class TextAlertWriter:
+    """For people: time, host, level, rule; who ran what; the techniques."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, alert: dict[str, Any]) -> None:
+        event = alert["detect"]["events"][0]
+        level = alert["detect"]["level"].upper()
+        head = f"{alert['@timestamp']} {event.get('host') or '-'} #{event['serial']} {level}"
+        lines = [f"{head}  {alert['rule']['name']}"]
+        lines.extend(_details(event))
+        lines.append(f"  techniques: {_techniques(alert)}")
+        lines.append(f"  rule: {alert['rule']['id']} ({alert['detect']['rule_source']})")
+        self.stream.write("\n".join(lines) + "\n\n")
+
+
+def _details(event: dict[str, Any]) -> list[str]:
+    user, process = event.get("user", {}), event.get("process", {})
+    who = user.get("name") or user.get("id") or "?"
+    audit = user.get("audit", {})
+    login = audit.get("name") or audit.get("id")
+    if login and login != "unset":
+        who += f" (login {login})"
+    out = [f"  user: {who}"]
+    if process:
+        out.append(f"  process: {process.get('executable', '?')} pid {process.get('pid', '?')}")
+    command = event.get("detect", {}).get("argv")
+    if command:
+        out.append(f"  command: {export.visible(' '.join(command))}")
+    elif process.get("title"):
+        out.append(f"  title: {export.visible(process['title'])}")
+    file_path = event.get("file", {}).get("path")
+    if file_path:
+        out.append(f"  file: {export.visible(file_path)}")
+    if event.get("tags"):
+        out.append(f"  audit keys: {', '.join(event['tags'])}")
+    return out
+
+
+def _techniques(alert: dict[str, Any]) -> str:
+    threat = alert.get("threat", {})
+    technique = threat.get("technique", {})
+    parts = (technique, technique.get("subtechnique", {}))
+    shown = (
+        ", ".join(
+            f"{i} {n}"
+            for part in parts
+            for i, n in zip(part.get("id", []), part.get("name", []), strict=True)
+        )
+        or "-"
+    )
+    tactics = threat.get("tactic", {}).get("name", [])
+    return f"{shown} [{', '.join(tactics)}]" if tactics else shown

@@ -1,0 +1,71 @@
+"""Field mapping: Sigma's field names onto the fields the views produce, as pySigma pipelines.
+
+The mappings are data (`mappings/sigma/*.yml`, pySigma processing pipeline YAML); `prepare`
+applies them to each rule before it is compiled. `produced_fields` answers, from the same
+data, which Sigma fields a logsource can produce, for `detect validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.exceptions import SigmaError
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
+
+from detect.errors import DetectError
+from detect.resources import mapping_path
+
+PIPELINE_FILES = ("linux.yml",)
+
+
+class PipelineError(DetectError):
+    pass
+
+
+@cache
+def load_pipeline(paths: tuple[Path, ...] | None = None) -> ProcessingPipeline:
+    """The built-in mapping pipelines, merged; a bad built-in file fails at start-up."""
+    pipeline = ProcessingPipeline()
+    for path in paths or default_paths():
+        try:
+            pipeline = pipeline + ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+        except (OSError, SigmaError, yaml.YAMLError) as error:
+            raise PipelineError(f"{path}: {error}") from error
+    return pipeline
+
+
+def default_paths() -> tuple[Path, ...]:
+    return tuple(mapping_path("sigma", name) for name in PIPELINE_FILES)
+
+
+def prepare(rule: SigmaRule) -> SigmaRule:
+    """Map the rule's field names in place (pySigma applies a pipeline to one rule at a time)."""
+    load_pipeline().apply(rule)
+    return rule
+
+
+@cache
+def produced_fields(product: str | None, category: str | None) -> frozenset[str]:
+    """Sigma field names the mappings give the `product`/`category` logsource."""
+    found: set[str] = set()
+    for path in default_paths():
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for item in data.get("transformations", ()):
+            if item.get("type") == "field_name_mapping" and _applies(item, product, category):
+                found.update(item["mapping"])
+    return frozenset(found)
+
+
+def _applies(item: dict[str, Any], product: str | None, category: str | None) -> bool:
+    conditions: Iterable[dict[str, Any]] = item.get("rule_conditions", ())
+    return any(
+        c.get("type") == "logsource"
+        and c.get("product") in (None, product)
+        and c.get("category") in (None, category)
+        for c in conditions
+    )

@@ -22,6 +22,7 @@ from detect.runtime import tune_for_throughput
 from detect.samples import check_rule_file, rule_files
 from detect.scan import alerts_layer, scan_files
 from detect.sources.files import SourceStats, iter_lines
+from detect.validate import ERROR, validate
 
 FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
     "jsonl": JsonLinesWriter,
@@ -155,3 +156,16 @@ def test_detections(paths: tuple[str, ...]) -> None:
             click.echo(line)
     click.echo(f"{len(files)} rule files, {failed} failed", err=True)
     sys.exit(1 if failed else 0)
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1)
+def validate_rules(paths: tuple[str, ...]) -> None:
+    """Lint rules (default: the shipped detections): one line per problem with file:line.
+    Exit 1 if any error."""
+    problems = validate(paths or (str(DEFAULT_RULES),))
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(problem.severity == ERROR for problem in problems)
+    click.echo(f"{len(problems)} problems, {errors} errors", err=True)
+    sys.exit(1 if errors else 0)

@@ -314,3 +314,11 @@ def is_encoded_field(record_type: str, field: str) -> bool:
     if rule is None:
         rule = rules[ANY_RECORD_TYPE]
     return rule.is_encoded(field)
+
+
+def is_known_field(field: str) -> bool:
+    """Whether the field dictionary names `field` for some record type (patterns included)."""
+    for rule in _field_rules().values():
+        if field in rule.literals or any(p.fullmatch(field) for p, _ in rule.patterns):
+            return True
+    return False

@@ -50,15 +50,16 @@ def prepare(rule: SigmaRule) -> SigmaRule:
 
 
 @cache
-def produced_fields(product: str | None, category: str | None) -> frozenset[str]:
-    """Sigma field names the mappings give the `product`/`category` logsource."""
-    found: set[str] = set()
+def field_mapping(product: str | None, category: str | None) -> dict[str, str]:
+    """Sigma field name -> view field, as the mappings give the `product`/`category` logsource
+    (the fields that logsource can produce). Shared: do not mutate."""
+    found: dict[str, str] = {}
     for path in default_paths():
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for item in data.get("transformations", ()):
             if item.get("type") == "field_name_mapping" and _applies(item, product, category):
                 found.update(item["mapping"])
-    return frozenset(found)
+    return found
 
 
 def _applies(item: dict[str, Any], product: str | None, category: str | None) -> bool:

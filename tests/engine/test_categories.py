@@ -1,0 +1,76 @@
+"""Category views (DESIGN §3) on real captures: which categories, targets, peers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from detect.auditd.categories import CategoryError, category_views, load_categories
+from tests.capture_events import by_serial, capture_events
+
+
+def views(serial: int, capture: str) -> dict[str, dict[str, object]]:
+    return category_views(by_serial(capture_events(capture), serial))
+
+
+def test_execve_is_process_creation_with_command_line_and_directory() -> None:
+    found = views(2119, "execve_args")
+    assert list(found) == ["process_creation"]
+    view = found["process_creation"]
+    assert view["process.executable"] == "/usr/bin/echo"
+    assert view["process.command_line"] == "/bin/echo hello world"
+    assert view["process.args"] == ["/bin/echo", "hello", "world"]
+    assert view["process.working_directory"] == "/tmp/detect-capture"
+    assert (view["user.name"], view["user.audit.id"]) == ("root", "4242")
+
+
+def test_open_for_writing_is_a_file_event_and_reading_a_file_access() -> None:
+    created = views(2135, "file_ops")  # openat O_WRONLY|O_CREAT|O_TRUNC
+    assert list(created) == ["file_event"]
+    assert created["file_event"]["file.path"] == ["/tmp/detect-capture/created.txt"]
+    read = views(2137, "file_ops")  # cat: openat O_RDONLY
+    assert list(read) == ["file_access"]
+    assert read["file_access"]["file.path"] == ["/tmp/detect-capture/created.txt"]
+
+
+def test_rename_is_a_file_event_for_the_new_name_and_a_delete_for_the_old() -> None:
+    found = views(2138, "file_ops")
+    assert found["file_event"]["file.path"] == ["/tmp/detect-capture/renamed.txt"]
+    assert found["file_delete"]["file.path"] == ["/tmp/detect-capture/created.txt"]
+
+
+def test_chmod_is_a_file_change() -> None:
+    found = views(2139, "file_ops")
+    assert list(found) == ["file_change"]
+    assert found["file_change"]["auditd.syscall"] == "fchmodat"
+
+
+def test_inet_connect_is_a_network_connection_with_destination() -> None:
+    view = views(2161, "connect")["network_connection"]
+    assert (view["destination.ip"], view["network.initiated"]) == ("127.0.0.1", "true")
+    assert view["network.family"] == "inet"
+    assert isinstance(view["destination.port"], int)
+    assert views(2163, "connect")["network_connection"]["destination.ip"] == "::1"
+
+
+def test_unix_socket_connect_is_not_a_network_connection() -> None:
+    assert views(2158, "connect") == {}  # connect to /var/run/nscd/socket
+
+
+def test_failed_call_keeps_its_errno() -> None:
+    event = by_serial(capture_events("connect"), 2164)  # ECONNREFUSED
+    view = category_views(event)["network_connection"]
+    assert (view["auditd.success"], view["auditd.errno"]) == ("no", "ECONNREFUSED")
+
+
+def test_a_bad_table_fails_loudly(tmp_path: Path) -> None:
+    bad = tmp_path / "categories.yaml"
+    bad.write_text(
+        "categories: {x: {syscalls: [open], targets: [NOPE]}}\nopens: {}\ninitiated: []\n"
+    )
+    with pytest.raises(CategoryError, match="unknown nametype"):
+        load_categories(bad)
+    bad.write_text("categories: {}\n")
+    with pytest.raises(CategoryError, match="expected the keys"):
+        load_categories(bad)

@@ -14,6 +14,7 @@ import click
 from detect.attack.layer import write_layer
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
+from detect.cli_attack import attack
 from detect.engine import DEFAULT_RULES, load_detections
 from detect.outputs.alerts import JsonAlertWriter, TextAlertWriter
 from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
@@ -40,6 +41,9 @@ EXIT_ALERTS, EXIT_ERROR = 1, 2
 def main() -> None:
     """Detection engine for Linux audit logs."""
     tune_for_throughput()
+
+
+main.add_command(attack)
 
 
 @main.command()

@@ -158,7 +158,7 @@ def test_detections(paths: tuple[str, ...]) -> None:
         failed += not result.passed
         for line in result.report():
             click.echo(line)
-    click.echo(f"{len(files)} rule files, {failed} failed", err=True)
+    click.echo(f"{len(files)} rule files, {failed} failed")
     sys.exit(1 if failed else 0)
 
 

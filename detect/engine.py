@@ -6,10 +6,9 @@ linux, category: X` rules are tested on the event's X view when the event offers
 logsources (sshd, sudo, syslog, other products) are not audit data: such rules are loaded and
 listed as not applicable, never run.
 
-Each view kind has a rule index. Before building a record's full view, the engine asks the
-index with what is already known (the record type and the SYSCALL record's context), for the
-record types that carry none of the index fields themselves (PROBED_TYPES); the full view is
-built only when some rule can match.
+Each view kind has a rule index. A record's view is a lazy `RecordView`: the index asks it
+for a few fields, and only the candidate rules look further, so a record no rule can care
+about costs one small object and a few lookups.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from pathlib import Path
 from detect.auditd import interpret
 from detect.auditd.categories import category_views, load_categories
 from detect.auditd.event import AuditEvent
-from detect.auditd.views import View, record_view, syscall_context
+from detect.auditd.views import RecordView, syscall_context
 from detect.resources import ROOT
 from detect.rules.index import RuleIndex
 from detect.rules.load import load_rules
@@ -31,10 +30,6 @@ from detect.rules.pipeline import prepare
 DEFAULT_RULES = ROOT / "detections"
 RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "key", "a0", "type")
 CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name")
-# Record types whose own fields include none of RECORD_INDEX_FIELDS except `type`.
-PROBED_TYPES = frozenset(
-    ("PATH", "CWD", "PROCTITLE", "SOCKADDR", "BPRM_FCAPS", "MMAP", "FD_PAIR", "CAPSET", "IPC")
-)
 RECORD_VIEW = "auditd"
 
 
@@ -117,13 +112,9 @@ class Engine:
         argv: list[str] | None = None
         matched: set[int] = set()
         for record in event.records:
-            if context is not None and record.type in PROBED_TYPES:
-                probe: View = {**context, "type": record.type}
-                if not index.candidates(probe):
-                    continue
             if record.type == "EXECVE" and argv is None:
                 argv = interpret.execve_argv(event)
-            view = record_view(record, context, argv)
+            view = RecordView(record, context, argv)
             for rule in index.candidates(view):
                 if id(rule) not in matched and rule.match(view):
                     matched.add(id(rule))

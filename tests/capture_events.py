@@ -8,7 +8,8 @@ from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.sources.files import iter_lines
 
-CAPTURES = Path(__file__).resolve().parent / "auditd" / "captures"
+REPO = Path(__file__).resolve().parent.parent
+CAPTURES = REPO / "tests" / "auditd" / "captures"
 
 
 def capture_events(*names: str) -> list[AuditEvent]:
@@ -16,6 +17,15 @@ def capture_events(*names: str) -> list[AuditEvent]:
     events: list[AuditEvent] = []
     machine = Reassembler(events.append)
     machine.feed(iter_lines([str(CAPTURES / f"{name}.log") for name in names]))
+    machine.flush()
+    return events
+
+
+def capture_events_at(path: str) -> list[AuditEvent]:
+    """Every event of a capture named by its path from the repository (without `.log`)."""
+    events: list[AuditEvent] = []
+    machine = Reassembler(events.append)
+    machine.feed(iter_lines([str(REPO / f"{path}.log")]))
     machine.flush()
     return events
 

@@ -34,6 +34,16 @@ CATEGORY_KEYS = frozenset(("syscalls", "targets"))
 FILE_EVENT, FILE_ACCESS = "file_event", "file_access"
 PROCESS_CREATION, NETWORK_CONNECTION = "process_creation", "network_connection"
 INET_FAMILIES = frozenset(("inet", "inet6"))
+AT_FDCWD = frozenset(("ffffff9c", "ffffffffffffff9c"))  # -100 as a 32- or 64-bit argument
+DIRFD_ARGS = {  # the directory-descriptor arguments of `*at` calls, when not just a0
+    "renameat": ("a0", "a2"),
+    "renameat2": ("a0", "a2"),
+    "linkat": ("a0", "a2"),
+    "symlinkat": ("a1",),
+}
+ACCESS_MODES = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")
+# The same values on every architecture detect reads (asm-generic, x86, arm, ppc, s390, riscv).
+OPEN_FLAGS = ((0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o1000, "O_TRUNC"), (0o2000, "O_APPEND"))
 OPEN_TARGETS = {FILE_EVENT: ("CREATE", "NORMAL"), FILE_ACCESS: ("NORMAL",)}
 NO_VALUE = (None, "", interpret.UNSET_ID)
 PROCESS_FIELDS = (
@@ -162,6 +172,10 @@ def category_views(event: AuditEvent) -> dict[str, View]:
 
 def _category_view(event: AuditEvent, base: View, name: str, kinds: tuple[str, ...]) -> View:
     view = dict(base)
+    if name in OPEN_TARGETS:
+        flags = _event_open_flags(event)
+        if flags:
+            view["file.open_flags"] = flags
     if kinds:
         paths = target_paths(event, kinds)
         if paths:
@@ -169,6 +183,17 @@ def _category_view(event: AuditEvent, base: View, name: str, kinds: tuple[str, .
     if name == NETWORK_CONNECTION:
         view.update(peer_fields(event))
     return view
+
+
+def _event_open_flags(event: AuditEvent) -> list[str] | None:
+    syscall = event.first("SYSCALL")
+    if syscall is None:
+        return None
+    name = interpret.record_interpreted(syscall).get("SYSCALL", "")
+    form = load_categories().opens.get(name)
+    if form is None or form in FLAG_FORMS:
+        return None
+    return open_flags(syscall, form)
 
 
 def base_view(event: AuditEvent) -> View:
@@ -223,18 +248,45 @@ def working_directory(event: AuditEvent) -> str | None:
 
 
 def target_paths(event: AuditEvent, kinds: tuple[str, ...]) -> list[str]:
-    """Names of the PATH records of those nametypes, absolute, in record order, no repeats."""
-    cwd = working_directory(event) or "/"
+    """Names of the PATH records of those nametypes, in record order, no repeats. Relative
+    names are joined to the working directory, unless the call named a directory by file
+    descriptor (an `*at` call without AT_FDCWD): the kernel logs neither that directory's path
+    nor (in PARENT) anything but the working directory, so such names stay relative rather
+    than be made wrong."""
+    cwd = working_directory(event) if _relative_to_cwd(event) else None
     found: list[str] = []
     for record in event.records:
         if record.type != "PATH" or record.fields.get("nametype") not in kinds:
             continue
         name = record.fields.get("name")
         if name:
-            path = name if name.startswith("/") else posixpath.normpath(posixpath.join(cwd, name))
+            path = name
+            if cwd is not None and not name.startswith("/"):
+                path = posixpath.normpath(posixpath.join(cwd, name))
             if path not in found:
                 found.append(path)
     return found
+
+
+def _relative_to_cwd(event: AuditEvent) -> bool:
+    syscall = event.first("SYSCALL")
+    if syscall is None:
+        return True
+    name = interpret.record_interpreted(syscall).get("SYSCALL", "")
+    if not name.endswith(("at", "at2")):
+        return True
+    fields = syscall.fields
+    return all(fields.get(arg, "") in AT_FDCWD for arg in DIRFD_ARGS.get(name, ("a0",)))
+
+
+def open_flags(syscall: Record, form: str) -> list[str] | None:
+    """The access and creation flags of an open call, by name; None when not logged."""
+    try:
+        flags = int(syscall.fields.get(form, ""), 16)
+    except ValueError:
+        return None
+    names = [ACCESS_MODES[flags & 0o3]]
+    return names + [name for bit, name in OPEN_FLAGS if flags & bit]
 
 
 def peer_fields(event: AuditEvent) -> View:

@@ -15,10 +15,15 @@ event. A record's view holds:
 - on EXECVE records, `CommandLine`: the decoded argv joined by spaces, so that keyword
   detections spanning two arguments (`--to-ports 42`) match.
 
-Views are built once per event and cached on it; callers must not mutate them.
+`RecordView` answers lookups without building the whole mapping: the engine asks a few
+fields of each record (the rule index's, then the candidate rules'), so a record nobody asks
+about costs one small object. `record_view` builds the whole mapping (keyword tests, output,
+tests); both give the same answer for every key.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, ValuesView
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
@@ -64,22 +69,83 @@ def id_name(number: str) -> str:
 
 
 def record_view(record: Record, context: View | None, argv: list[str] | None) -> View:
-    fields = record.fields
-    view: View = dict(fields)
+    """The whole view of one record, as a dict."""
+    view: View = dict(record.fields)
+    view.update(_extras(record, argv))
     view["type"] = record.type
-    view.update(interpret.record_interpreted(record))
-    for field in ID_FIELDS:
-        number = fields.get(field)
-        if number is not None:
-            view.setdefault(field.upper(), id_name(number))
     if context is not None and record.type != "SYSCALL":
         for name, value in context.items():
             view.setdefault(name, value)
-    if record.type == "PROCTITLE" and "PROCTITLE" in view:
-        view["proctitle"] = view["PROCTITLE"]  # NUL-separated argv, as the kernel logs it
-    if argv is not None and record.type == "EXECVE":
-        view["CommandLine"] = " ".join(argv)
     return view
+
+
+class RecordView(Mapping[str, object]):
+    """A record's view, looked up lazily: own fields, then its extras (`type`, interpreted
+    names, `CommandLine`), then the SYSCALL context; equal to `record_view` key by key."""
+
+    __slots__ = ("_argv", "_context", "_extras", "_whole", "record", "type")
+
+    def __init__(self, record: Record, context: View | None, argv: list[str] | None) -> None:
+        self.record = record
+        self.type = record.type
+        self._context = context if record.type != "SYSCALL" else None
+        self._argv = argv
+        self._extras: View | None = None
+        self._whole: View | None = None
+
+    def get(self, key: str, default: object = None) -> object:
+        if key == "type":
+            return self.type
+        if key in EXTRA_KEYS or key[:1].isupper():
+            extras = self._extras
+            if extras is None:
+                extras = self._extras = _extras(self.record, self._argv)
+            value = extras.get(key)
+            if value is None:
+                value = self.record.fields.get(key)
+        else:
+            value = self.record.fields.get(key)
+        if value is None and self._context is not None:
+            value = self._context.get(key)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> object:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def whole(self) -> View:
+        if self._whole is None:
+            self._whole = record_view(self.record, self._context, self._argv)
+        return self._whole
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.whole())
+
+    def __len__(self) -> int:
+        return len(self.whole())
+
+    def values(self) -> ValuesView[object]:
+        return self.whole().values()
+
+
+EXTRA_KEYS = frozenset(("proctitle",))  # own fields the extras override
+
+
+def _extras(record: Record, argv: list[str] | None) -> View:
+    """What a record's view adds to its own fields (no context): names, type, CommandLine."""
+    extras: View = dict(interpret.record_interpreted(record))
+    fields = record.fields
+    for field in ID_FIELDS:
+        number = fields.get(field)
+        if number is not None:
+            extras.setdefault(field.upper(), id_name(number))
+    if record.type == "PROCTITLE" and "PROCTITLE" in extras:
+        extras["proctitle"] = extras["PROCTITLE"]
+    if argv is not None and record.type == "EXECVE":
+        extras["CommandLine"] = " ".join(argv)
+    return extras
 
 
 def syscall_context(event: AuditEvent) -> View | None:

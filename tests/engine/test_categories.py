@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from detect.auditd.categories import CategoryError, category_views, load_categories
-from tests.capture_events import by_serial, capture_events
+from tests.capture_events import by_serial, capture_events, capture_events_at
 
 
 def views(serial: int, capture: str) -> dict[str, dict[str, object]]:
@@ -74,3 +74,19 @@ def test_a_bad_table_fails_loudly(tmp_path: Path) -> None:
     bad.write_text("categories: {}\n")
     with pytest.raises(CategoryError, match="expected the keys"):
         load_categories(bad)
+
+
+def test_open_flags_are_named() -> None:
+    view = views(2135, "file_ops")["file_event"]  # openat flags 0x241
+    assert view["file.open_flags"] == ["O_WRONLY", "O_CREAT", "O_TRUNC"]
+    appended = views(2136, "file_ops")["file_event"]  # 0x441
+    assert appended["file.open_flags"] == ["O_WRONLY", "O_CREAT", "O_APPEND"]
+    assert views(2137, "file_ops")["file_access"]["file.open_flags"] == ["O_RDONLY"]
+
+
+def test_names_relative_to_a_directory_descriptor_stay_relative() -> None:
+    # rm -rf: unlinkat(4, "sudoers"): the kernel logs the working directory as PARENT
+    event = by_serial(
+        capture_events_at("tests/detections/captures/account_database_modified"), 4557
+    )
+    assert category_views(event)["file_delete"]["file.path"] == ["sudoers"]

@@ -6,9 +6,10 @@ linux, category: X` rules are tested on the event's X view when the event offers
 logsources (sshd, sudo, syslog, other products) are not audit data: such rules are loaded and
 listed as not applicable, never run.
 
-Each view kind has a rule index. A record's view is a lazy `RecordView`: the index asks it
-for a few fields, and only the candidate rules look further, so a record no rule can care
-about costs one small object and a few lookups.
+Record rules are split by the record types they require (`type: EXECVE`); each type, and the
+rules that require none, has its own rule index, so a record of a type no rule names costs a
+dictionary lookup. A record's view is a lazy `RecordView`: the index asks it for a few
+fields, and only the candidate rules look further.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from detect.auditd.categories import category_views, load_categories
 from detect.auditd.event import AuditEvent
 from detect.auditd.views import RecordView, syscall_context
 from detect.resources import ROOT
-from detect.rules.index import RuleIndex
+from detect.rules.index import RuleIndex, requirements
 from detect.rules.load import load_rules
 from detect.rules.model import Rule, RuleSet
 from detect.rules.pipeline import prepare
 
 DEFAULT_RULES = ROOT / "detections"
-RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "key", "a0", "type")
-CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name")
+RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "a0", "name", "key")
+CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name", "file.path")
+TYPE_REQUIREMENT = ("type", "value")
 RECORD_VIEW = "auditd"
 
 
@@ -63,6 +65,20 @@ def not_applicable_reason(rule: Rule) -> str:
     return f"logsource {{{', '.join(parts)}}} is not produced from audit logs"
 
 
+def split_by_type(rules: list[Rule]) -> tuple[dict[str, RuleIndex], RuleIndex | None]:
+    """An index per record type for the rules that require types, one for the others."""
+    by_type: dict[str, list[Rule]] = {}
+    any_type: list[Rule] = []
+    for rule in rules:
+        types = requirements(rule.plan).get(TYPE_REQUIREMENT)
+        if not types:
+            any_type.append(rule)
+        for name in types or ():
+            by_type.setdefault(name.upper(), []).append(rule)
+    indexes = {name: RuleIndex(found, RECORD_INDEX_FIELDS) for name, found in by_type.items()}
+    return indexes, RuleIndex(any_type, RECORD_INDEX_FIELDS) if any_type else None
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     rule: Rule
@@ -88,7 +104,7 @@ class Engine:
                 record_rules.append(rule)
             else:
                 by_category.setdefault(kind, []).append(rule)
-        self.record_index = RuleIndex(record_rules, RECORD_INDEX_FIELDS)
+        self.type_indexes, self.any_type = split_by_type(record_rules)
         self.category_indexes = {
             name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
         }
@@ -107,18 +123,24 @@ class Engine:
         return matches
 
     def _records(self, event: AuditEvent, matches: list[Match]) -> None:
-        index = self.record_index
+        any_type = self.any_type
         context = syscall_context(event)
         argv: list[str] | None = None
         matched: set[int] = set()
         for record in event.records:
+            index = self.type_indexes.get(record.type)
+            if index is None and any_type is None:
+                continue
             if record.type == "EXECVE" and argv is None:
                 argv = interpret.execve_argv(event)
             view = RecordView(record, context, argv)
-            for rule in index.candidates(view):
-                if id(rule) not in matched and rule.match(view):
-                    matched.add(id(rule))
-                    matches.append(Match(rule, event, RECORD_VIEW))
+            for found in (index, any_type):
+                if found is None:
+                    continue
+                for rule in found.candidates(view):
+                    if id(rule) not in matched and rule.match(view):
+                        matched.add(id(rule))
+                        matches.append(Match(rule, event, RECORD_VIEW))
 
     def _categories(self, event: AuditEvent, matches: list[Match]) -> None:
         for name, view in category_views(event).items():

@@ -83,12 +83,13 @@ class RecordView(Mapping[str, object]):
     """A record's view, looked up lazily: own fields, then its extras (`type`, interpreted
     names, `CommandLine`), then the SYSCALL context; equal to `record_view` key by key."""
 
-    __slots__ = ("_argv", "_context", "_extras", "_whole", "record", "type")
+    __slots__ = ("_argv", "_aux", "_context", "_extras", "_whole", "record", "type")
 
     def __init__(self, record: Record, context: View | None, argv: list[str] | None) -> None:
         self.record = record
         self.type = record.type
         self._context = context if record.type != "SYSCALL" else None
+        self._aux = self._context is not None and record.type in AUXILIARY_TYPES
         self._argv = argv
         self._extras: View | None = None
         self._whole: View | None = None
@@ -96,6 +97,8 @@ class RecordView(Mapping[str, object]):
     def get(self, key: str, default: object = None) -> object:
         if key == "type":
             return self.type
+        if self._aux and key in CONTEXT_KEYS:  # never a field of these records: no parse
+            return self._context.get(key, default)  # type: ignore[union-attr]
         if key in EXTRA_KEYS or key[:1].isupper():
             extras = self._extras
             if extras is None:
@@ -131,6 +134,12 @@ class RecordView(Mapping[str, object]):
 
 
 EXTRA_KEYS = frozenset(("proctitle",))  # own fields the extras override
+CONTEXT_KEYS = frozenset(CONTEXT)
+# Kernel records that follow a SYSCALL record and never carry a CONTEXT field themselves (nor
+# its upper-case name, ENRICHED or not): their context comes straight from the SYSCALL record.
+AUXILIARY_TYPES = frozenset(
+    ("PATH", "CWD", "PROCTITLE", "SOCKADDR", "EXECVE", "BPRM_FCAPS", "MMAP", "FD_PAIR")
+)
 
 
 def _extras(record: Record, argv: list[str] | None) -> View:

@@ -4,17 +4,20 @@ For each rule, `requirements()` reads its compiled condition tree and finds the 
 some field must hold for the rule to match: `type: EXECVE` in every branch, `SYSCALL` in a
 set, a key equality. Of the fields the engine calls cheap (`index_fields`, in order of
 preference), the first one the rule requires is its bucket field, and the rule is filed under
-each value it accepts there. A field is required by equality (`type: EXECVE`) or, for
-path-like fields, by its basename (`Image|endswith: /bash` needs the part after the last `/`
-to be `bash`). Rules that require none of them are tested on every view.
+each value it accepts there. A field is required by equality (`type: EXECVE`), for
+path-like fields by its basename (`Image|endswith: /bash` needs the part after the last `/`
+to be `bash`), or by its first PREFIX_LENGTH characters (`name|startswith: /etc/sudoers`;
+an equality gives its prefix too, so that an OR of both still requires one). Rules that
+require none of them are tested on every view.
 
 Soundness: a rule is skipped only when the view's values for its bucket field (every element
 of a list value) miss all of the rule's accepted values. Requirements are found so that this
 is never wrong: an AND takes one child's set for a field (list values mean two children may be
 satisfied by different elements, so sets are not intersected), an OR requires a field only
-when every branch does (union of sets), a NOT requires nothing, and only equality and
-`endswith: /name` tests produce keys (`ValueSpec.keys` in `values.py`), computed on the view's
-values by the same key functions (`KEY_FUNCTIONS`: the lowercased value, or its basename).
+when every branch does (union of sets), a NOT requires nothing, and only equality,
+`endswith: /name` and long enough `startswith` tests produce keys (`ValueSpec.keys` in
+`values.py`), computed on the view's values by the same key functions (`KEY_FUNCTIONS`: the
+lowercased value, its basename, or its prefix).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from detect.rules.values import KEY_FUNCTIONS
 
 Requirement = tuple[str, str]  # (field, index key function name)
 Requirements = dict[Requirement, frozenset[str]]
-KEY_PREFERENCE = ("value", "basename")  # per field: equality first, then the basename
+KEY_PREFERENCE = ("value", "basename", "prefix")  # per field: equality first
 
 
 def requirements(node: Node) -> Requirements:

@@ -32,6 +32,7 @@ MAX_ADDRESS_TEXT = 64  # longer text is never an IP address; keeps the parse cac
 ADDRESS_CACHE = 65536
 
 # Relative evaluation costs: cheap tests run first inside AND / OR.
+PREFIX_LENGTH = 5  # `/etc/`, `/tmp/`, `/usr/`: long enough to split paths, short for rules
 COST_EQ = 1
 COST_AFFIX = 2
 COST_NUMBER = 2
@@ -73,6 +74,11 @@ def basename_key(value: object) -> str:
     return text_of(value).lower().rpartition("/")[2]
 
 
+def prefix_key(value: object) -> str:
+    """Index key `prefix`: the first PREFIX_LENGTH characters, lowercased."""
+    return text_of(value)[:PREFIX_LENGTH].lower()
+
+
 def build_spec(kind: str, items: tuple[str, ...]) -> ValueSpec:
     """The spec of family `kind` over `items` (already lowercased for caseless kinds)."""
     builder, cost = BUILDERS[kind]
@@ -85,9 +91,12 @@ def _keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
         return {
             "value": frozenset(lowered),
             "basename": frozenset(item.rpartition("/")[2] for item in lowered),
+            "prefix": frozenset(item[:PREFIX_LENGTH] for item in lowered),
         }
     if kind in SUFFIX_KINDS and all(item.rfind("/") == 0 for item in lowered):
         return {"basename": frozenset(item[1:] for item in lowered)}  # endswith "/name"
+    if kind in PREFIX_KINDS and all(len(item) >= PREFIX_LENGTH for item in lowered):
+        return {"prefix": frozenset(item[:PREFIX_LENGTH] for item in lowered)}
     return {}
 
 
@@ -381,9 +390,11 @@ BUILDERS: dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]] = {
 
 EQUALITY_KINDS = frozenset({"eq", "eq_cased"})
 SUFFIX_KINDS = frozenset({"suffix", "suffix_cased"})
+PREFIX_KINDS = frozenset({"prefix", "prefix_cased"})
 
 # Index key functions by name; the rule index computes them on view values.
 KEY_FUNCTIONS: dict[str, Callable[[object], str]] = {
     "value": value_key,
     "basename": basename_key,
+    "prefix": prefix_key,
 }

@@ -28,6 +28,7 @@ def test_or_requires_a_field_only_when_every_branch_does() -> None:
     assert requirements(both.plan) == {
         ("type", "value"): frozenset({"execve", "path"}),
         ("type", "basename"): frozenset({"execve", "path"}),
+        ("type", "prefix"): frozenset({"execv", "path"}),
     }
     one = rule_from({"a": {"type": "EXECVE"}, "b": {"name": "x"}, "condition": "a or b"})
     assert requirements(one.plan) == {}

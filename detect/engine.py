@@ -14,7 +14,7 @@ fields, and only the candidate rules look further.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from detect.auditd.categories import category_views, load_categories
 from detect.auditd.event import AuditEvent
 from detect.auditd.views import RecordView, syscall_context
 from detect.resources import ROOT
-from detect.rules.index import RuleIndex, requirements
+from detect.rules.condition import Node
+from detect.rules.index import RuleIndex, requirements, restrict
 from detect.rules.load import load_rules
 from detect.rules.model import Rule, RuleSet
 from detect.rules.pipeline import prepare
@@ -75,8 +76,21 @@ def split_by_type(rules: list[Rule]) -> tuple[dict[str, RuleIndex], RuleIndex | 
             any_type.append(rule)
         for name in types or ():
             by_type.setdefault(name.upper(), []).append(rule)
-    indexes = {name: RuleIndex(found, RECORD_INDEX_FIELDS) for name, found in by_type.items()}
+    indexes = {
+        name: RuleIndex(found, RECORD_INDEX_FIELDS, _restricted_to(name))
+        for name, found in by_type.items()
+    }
     return indexes, RuleIndex(any_type, RECORD_INDEX_FIELDS) if any_type else None
+
+
+def _restricted_to(record_type: str) -> Callable[[Rule], Node]:
+    """A rule's plan for records of one type: `1 of selection_*` over several record types
+    keeps, per type, only its branches for that type, and so gets indexed by their fields."""
+
+    def plan_of(rule: Rule) -> Node:
+        return restrict(rule.plan, "type", record_type.lower()) or rule.plan
+
+    return plan_of
 
 
 @dataclass(frozen=True, slots=True)

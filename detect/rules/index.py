@@ -22,7 +22,7 @@ lowercased value, its basename, or its prefix).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from detect.rules.condition import AllOf, AnyOf, FieldTest, Node, View
 from detect.rules.model import Rule
@@ -42,6 +42,23 @@ def requirements(node: Node) -> Requirements:
     if isinstance(node, AnyOf):
         return _any_requirements([requirements(child) for child in node.children])
     return {}
+
+
+def restrict(node: Node, field: str, key: str) -> Node | None:
+    """`node` for views whose single value of `field` has the index key `key` (e.g. records of
+    one type): equality tests of `field` that exclude it become false (None), and OR branches
+    that cannot hold are dropped. Only for finding requirements; matching uses the whole rule."""
+    if isinstance(node, FieldTest):
+        keys = node.spec.keys.get("value")
+        return None if node.field == field and keys is not None and key not in keys else node
+    if isinstance(node, AllOf):
+        children = [restrict(child, field, key) for child in node.children]
+        kept = [child for child in children if child is not None]
+        return AllOf(tuple(kept)) if len(kept) == len(children) else None
+    if isinstance(node, AnyOf):
+        kept = [c for c in (restrict(child, field, key) for child in node.children) if c]
+        return None if not kept else kept[0] if len(kept) == 1 else AnyOf(tuple(kept))
+    return node
 
 
 def _all_requirements(parts: list[Requirements]) -> Requirements:
@@ -65,14 +82,22 @@ Bucket = tuple[tuple[int, ...], tuple[Rule, ...]]
 class RuleIndex:
     """Rules bucketed by one required field each; `candidates(view)` keeps rule order."""
 
-    def __init__(self, rules: Iterable[Rule], index_fields: Sequence[str]) -> None:
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        index_fields: Sequence[str],
+        plan_of: Callable[[Rule], Node] | None = None,
+    ) -> None:
+        """`plan_of` gives the condition tree to find each rule's requirements in (default:
+        `rule.plan`; e.g. the plan restricted to one record type)."""
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.index_fields = tuple(index_fields)
         self.bucket_of: dict[int, Requirement | None] = {}
         always: list[int] = []
         ordinals: dict[Requirement, dict[str, list[int]]] = {}
         for ordinal, rule in enumerate(self.rules):
-            requirement, keys = self._choose(requirements(rule.plan))
+            plan = rule.plan if plan_of is None else plan_of(rule)
+            requirement, keys = self._choose(requirements(plan))
             self.bucket_of[ordinal] = requirement
             if requirement is None:
                 always.append(ordinal)

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detect.rules.index import RuleIndex, requirements
+from detect.rules.index import RuleIndex, requirements, restrict
 from detect.rules.load import load_rules
 from tests.rules.build import rule_from
 
@@ -198,3 +198,21 @@ def test_index_never_skips_a_matching_rule(data: st.DataObject) -> None:
         assert candidates == sorted(candidates, key=compiled.index)
         missed = [rule for rule in compiled if rule.match(view) and rule not in candidates]
         assert missed == []
+
+
+def test_restricting_to_a_record_type_keeps_that_types_branches() -> None:
+    rule = rule_from(
+        {
+            "a": {"type": "SYSCALL", "SYSCALL": ["reboot", "kexec_load"]},
+            "b": {"type": "EXECVE", "a0|endswith": "/reboot"},
+            "condition": "1 of them",
+        }
+    )
+    assert ("SYSCALL", "value") not in requirements(rule.plan)  # no field common to both
+    syscall = restrict(rule.plan, "type", "syscall")
+    assert syscall is not None
+    assert requirements(syscall)[("SYSCALL", "value")] == frozenset({"reboot", "kexec_load"})
+    execve = restrict(rule.plan, "type", "execve")
+    assert execve is not None
+    assert requirements(execve)[("a0", "basename")] == frozenset({"reboot"})
+    assert restrict(rule.plan, "type", "path") is None

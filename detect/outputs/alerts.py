@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from detect.attack.catalog import Catalog
 from detect.attack.tags import resolve_tags, threat_fields
 from detect.auditd import export
+from detect.auditd.views import id_name
 from detect.engine import Match
 from detect.outputs.events import dumps
 from detect.rules.model import Rule
@@ -103,7 +104,7 @@ class TextAlertWriter:
 
 def _details(event: dict[str, Any]) -> list[str]:
     user, process = event.get("user", {}), event.get("process", {})
-    who = user.get("name") or user.get("id") or "?"
+    who = user.get("name") or id_name(str(user.get("id", "?")))
     audit = user.get("audit", {})
     login = audit.get("name") or audit.get("id")
     if login and login != "unset":

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detect.auditd.event import AuditEvent
+from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
 from detect.engine import Engine, load_detections
 from detect.errors import DetectError
 from detect.rules.load import find_rule_files
 from detect.rules.model import RuleError
-from detect.scan import Scan
 
 ANNOTATION_RE = re.compile(r"#\s*(match|ok):\s*(\S+)\s*$")
 MATCH, OK = "match", "ok"
@@ -135,15 +135,15 @@ def check_rule_file(rule_file: Path) -> SampleResult:
 
 
 def _alerts(engine: Engine, sample: Sample) -> set[tuple[str, EventKey]]:
+    """(rule id, event key) of every match on the sample's events."""
     found: set[tuple[str, EventKey]] = set()
 
-    def keep(_alert: object) -> None:
-        return None
+    def on_event(event: AuditEvent) -> None:
+        found.update((match.rule.id, _key(event)) for match in engine.evaluate(event))
 
-    scan = Scan(engine, keep, keep_matches=True)
-    scan.run(sample.lines)
-    for match in scan.matches:
-        found.add((match.rule.id, _key(match.event)))
+    machine = Reassembler(on_event)
+    machine.feed(sample.lines)
+    machine.flush()
     return found
 
 

@@ -16,7 +16,7 @@ from detect.attack.catalog import Catalog
 from detect.attack.layer import build_layer
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
-from detect.engine import Engine, Match, not_applicable_reason
+from detect.engine import Engine, not_applicable_reason
 from detect.outputs.alerts import AlertBuilder
 from detect.outputs.summary import RunSummary
 from detect.rules.model import RuleSet
@@ -35,20 +35,21 @@ class Scan:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_technique: Counter[str] = field(default_factory=Counter)
     technique_rules: dict[str, list[str]] = field(default_factory=dict)  # id -> rule titles
-    matches: list[Match] = field(default_factory=list)
-    keep_matches: bool = False
+    _techniques: dict[int, list[str]] = field(default_factory=dict)  # per rule, once
 
     def on_event(self, event: AuditEvent) -> None:
         for match in self.engine.evaluate(event):
             alert = self.build(match)
             self.by_rule[f"{match.rule.title} ({match.rule.id})"] += 1
-            for technique in _technique_ids(alert):
+            techniques = self._techniques.get(id(match.rule))
+            if techniques is None:
+                techniques = _technique_ids(self.build.rule_part(match.rule))
+                self._techniques[id(match.rule)] = techniques
+            for technique in techniques:
                 self.by_technique[technique] += 1
                 titles = self.technique_rules.setdefault(technique, [])
                 if match.rule.title not in titles:
                     titles.append(match.rule.title)
-            if self.keep_matches:
-                self.matches.append(match)
             self.sink(alert)
 
     @property
@@ -62,8 +63,9 @@ class Scan:
         return machine
 
 
-def _technique_ids(alert: dict[str, Any]) -> list[str]:
-    technique = alert.get("threat", {}).get("technique", {})
+def _technique_ids(fields: dict[str, Any]) -> list[str]:
+    """Sub-techniques, and the techniques named without one, of a rule's alert fields."""
+    technique = fields.get("threat", {}).get("technique", {})
     subs = technique.get("subtechnique", {}).get("id", [])
     parents_with_subs = {sub.split(".")[0] for sub in subs}
     return [*subs, *(t for t in technique.get("id", []) if t not in parents_with_subs)]

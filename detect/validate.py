@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sigma.rule import SigmaDetectionItem, SigmaRule
@@ -66,6 +67,7 @@ class Problem:
 
 
 def validate(paths: Iterable[str | Path]) -> list[Problem]:
+    _lines.cache_clear()  # files may have changed since the last call
     rules = load_detections(paths, default=False)
     problems = [Problem(e.location, ERROR, e.reason, e.rule) for e in rules.errors]
     problems += _sigma_problems(rules.rules)
@@ -138,15 +140,21 @@ def _items(items: Iterable[object]) -> Iterator[SigmaDetectionItem]:
 
 def _field_location(rule: Rule, name: str) -> Location:
     """The first line at or after the rule's start that names the field."""
-    try:
-        lines = Path(rule.source.source).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return rule.source
+    lines = _lines(rule.source.source)
     pattern = re.compile(rf"^\s*-?\s*['\"]?{re.escape(name)}['\"]?\s*[:|]")
     for number in range(max(rule.source.line, 1), len(lines) + 1):
         if pattern.match(lines[number - 1]):
             return Location(rule.source.source, number)
     return rule.source
+
+
+@cache
+def _lines(path: str) -> tuple[str, ...]:
+    """A rule file's lines, read once per `validate` however many problems point into it."""
+    try:
+        return tuple(Path(path).read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return ()
 
 
 def _is_shipped(rule: Rule) -> bool:

@@ -12,22 +12,22 @@ REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO / "tests" / "auditd" / "captures"
 
 
-def capture_events(*names: str) -> list[AuditEvent]:
-    """Every event of the named captures (`file_ops`, `connect`…), in completion order."""
+def events_of(paths: list[Path]) -> list[AuditEvent]:
     events: list[AuditEvent] = []
     machine = Reassembler(events.append)
-    machine.feed(iter_lines([str(CAPTURES / f"{name}.log") for name in names]))
+    machine.feed(iter_lines([str(path) for path in paths]))
     machine.flush()
     return events
+
+
+def capture_events(*names: str) -> list[AuditEvent]:
+    """Every event of the named captures (`file_ops`, `connect`…), in completion order."""
+    return events_of([CAPTURES / f"{name}.log" for name in names])
 
 
 def capture_events_at(path: str) -> list[AuditEvent]:
     """Every event of a capture named by its path from the repository (without `.log`)."""
-    events: list[AuditEvent] = []
-    machine = Reassembler(events.append)
-    machine.feed(iter_lines([str(REPO / f"{path}.log")]))
-    machine.flush()
-    return events
+    return events_of([REPO / f"{path}.log"])
 
 
 def by_serial(events: list[AuditEvent], serial: int) -> AuditEvent:

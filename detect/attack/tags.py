@@ -4,8 +4,8 @@
 `attack.ta0005`, `attack.stealth`, `attack.defense_evasion` (the 18.1 name) name tactics,
 `attack.g0001` / `attack.s0001` (groups, software) and the other namespaces (`cve.`, `car.`,
 `detection.`, `tlp.` …) are accepted and set aside. A revoked technique resolves to its
-replacement and says so; an unknown ATT&CK id is an error. `check_tactic_consistency` is the
-separate check that every technique sits under one of the rule's tactics. `threat_fields` turns a
+replacement and says so; an unknown ATT&CK id is an error. Whether every technique sits under
+one of the rule's tactics is `detect validate`'s check (`lint.py`). `threat_fields` turns a
 resolution into ECS `threat.*` fields for an alert.
 """
 
@@ -160,50 +160,6 @@ def resolve_tags(tags: Iterable[str], catalog: Catalog | None = None) -> TagReso
     for tag in tags:
         resolver.add(tag)
     return resolver.result()
-
-
-def check_tactic_consistency(
-    resolution: TagResolution, catalog: Catalog | None = None
-) -> tuple[TagProblem, ...]:
-    """Every technique must sit under one of the rule's tactic tags.
-
-    No tactic tag at all is a warning. A technique that was under a tagged tactic in the previous
-    ATT&CK release (the tags were written for it) is a warning naming the tactic to add; any
-    other mismatch is an error.
-    """
-    catalog = catalog or load_catalog()
-    if not resolution.techniques:
-        return ()
-    tagged = set(resolution.tactic_ids)
-    if not tagged:
-        tags = ", ".join(r.tag for r in resolution.techniques)
-        return (TagProblem(tags, WARNING, "techniques tagged without any tactic tag"),)
-    return tuple(
-        _mismatch(catalog, resolved, tagged)
-        for resolved in resolution.techniques
-        if not tagged & set(resolved.technique.tactics)
-    )
-
-
-def _mismatch(catalog: Catalog, resolved: ResolvedTechnique, tagged: set[str]) -> TagProblem:
-    technique = resolved.technique
-    current = _short_names(catalog, technique.tactics)
-    original = catalog.technique(resolved.original)
-    legacy = set(original.legacy_tactics or ()) if original else set()
-    if tagged & legacy:
-        old = ", ".join(catalog.legacy_short_name(t) for t in sorted(tagged & legacy))
-        message = (
-            f"{resolved.original} was under {old} in ATT&CK {catalog.legacy_version}; in "
-            f"{catalog.version} {technique.id} is under {current}: tag one of those"
-        )
-        return TagProblem(resolved.tag, WARNING, message)
-    message = f"{technique.id} is under {current}, none of which the rule is tagged with"
-    return TagProblem(resolved.tag, ERROR, message)
-
-
-def _short_names(catalog: Catalog, tactic_ids: Iterable[str]) -> str:
-    wanted = set(tactic_ids)
-    return ", ".join(t.short_name for t in catalog.tactics if t.id in wanted)
 
 
 def threat_fields(resolution: TagResolution, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -22,7 +22,6 @@ import yaml
 
 from detect.auditd import interpret, normalize
 from detect.auditd.event import AuditEvent
-from detect.auditd.record import Record
 from detect.auditd.views import View, id_name
 from detect.errors import DetectError
 from detect.resources import mapping_path
@@ -109,14 +108,13 @@ def _check_category(source: Path, name: str, entry: Any) -> None:
 
 def event_categories(event: AuditEvent) -> dict[str, tuple[str, ...]]:
     """The categories `event` offers, each with the nametypes of its target PATH records."""
-    syscall = event.first("SYSCALL")
-    name = interpret.record_interpreted(syscall).get("SYSCALL") if syscall else None
+    name = interpret.event_syscall(event)
     if name is None:
         return {}
     table = load_categories()
     form = table.opens.get(name)
-    if form is not None and syscall is not None:
-        return _open_categories(syscall, form)
+    if form is not None:
+        return _open_categories(_flag_bits(event, form), form)
     found = table.by_syscall.get(name, ())
     if PROCESS_CREATION in found and event.first("EXECVE") is None:
         found = tuple(category for category in found if category != PROCESS_CREATION)
@@ -128,31 +126,29 @@ def event_categories(event: AuditEvent) -> dict[str, tuple[str, ...]]:
 def _is_inet(event: AuditEvent) -> bool:
     """A network connection is over IPv4 or IPv6, as Sysmon for Linux reports them; unix and
     netlink sockets are local."""
-    decoded = _decoded_peer(event)
+    decoded = interpret.event_sockaddr(event)
     return decoded is not None and decoded.get("family") in INET_FAMILIES
 
 
-def _decoded_peer(event: AuditEvent) -> dict[str, Any] | None:
-    record = event.first("SOCKADDR")
-    if record is None:
-        return None
-    if "sockaddr" not in event.cache:
-        event.cache["sockaddr"] = interpret.sockaddr(record, interpret.event_arch(event))
-    decoded: dict[str, Any] | None = event.cache["sockaddr"]
-    return decoded
-
-
-def _open_categories(syscall: Record, form: str) -> dict[str, tuple[str, ...]]:
-    if form == "unknown":
+def _open_categories(flags: int | None, form: str) -> dict[str, tuple[str, ...]]:
+    if form == "write":
+        return {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
+    if flags is None:  # not logged, or not a number: created files are still file events
         return {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
-    if form != "write":
-        try:
-            flags = int(syscall.fields.get(form, ""), 16)
-        except ValueError:
-            return {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
-        if not flags & WRITE_FLAGS:
-            return {FILE_ACCESS: OPEN_TARGETS[FILE_ACCESS]}
+    if not flags & WRITE_FLAGS:
+        return {FILE_ACCESS: OPEN_TARGETS[FILE_ACCESS]}
     return {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
+
+
+def _flag_bits(event: AuditEvent, form: str) -> int | None:
+    """The flags argument of an open call (`form` names it, e.g. `a2`); None when not logged."""
+    syscall = event.first("SYSCALL")
+    if syscall is None or form in FLAG_FORMS:
+        return None
+    try:
+        return int(syscall.fields.get(form, ""), 16)
+    except ValueError:
+        return None
 
 
 def category_views(event: AuditEvent) -> dict[str, View]:
@@ -186,14 +182,9 @@ def _category_view(event: AuditEvent, base: View, name: str, kinds: tuple[str, .
 
 
 def _event_open_flags(event: AuditEvent) -> list[str] | None:
-    syscall = event.first("SYSCALL")
-    if syscall is None:
-        return None
-    name = interpret.record_interpreted(syscall).get("SYSCALL", "")
-    form = load_categories().opens.get(name)
-    if form is None or form in FLAG_FORMS:
-        return None
-    return open_flags(syscall, form)
+    form = load_categories().opens.get(interpret.event_syscall(event) or "")
+    flags = _flag_bits(event, form) if form is not None else None
+    return open_flag_names(flags) if flags is not None else None
 
 
 def base_view(event: AuditEvent) -> View:
@@ -269,34 +260,24 @@ def target_paths(event: AuditEvent, kinds: tuple[str, ...]) -> list[str]:
 
 
 def _relative_to_cwd(event: AuditEvent) -> bool:
-    syscall = event.first("SYSCALL")
-    if syscall is None:
-        return True
-    name = interpret.record_interpreted(syscall).get("SYSCALL", "")
-    if not name.endswith(("at", "at2")):
+    syscall, name = event.first("SYSCALL"), interpret.event_syscall(event)
+    if syscall is None or name is None or not name.endswith(("at", "at2")):
         return True
     fields = syscall.fields
     return all(fields.get(arg, "") in AT_FDCWD for arg in DIRFD_ARGS.get(name, ("a0",)))
 
 
-def open_flags(syscall: Record, form: str) -> list[str] | None:
-    """The access and creation flags of an open call, by name; None when not logged."""
-    try:
-        flags = int(syscall.fields.get(form, ""), 16)
-    except ValueError:
-        return None
-    names = [ACCESS_MODES[flags & 0o3]]
-    return names + [name for bit, name in OPEN_FLAGS if flags & bit]
+def open_flag_names(flags: int) -> list[str]:
+    """The access mode and creation flags of an open call, by name."""
+    return [ACCESS_MODES[flags & 0o3], *(name for bit, name in OPEN_FLAGS if flags & bit)]
 
 
 def peer_fields(event: AuditEvent) -> View:
     """The SOCKADDR record's address: the destination of a connect, the source of an accept."""
-    syscall = event.first("SYSCALL")
-    decoded = _decoded_peer(event)
-    if syscall is None or not decoded:
+    decoded = interpret.event_sockaddr(event)
+    if not decoded:
         return {}
-    name = interpret.record_interpreted(syscall).get("SYSCALL", "")
-    initiated = name in load_categories().initiated
+    initiated = interpret.event_syscall(event) in load_categories().initiated
     side = "destination" if initiated else "source"
     view: View = {"network.initiated": "true" if initiated else "false"}
     view["network.family"] = decoded["family"]

@@ -169,6 +169,22 @@ def event_arch(event: AuditEvent) -> str | None:
     return arch_of(arch_hex) if arch_hex else None
 
 
+def event_syscall(event: AuditEvent) -> str | None:
+    """The name of the event's syscall (`openat`), or None without a SYSCALL record."""
+    syscall = event.first("SYSCALL")
+    return record_interpreted(syscall).get("SYSCALL") if syscall is not None else None
+
+
+def event_sockaddr(event: AuditEvent) -> dict[str, Any] | None:
+    """The event's SOCKADDR decoded (once per event; shared: do not mutate)."""
+    if "sockaddr" not in event.cache:
+        record = event.first("SOCKADDR")
+        decoded = sockaddr(record, event_arch(event)) if record is not None else None
+        event.cache["sockaddr"] = decoded
+    found: dict[str, Any] | None = event.cache["sockaddr"]
+    return found
+
+
 def sockaddr(record: Record, arch: str | None = None) -> dict[str, Any] | None:
     """A SOCKADDR record's `saddr` to family, address, port or path (inet, inet6, unix, netlink)."""
     saddr = record.fields.get("saddr")

@@ -93,7 +93,7 @@ def _build(event: AuditEvent) -> dict[str, Any]:
 def _event_fields(event: AuditEvent) -> dict[str, Any]:
     actions = load_actions()
     syscall = event.first("SYSCALL")
-    name = interpret.record_interpreted(syscall).get("SYSCALL") if syscall else None
+    name = interpret.event_syscall(event)
     entry = None
     for record in event.records:
         entry = actions["record_types"].get(record.type)
@@ -186,10 +186,7 @@ def _path_rank(record: Record) -> int:
 
 
 def _destination(event: AuditEvent) -> dict[str, Any]:
-    record = event.first("SOCKADDR")
-    if record is None:
-        return {}
-    decoded = interpret.sockaddr(record, interpret.event_arch(event))
+    decoded = interpret.event_sockaddr(event)
     if not decoded:
         return {}
     out: dict[str, Any] = {}

@@ -28,13 +28,28 @@ class PipelineError(DetectError):
 
 
 @cache
-def load_pipeline(paths: tuple[Path, ...] | None = None) -> ProcessingPipeline:
+def pipeline_documents() -> tuple[tuple[Path, dict[str, Any]], ...]:
+    """Each built-in mapping file, read and parsed once."""
+    documents = []
+    for path in default_paths():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise PipelineError(f"{path}: {error}") from error
+        if not isinstance(data, dict):
+            raise PipelineError(f"{path}: not a pySigma processing pipeline")
+        documents.append((path, data))
+    return tuple(documents)
+
+
+@cache
+def load_pipeline() -> ProcessingPipeline:
     """The built-in mapping pipelines, merged; a bad built-in file fails at start-up."""
     pipeline = ProcessingPipeline()
-    for path in paths or default_paths():
+    for path, data in pipeline_documents():
         try:
-            pipeline = pipeline + ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
-        except (OSError, SigmaError, yaml.YAMLError) as error:
+            pipeline = pipeline + ProcessingPipeline.from_dict(data)
+        except SigmaError as error:
             raise PipelineError(f"{path}: {error}") from error
     return pipeline
 
@@ -54,8 +69,7 @@ def field_mapping(product: str | None, category: str | None) -> dict[str, str]:
     """Sigma field name -> view field, as the mappings give the `product`/`category` logsource
     (the fields that logsource can produce). Shared: do not mutate."""
     found: dict[str, str] = {}
-    for path in default_paths():
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for _, data in pipeline_documents():
         for item in data.get("transformations", ()):
             if item.get("type") == "field_name_mapping" and _applies(item, product, category):
                 found.update(item["mapping"])

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from detect.attack.lint import rule_tag_problems
 from detect.attack.tags import (
     ERROR,
     INFO,
     WARNING,
     TagProblem,
-    check_tactic_consistency,
     resolve_tags,
     threat_fields,
 )
@@ -131,31 +131,6 @@ def test_other_namespaces_are_ignored() -> None:
     assert resolution.tactic_ids == ("TA0002",)
 
 
-def test_tactic_consistency() -> None:
-    good = resolve_tags(["attack.execution", "attack.t1059.004"])
-    assert check_tactic_consistency(good) == ()
-    wrong = resolve_tags(["attack.impact", "attack.t1059.004"])
-    assert check_tactic_consistency(wrong) == (
-        TagProblem(
-            "attack.t1059.004",
-            ERROR,
-            "T1059.004 is under execution, none of which the rule is tagged with",
-        ),
-    )
-    untagged = resolve_tags(["attack.t1059.004"])
-    assert [p.severity for p in check_tactic_consistency(untagged)] == [WARNING]
-
-
-def test_tactic_consistency_written_for_18_1_is_a_warning() -> None:
-    resolution = resolve_tags(["attack.defense-evasion", "attack.t1562.012"])
-    (problem,) = check_tactic_consistency(resolution)
-    assert problem.severity == WARNING
-    assert problem.message == (
-        "T1562.012 was under defense-evasion in ATT&CK 18.1; in 19.1 T1685.004 is under "
-        "defense-impairment: tag one of those"
-    )
-
-
 def test_threat_fields_for_subtechnique() -> None:
     fields = threat_fields(resolve_tags(["attack.execution", "attack.t1059.004"]))
     assert fields == {
@@ -193,7 +168,7 @@ def test_sigmahq_tags_resolve_cleanly() -> None:
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if isinstance(doc, dict) and doc.get("tags"):
                 resolution = resolve_tags(doc["tags"])
-                problems = resolution.errors + resolution.warnings
-                problems += check_tactic_consistency(resolution)
+                problems = [*resolution.errors, *resolution.warnings]
+                problems += [p for p in rule_tag_problems(doc["tags"]) if p.severity == ERROR]
                 offenders += [f"{path.relative_to(SIGMA)}: {p}" for p in problems]
     assert offenders == []

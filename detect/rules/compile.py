@@ -63,6 +63,7 @@ from detect.rules.model import Rule
 from detect.rules.regex import RegexError, searcher
 from detect.rules.values import (
     COST_REGEX,
+    PATTERN_KEY,
     Pattern,
     ValueSpec,
     Wild,
@@ -269,7 +270,11 @@ def _regex_spec(body: str, value: SigmaRegularExpression) -> ValueSpec:
         search = searcher(pattern)
     except RegexError as error:
         raise _ValueProblem(str(error), value) from None
-    return ValueSpec(lambda v: search(v if type(v) is str else str(v)), COST_REGEX)
+
+    def test(v: object) -> bool:
+        return search(v if type(v) is str else str(v))
+
+    return ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))})
 
 
 def _unsupported(value: SigmaType) -> str:

@@ -1,40 +1,50 @@
 """The rule index: a view is only tested against the rules that can match it.
 
-For each rule, `requirements()` reads its compiled condition tree and finds the literal values
-some field must hold for the rule to match: `type: EXECVE` in every branch, `SYSCALL` in a
-set, a key equality. Of the fields the engine calls cheap (`index_fields`, in order of
-preference), the first one the rule requires is its bucket field, and the rule is filed under
-each value it accepts there. A field is required by equality (`type: EXECVE`), for
-path-like fields by its basename (`Image|endswith: /bash` needs the part after the last `/`
-to be `bash`), or by its first PREFIX_LENGTH characters (`name|startswith: /etc/sudoers`;
-an equality gives its prefix too, so that an OR of both still requires one). Rules that
-require none of them are tested on every view.
+For each rule, the index reads its compiled condition tree and finds a *clause* the view must
+satisfy for the rule to match: some value of some field has one of a set of keys, e.g. `type`
+equal to `execve`, `SYSCALL` in a set, `Image` with the basename `bash`, `name` matching one
+of a few patterns, or, for `1 of cmd*` over `a1`…`a7`, any of those seven fields starting
+with `--cpu`. The rule is filed under every key of its clause and only tested on views that
+hit one of them; rules without a clause are tested on every view.
 
-Soundness: a rule is skipped only when the view's values for its bucket field (every element
-of a list value) miss all of the rule's accepted values. Requirements are found so that this
-is never wrong: an AND takes one child's set for a field (list values mean two children may be
-satisfied by different elements, so sets are not intersected), an OR requires a field only
-when every branch does (union of sets), a NOT requires nothing, and only equality,
-`endswith: /name` and long enough `startswith` tests produce keys (`ValueSpec.keys` in
-`values.py`), computed on the view's values by the same key functions (`KEY_FUNCTIONS`: the
-lowercased value, its basename, or its prefix).
+Keys come from the value tests (`ValueSpec.keys` in `values.py`), per key function: `value`
+(the lowercased value: equality), `basename` (`Image|endswith: /bash`), `prefix` (the first
+PREFIX_LENGTH characters: `startswith: /etc/sudoers`) and `pattern` (RE2 sources: every
+string test, searched all at once with one RE2 set per field). Dictionary keys are
+preferred; fields in `index_fields` are preferred, in order, over other fields.
+
+Soundness: a rule is skipped only when no value of the view (every element of a list value)
+has a key of its clause. Clauses are found so that this is never wrong: a test gives its
+keys; an AND holds only if each child holds, so any one child's clause will do (the best is
+taken; list values mean two children may be satisfied by different elements, so sets are
+never intersected); an OR holds only if some branch holds, so it needs a clause from every
+branch and requires their union; a NOT, a keyword test or a test of the view requires
+nothing. The key functions computed on view values are the ones the keys were made with
+(`KEY_FUNCTIONS`), and a pattern matches every value its test passes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import re2
 
 from detect.rules.condition import AllOf, AnyOf, FieldTest, Node, View
 from detect.rules.model import Rule
-from detect.rules.values import KEY_FUNCTIONS
+from detect.rules.values import KEY_FUNCTIONS, PATTERN_KEY
 
-Requirement = tuple[str, str]  # (field, index key function name)
+Requirement = tuple[str, str]  # (field, index key function name): an atom
 Requirements = dict[Requirement, frozenset[str]]
-KEY_PREFERENCE = ("value", "basename", "prefix")  # per field: equality first
+Clause = dict[Requirement, frozenset[str]]  # holds when any of its atoms holds
+Rank = Callable[[Requirement], tuple[int, int]]
+KEY_PREFERENCE = ("value", "basename", PATTERN_KEY, "prefix")  # per field: cheap, exact
+PATTERN_MEMORY = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
 
 
 def requirements(node: Node) -> Requirements:
-    """For each (field, key function): the set some value's key must be in for `node` to hold."""
+    """Single-field requirements: for each (field, key function) that every way of matching
+    `node` goes through, the set some value's key must be in."""
     if isinstance(node, FieldTest):
         return {(node.field, name): keys for name, keys in node.spec.keys.items()}
     if isinstance(node, AllOf):
@@ -42,6 +52,31 @@ def requirements(node: Node) -> Requirements:
     if isinstance(node, AnyOf):
         return _any_requirements([requirements(child) for child in node.children])
     return {}
+
+
+def best_clause(node: Node, rank: Rank) -> Clause | None:
+    """The best clause (by `clause_rank`) that must hold for `node` to hold, if any."""
+    if isinstance(node, FieldTest):
+        atoms = [{(node.field, name): keys} for name, keys in node.spec.keys.items() if keys]
+        return min(atoms, key=lambda clause: clause_rank(clause, rank), default=None)
+    if isinstance(node, AllOf):
+        found = [c for c in (best_clause(child, rank) for child in node.children) if c]
+        return min(found, key=lambda clause: clause_rank(clause, rank), default=None)
+    if isinstance(node, AnyOf):
+        union: Clause = {}
+        for child in node.children:
+            clause = best_clause(child, rank)
+            if clause is None:
+                return None
+            for atom, keys in clause.items():
+                union[atom] = union.get(atom, frozenset()) | keys
+        return union
+    return None
+
+
+def clause_rank(clause: Clause, rank: Rank) -> tuple[tuple[int, int], int, int]:
+    """Worst atom first, then fewer atoms, then fewer keys: lower is better."""
+    return max(map(rank, clause)), len(clause), sum(map(len, clause.values()))
 
 
 def restrict(node: Node, field: str, key: str) -> Node | None:
@@ -77,10 +112,13 @@ def _any_requirements(parts: list[Requirements]) -> Requirements:
 
 
 Bucket = tuple[tuple[int, ...], tuple[Rule, ...]]
+KeyTable = tuple[Callable[[object], str], dict[str, Bucket]]
+PatternTable = tuple[Any, tuple[Bucket, ...]]  # an RE2 set, the bucket of each pattern
+FieldTables = tuple[tuple[str, tuple[KeyTable, ...], tuple[PatternTable, ...]], ...]
 
 
 class RuleIndex:
-    """Rules bucketed by one required field each; `candidates(view)` keeps rule order."""
+    """Rules filed under the keys of one clause each; `candidates(view)` keeps rule order."""
 
     def __init__(
         self,
@@ -88,69 +126,95 @@ class RuleIndex:
         index_fields: Sequence[str],
         plan_of: Callable[[Rule], Node] | None = None,
     ) -> None:
-        """`plan_of` gives the condition tree to find each rule's requirements in (default:
+        """`plan_of` gives the condition tree to find each rule's clause in (default:
         `rule.plan`; e.g. the plan restricted to one record type)."""
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.index_fields = tuple(index_fields)
-        self.bucket_of: dict[int, Requirement | None] = {}
+        self.clause_of: dict[int, Clause | None] = {}
         always: list[int] = []
         ordinals: dict[Requirement, dict[str, list[int]]] = {}
         for ordinal, rule in enumerate(self.rules):
-            plan = rule.plan if plan_of is None else plan_of(rule)
-            requirement, keys = self._choose(requirements(plan))
-            self.bucket_of[ordinal] = requirement
-            if requirement is None:
+            clause = best_clause(rule.plan if plan_of is None else plan_of(rule), self.rank)
+            self.clause_of[ordinal] = clause
+            if clause is None:
                 always.append(ordinal)
                 continue
-            table = ordinals.setdefault(requirement, {})
-            for key in keys:
-                table.setdefault(key, []).append(ordinal)
+            for atom, keys in clause.items():
+                table = ordinals.setdefault(atom, {})
+                for key in keys:
+                    table.setdefault(key, []).append(ordinal)
         self._always_ordinals = tuple(always)
         self.always: tuple[Rule, ...] = tuple(self.rules[i] for i in always)
-        self._tables = tuple(
-            (field, KEY_FUNCTIONS[name], {key: self._bucket(found) for key, found in table.items()})
-            for (field, name), table in ordinals.items()
-        )
+        self._fields = self._field_tables(ordinals)
 
-    def _choose(self, found: Requirements) -> tuple[Requirement | None, frozenset[str]]:
-        for field in self.index_fields:
-            for name in KEY_PREFERENCE:
-                keys = found.get((field, name))
-                if keys:
-                    return (field, name), keys
-        return None, frozenset()
+    def rank(self, atom: Requirement) -> tuple[int, int]:
+        field, name = atom
+        fields = self.index_fields
+        position = fields.index(field) if field in fields else len(fields)
+        return position, KEY_PREFERENCE.index(name)
 
     def _bucket(self, found: list[int]) -> Bucket:
         """A bucket's own ordinals, and its rules merged with the unindexed ones, in order."""
         merged = sorted(set(found).union(self._always_ordinals))
         return tuple(found), tuple(self.rules[i] for i in merged)
 
+    def _field_tables(self, ordinals: dict[Requirement, dict[str, list[int]]]) -> FieldTables:
+        """Per field (looked up once per view): its key tables, then its pattern set."""
+        fields: dict[str, tuple[list[KeyTable], list[PatternTable]]] = {}
+        for (field, name), table in ordinals.items():
+            lookups, patterns = fields.setdefault(field, ([], []))
+            if name == PATTERN_KEY:
+                patterns.append(self._pattern_set(table))
+            else:
+                buckets = {key: self._bucket(found) for key, found in table.items()}
+                lookups.append((KEY_FUNCTIONS[name], buckets))
+        return tuple((field, tuple(keys), tuple(sets)) for field, (keys, sets) in fields.items())
+
+    def _pattern_set(self, table: dict[str, list[int]]) -> PatternTable:
+        options = re2.Options()
+        options.max_mem = PATTERN_MEMORY
+        options.log_errors = False
+        patterns = re2.Set.SearchSet(options)
+        buckets: list[Bucket] = []
+        for pattern, found in table.items():
+            patterns.Add(pattern)
+            buckets.append(self._bucket(found))
+        patterns.Compile()
+        return patterns, tuple(buckets)
+
     def candidates(self, view: View) -> Sequence[Rule]:
         """The rules that can match `view`, in load order; never misses a rule that matches."""
-        first: Bucket | None = None
-        more: list[tuple[int, ...]] | None = None
-        for field, key_of, table in self._tables:
+        hits: list[Bucket] = []
+        for field, lookups, pattern_sets in self._fields:
             value = view.get(field)
             if value is None:
                 continue
-            items = value if type(value) is list else (value,)
-            for item in items:
+            for item in value if type(value) is list else (value,):
                 if item is None:
                     continue
-                bucket = table.get(key_of(item))
-                if bucket is None or bucket is first:
-                    continue
-                if first is None:
-                    first = bucket
-                else:
-                    more = more or []
-                    more.append(bucket[0])
-        if first is None:
+                for key_of, table in lookups:
+                    bucket = table.get(key_of(item))
+                    if bucket is not None:
+                        hits.append(bucket)
+                for patterns, buckets in pattern_sets:
+                    hits.extend(buckets[i] for i in _search(patterns, item))
+        if not hits:
             return self.always
-        if more is None:
+        first = hits[0]
+        if all(bucket is first for bucket in hits):
             return first[1]
-        return self._union(first[0], more)
+        return self._union(hits)
 
-    def _union(self, first: tuple[int, ...], more: list[tuple[int, ...]]) -> tuple[Rule, ...]:
-        chosen = set(self._always_ordinals).union(first, *more)
+    def _union(self, hits: list[Bucket]) -> tuple[Rule, ...]:
+        chosen = set(self._always_ordinals).union(*(bucket[0] for bucket in hits))
         return tuple(self.rules[i] for i in sorted(chosen))
+
+
+def _search(patterns: Any, value: object) -> list[int]:
+    """The ids of the patterns found in a value's text (RE2 reads undecodable bytes too)."""
+    text = value if type(value) is str else str(value)
+    try:
+        found = patterns.Match(text)
+    except UnicodeEncodeError:  # lone surrogates from undecodable log bytes
+        found = patterns.Match(text.encode("utf-8", "surrogateescape"))
+    return found or []

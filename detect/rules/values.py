@@ -87,17 +87,31 @@ def build_spec(kind: str, items: tuple[str, ...]) -> ValueSpec:
 
 def _keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
     lowered = [item.lower() for item in items]
+    keys = _pattern_keys(kind, items)
     if kind in EQUALITY_KINDS:
-        return {
-            "value": frozenset(lowered),
-            "basename": frozenset(item.rpartition("/")[2] for item in lowered),
-            "prefix": frozenset(item[:PREFIX_LENGTH] for item in lowered),
-        }
-    if kind in SUFFIX_KINDS and all(item.rfind("/") == 0 for item in lowered):
-        return {"basename": frozenset(item[1:] for item in lowered)}  # endswith "/name"
-    if kind in PREFIX_KINDS and all(len(item) >= PREFIX_LENGTH for item in lowered):
-        return {"prefix": frozenset(item[:PREFIX_LENGTH] for item in lowered)}
-    return {}
+        keys["value"] = frozenset(lowered)
+        keys["basename"] = frozenset(item.rpartition("/")[2] for item in lowered)
+        keys["prefix"] = frozenset(item[:PREFIX_LENGTH] for item in lowered)
+    elif kind in SUFFIX_KINDS and all(item.rfind("/") == 0 for item in lowered):
+        keys["basename"] = frozenset(item[1:] for item in lowered)  # endswith "/name"
+    elif kind in PREFIX_KINDS and all(len(item) >= PREFIX_LENGTH for item in lowered):
+        keys["prefix"] = frozenset(item[:PREFIX_LENGTH] for item in lowered)
+    return keys
+
+
+def _pattern_keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """The `pattern` keys of a string test: RE2 sources that match (at least) every value the
+    test passes, searched in the value's text. A wildcard's is its own regex; a caseless
+    literal's needs ASCII, where RE2's case folding covers `str.lower()`."""
+    cased = kind.endswith("_cased")
+    family = kind.removesuffix("_cased")
+    flags = "(?s)" if cased else "(?si)"
+    if family == "wildcard":
+        return {PATTERN_KEY: frozenset(f"{flags}^(?:{body})$" for body in items)}
+    shape = PATTERN_SHAPES.get(family)
+    if shape is None or not (cased or all(item.isascii() for item in items)):
+        return {}
+    return {PATTERN_KEY: frozenset(flags + shape.format(re2.escape(item)) for item in items)}
 
 
 def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
@@ -388,6 +402,8 @@ BUILDERS: dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]] = {
     "cidr": (_cidr, COST_CIDR),
 }
 
+PATTERN_KEY = "pattern"  # searched with an RE2 set, not looked up (see rules/index.py)
+PATTERN_SHAPES = {"eq": "^{}$", "prefix": "^{}", "suffix": "{}$", "contains": "{}"}
 EQUALITY_KINDS = frozenset({"eq", "eq_cased"})
 SUFFIX_KINDS = frozenset({"suffix", "suffix_cased"})
 PREFIX_KINDS = frozenset({"prefix", "prefix_cased"})

@@ -8,12 +8,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detect.rules.index import RuleIndex, requirements, restrict
+from detect.rules.index import Requirements, RuleIndex, best_clause, requirements, restrict
 from detect.rules.load import load_rules
 from tests.rules.build import rule_from
 
 INDEX_FIELDS = ["type", "SYSCALL", "key", "Image"]
 SIGMA = Path(__file__).resolve().parents[3] / "shared" / "sigma"
+
+
+def lookups(node: Any) -> Requirements:
+    """The requirements of `node` by dictionary key functions (patterns left out)."""
+    return {atom: keys for atom, keys in requirements(node).items() if atom[1] != "pattern"}
 
 
 def test_requirements_of_a_plain_selection() -> None:
@@ -25,13 +30,13 @@ def test_or_requires_a_field_only_when_every_branch_does() -> None:
     both = rule_from(
         {"a": {"type": "EXECVE"}, "b": {"type": "PATH", "name": "x"}, "condition": "a or b"}
     )
-    assert requirements(both.plan) == {
+    assert lookups(both.plan) == {
         ("type", "value"): frozenset({"execve", "path"}),
         ("type", "basename"): frozenset({"execve", "path"}),
         ("type", "prefix"): frozenset({"execv", "path"}),
     }
     one = rule_from({"a": {"type": "EXECVE"}, "b": {"name": "x"}, "condition": "a or b"})
-    assert requirements(one.plan) == {}
+    assert lookups(one.plan) == {}
 
 
 def test_and_of_one_field_keeps_one_set_because_lists_may_satisfy_both() -> None:
@@ -44,24 +49,24 @@ def test_and_of_one_field_keeps_one_set_because_lists_may_satisfy_both() -> None
 def test_not_and_keywords_require_nothing() -> None:
     negated = rule_from({"a": {"type": "EXECVE"}, "condition": "not a"})
     keyword = rule_from({"k": ["EXECVE"], "condition": "k"})
-    assert requirements(negated.plan) == {}
-    assert requirements(keyword.plan) == {}
+    assert lookups(negated.plan) == {}
+    assert lookups(keyword.plan) == {}
 
 
 def test_endswith_a_path_component_requires_the_basename() -> None:
     rule = rule_from({"sel": {"Image|endswith": ["/bash", "/SH"]}, "condition": "sel"})
-    assert requirements(rule.plan) == {("Image", "basename"): frozenset({"bash", "sh"})}
+    assert lookups(rule.plan) == {("Image", "basename"): frozenset({"bash", "sh"})}
     partial = rule_from({"sel": {"Image|endswith": ["/bash", "sh"]}, "condition": "sel"})
-    assert requirements(partial.plan) == {}
+    assert lookups(partial.plan) == {}
     deeper = rule_from({"sel": {"Image|endswith": "/bin/bash"}, "condition": "sel"})
-    assert requirements(deeper.plan) == {}
+    assert lookups(deeper.plan) == {}
 
 
 def test_equality_or_endswith_requires_the_basename() -> None:
     rule = rule_from(
         {"a": {"Image": "/usr/bin/Bash"}, "b": {"Image|endswith": "/sh"}, "condition": "a or b"}
     )
-    assert requirements(rule.plan) == {("Image", "basename"): frozenset({"bash", "sh"})}
+    assert lookups(rule.plan) == {("Image", "basename"): frozenset({"bash", "sh"})}
     index = RuleIndex([rule], ["Image"])
     assert list(index.candidates({"Image": "/usr/bin/bash"})) == [rule]
     assert list(index.candidates({"Image": "/bin/SH"})) == [rule]
@@ -70,7 +75,7 @@ def test_equality_or_endswith_requires_the_basename() -> None:
 
 def test_candidates_keep_rule_order_and_include_unindexed_rules() -> None:
     execve = rule_from({"s": {"type": "EXECVE"}, "condition": "s"})
-    anything = rule_from({"s": {"a0": "x"}, "condition": "s"})
+    anything = rule_from({"k": ["x"], "condition": "k"})
     path = rule_from({"s": {"type": "PATH"}, "condition": "s"})
     shell = rule_from({"s": {"Image|endswith": "/bash"}, "condition": "s"})
     index = RuleIndex([execve, anything, path, shell], INDEX_FIELDS)
@@ -216,3 +221,50 @@ def test_restricting_to_a_record_type_keeps_that_types_branches() -> None:
     assert execve is not None
     assert requirements(execve)[("a0", "basename")] == frozenset({"reboot"})
     assert restrict(rule.plan, "type", "path") is None
+
+
+def test_one_of_several_fields_files_the_rule_under_each() -> None:
+    rule = rule_from(
+        {
+            "cmd1": {"a1|startswith": "--cpu-priority"},
+            "cmd2": {"a2|startswith": "--cpu-priority"},
+            "condition": "1 of cmd*",
+        }
+    )
+    index = RuleIndex([rule], ["SYSCALL"])
+    assert index.always == ()
+    assert list(index.candidates({"a1": "--cpu-priority=5"})) == [rule]
+    assert list(index.candidates({"a2": "--CPU-priority"})) == [rule]
+    assert list(index.candidates({"a1": "-c", "a3": "--cpu-priority"})) == []
+
+
+def test_contains_and_wildcards_are_searched_with_patterns() -> None:
+    hidden = rule_from({"s": {"type": "PATH", "name|contains": "/."}, "condition": "s"})
+    version = rule_from({"s": {"name": ["/etc/*version", "/proc/version"]}, "condition": "s"})
+    cased = rule_from({"s": {"name|contains|cased": "Foo"}, "condition": "s"})
+    index = RuleIndex([hidden, version, cased], ["name"])
+    assert index.always == ()
+    assert list(index.candidates({"name": "/usr/lib/libc.so"})) == []
+    assert list(index.candidates({"name": "/home/u/.bashrc"})) == [hidden]
+    assert list(index.candidates({"name": "/ETC/debian_version"})) == [version]
+    assert list(index.candidates({"name": "/tmp/foo"})) == []
+    assert list(index.candidates({"name": ["/tmp/Foo", "/x/.y"]})) == [hidden, cased]
+
+
+def test_a_regex_is_its_own_pattern_and_undecodable_bytes_are_searched() -> None:
+    rule = rule_from({"s": {"CommandLine|re": "nc .*-e"}, "condition": "s"})
+    clause = best_clause(rule.plan, RuleIndex([], []).rank)
+    assert clause == {("CommandLine", "pattern"): frozenset({"nc .*-e"})}
+    index = RuleIndex([rule], [])
+    found = {"CommandLine": "nc host -e sh \udcff"}
+    assert rule.match(found)
+    assert list(index.candidates(found)) == [rule]
+    across = {"CommandLine": "nc \udcff -e sh"}  # RE2's `.` does not match a bad byte
+    assert not rule.match(across)
+    assert list(index.candidates({"CommandLine": "nc host 80"})) == []
+
+
+def test_a_non_ascii_caseless_literal_gives_no_pattern() -> None:
+    rule = rule_from({"s": {"name|contains": "ÄÖ"}, "condition": "s"})
+    assert ("name", "pattern") not in requirements(rule.plan)
+    assert RuleIndex([rule], ["name"]).always == (rule,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from detect.auditd.record import Record, stamp_to_ms
@@ -16,10 +17,16 @@ FLUSHED = "flushed"  # end of input
 LATE = "late"  # records that arrived after their event had already been completed
 
 
+@lru_cache(maxsize=1024)
+def iso_second(seconds: int) -> str:
+    """`2026-11-22T03:01:26`: events of one second share it."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 class AuditEvent:
     """Records of one event in arrival order, plus how it was completed."""
 
-    __slots__ = ("cache", "completion", "node", "records", "serial", "stamp")
+    __slots__ = ("cache", "completion", "node", "process", "records", "serial", "stamp")
 
     def __init__(self, first: Record) -> None:
         self.node = first.node
@@ -28,6 +35,7 @@ class AuditEvent:
         self.records: list[Record] = [first]
         self.completion = ""
         self.cache: dict[str, Any] = {}
+        self.process: Any = None  # its process in the tree (detect.proctree), once observed
 
     @property
     def time_ms(self) -> int:
@@ -37,8 +45,7 @@ class AuditEvent:
     def timestamp(self) -> str:
         """ISO 8601 UTC with milliseconds, e.g. 2026-11-22T03:01:26.890Z."""
         ms = self.time_ms
-        moment = datetime.fromtimestamp(ms // 1000, UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+        return f"{iso_second(ms // 1000)}.{ms % 1000:03d}Z"
 
     def first(self, rtype: str) -> Record | None:
         for record in self.records:

@@ -78,7 +78,7 @@ def _interpret(record: Record) -> dict[str, str]:
         name = syscall_of(arch, fields.get("syscall", ""))
         if name is not None:
             out.setdefault("SYSCALL", name)
-    if UNSET_ID in record.body:
+    if UNSET_ID in record.line:  # the header rarely has it: then the loop finds nothing
         for field in ID_NAMES:
             if fields.get(field) == UNSET_ID:
                 out.setdefault(field.upper(), "unset")

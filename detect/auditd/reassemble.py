@@ -121,19 +121,19 @@ class Reassembler:
 
     def push(self, line: str, source: str = "-", lineno: int = 0) -> None:
         """One line of text; a line that is not an audit record is counted, never raised."""
-        self.stats.lines += 1
-        try:
-            record = parse_line(line, source, lineno)
-        except ParseError as error:
-            self._unparsed(error)
-            return
-        self.push_record(record)
+        self.feed(((line, source, lineno),))
 
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
-        """Many (line, source, lineno) at once: `push` for each."""
-        push = self.push
+        """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path)."""
+        stats, push_record = self.stats, self.push_record
         for line, source, lineno in lines:
-            push(line, source, lineno)
+            stats.lines += 1
+            try:
+                record = parse_line(line, source, lineno)
+            except ParseError as error:
+                self._unparsed(error)
+                continue
+            push_record(record)
 
     def push_record(self, record: Record) -> None:
         self.stats.records += 1

@@ -69,9 +69,14 @@ class Record:
         """Only for `fields` and `enriched` before their first use: slots unset until then."""
         if name not in ("fields", "enriched"):
             raise AttributeError(name)
-        raw, sep, extra = self.body.partition(ENRICHED_SEPARATOR)
-        self.fields = body_fields.cached_fields(self.type, raw)
-        self.enriched = body_fields.parse_enriched(extra) if sep else {}
+        body = self.body
+        split = body.find(ENRICHED_SEPARATOR)
+        if split < 0:
+            self.fields = body_fields.cached_fields(self.type, body)
+            self.enriched = {}
+        else:
+            self.fields = body_fields.cached_fields(self.type, body[:split])
+            self.enriched = body_fields.parse_enriched(body[split + 1 :])
         return self.fields if name == "fields" else self.enriched
 
     @property

@@ -47,7 +47,7 @@ def counts_serial(rtype: str) -> bool:
     return not rtype.startswith("DAEMON_")
 
 
-@dataclass
+@dataclass(slots=True)
 class ReassemblyStats:
     lines: int = 0
     records: int = 0

@@ -146,6 +146,7 @@ class RuleIndex:
         self._always_ordinals = tuple(always)
         self.always: tuple[Rule, ...] = tuple(self.rules[i] for i in always)
         self._fields = self._field_tables(ordinals)
+        self._by_field = {entry[0]: entry for entry in self._fields}
 
     def rank(self, atom: Requirement) -> tuple[int, int]:
         field, name = atom
@@ -182,22 +183,29 @@ class RuleIndex:
         patterns.Compile()
         return patterns, tuple(buckets)
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields the index looks up, in the order `candidates` does."""
+        return tuple(entry[0] for entry in self._fields)
+
     def candidates(self, view: View) -> Sequence[Rule]:
         """The rules that can match `view`, in load order; never misses a rule that matches."""
         hits: list[Bucket] = []
         for field, lookups, pattern_sets in self._fields:
             value = view.get(field)
-            if value is None:
-                continue
-            for item in value if type(value) is list else (value,):
-                if item is None:
-                    continue
-                for key_of, table in lookups:
-                    bucket = table.get(key_of(item))
-                    if bucket is not None:
-                        hits.append(bucket)
-                for patterns, buckets in pattern_sets:
-                    hits.extend(buckets[i] for i in _search(patterns, item))
+            if value is not None:
+                _collect(hits, value, lookups, pattern_sets)
+        return self.select(hits)
+
+    def hits(self, field: str, value: object, hits: list[Bucket]) -> None:
+        """Add to `hits` the buckets one field's value reaches, for callers that know where
+        a view's values come from (`candidates` over several sources: `select(hits)`)."""
+        entry = self._by_field.get(field)
+        if entry is not None and value is not None:
+            _collect(hits, value, entry[1], entry[2])
+
+    def select(self, hits: list[Bucket]) -> Sequence[Rule]:
+        """The candidate rules, in load order, of the buckets a view reached."""
         if not hits:
             return self.always
         first = hits[0]
@@ -208,6 +216,23 @@ class RuleIndex:
     def _union(self, hits: list[Bucket]) -> tuple[Rule, ...]:
         chosen = set(self._always_ordinals).union(*(bucket[0] for bucket in hits))
         return tuple(self.rules[i] for i in sorted(chosen))
+
+
+def _collect(
+    hits: list[Bucket],
+    value: object,
+    lookups: tuple[KeyTable, ...],
+    pattern_sets: tuple[PatternTable, ...],
+) -> None:
+    for item in value if type(value) is list else (value,):
+        if item is None:
+            continue
+        for key_of, table in lookups:
+            bucket = table.get(key_of(item))
+            if bucket is not None:
+                hits.append(bucket)
+        for patterns, buckets in pattern_sets:
+            hits.extend(buckets[i] for i in _search(patterns, item))
 
 
 def _search(patterns: Any, value: object) -> list[int]:

@@ -203,6 +203,10 @@ def test_index_never_skips_a_matching_rule(data: st.DataObject) -> None:
         assert candidates == sorted(candidates, key=compiled.index)
         missed = [rule for rule in compiled if rule.match(view) and rule not in candidates]
         assert missed == []
+        hits: list[Any] = []
+        for field in index.fields:  # the same, fed field by field
+            index.hits(field, view.get(field), hits)
+        assert list(index.select(hits)) == candidates
 
 
 def test_restricting_to_a_record_type_keeps_that_types_branches() -> None:

@@ -125,6 +125,20 @@ def body_scan_sigma(corpus: str) -> Counts:
     return _scan(corpus, [sigma / part for part in SIGMA_LINUX], default=True)
 
 
+def body_scan_corr(corpus: str) -> Counts:
+    """(scan d) the shipped detections with their correlations, as `detect scan` runs them."""
+    from detect.engine import load_detections
+    from detect.scan import Scan
+
+    scan = Scan.of(load_detections(), _discard)
+    counts = _reassemble(corpus, scan.on_event)
+    scan.flush()
+    assert scan.correlations is not None
+    stats = scan.correlations.correlator.stats.to_dict()
+    counts.update(rules=scan.engine.applicable, alerts=scan.alerts, corr_hits=stats["hits"])
+    return counts
+
+
 def run_worker(name: str, corpus: str, result: Path, profile: bool) -> None:
     stage = STAGES[name]
     assert isinstance(stage, InProcess)
@@ -460,6 +474,7 @@ STAGES: dict[str, Stage] = {
     "scan_none": InProcess("scan (a) no rules", body_scan_none),
     "scan_shipped": InProcess("scan (b) shipped detections", body_scan_shipped),
     "scan_sigma": InProcess("scan (c) shipped + SigmaHQ linux", body_scan_sigma, 150_000),
+    "scan_corr": InProcess("scan (d) shipped + correlations", body_scan_corr),
 }
 
 

@@ -11,6 +11,14 @@ rule), and problems that make the sample itself wrong: a missing sample file, an
 followed by an event's first record or naming a rule not in the file, an event without
 annotation, a rule without both a `match` and an `ok` event. `detect test` and pytest
 (tests/detections) call the same function.
+
+Correlation rules are tested the same way: `# match: <correlation-id>` goes on the event that
+completes the window (the last contributing event: the one at which the alert is raised, or
+the last one in the window when it is decided at its close), `# ok: <correlation-id>` on events
+that complete no window. Base rules that only feed a correlation (`generate: false`) give no
+alert of their own, so they need no annotations. A correlation may reference shipped
+detections by id or name: references the file does not define are resolved against the
+shipped detections, which then feed the correlation only.
 """
 
 from __future__ import annotations
@@ -23,10 +31,13 @@ from pathlib import Path
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
+from detect.correlate import CorrelationStage
 from detect.engine import Engine, load_detections
 from detect.errors import DetectError
+from detect.rules.correlation.hit import Result
+from detect.rules.correlation.resolve import resolve, rule_key
 from detect.rules.load import find_rule_files
-from detect.rules.model import RuleError
+from detect.rules.model import RuleError, RuleSet
 
 ANNOTATION_RE = re.compile(r"#\s*(match|ok):\s*(\S+)\s*$")
 MATCH, OK = "match", "ok"
@@ -128,22 +139,47 @@ def check_rule_file(rule_file: Path) -> SampleResult:
         return result
     sample = read_sample(sample_file)
     result.problems.extend(sample.problems)
-    ids = {rule.id for rule in rules.rules}
-    alerts = _alerts(Engine(rules.rules), sample)
+    running = with_referenced(rules)
+    stage = CorrelationStage(running, lambda _: None)
+    result.problems.extend(str(error) for error in stage.resolved.errors)
+    silent = stage.resolved.silent
+    ids = {rule.id for rule in rules.rules if rule_key(rule.id, rule.name) not in silent}
+    ids |= {c.key for c in stage.resolved.correlations if c.key not in silent}
+    alerts = {a for a in _alerts(Engine(running.rules), running, sample) if a[0] in ids}
     _compare(result, sample, alerts, ids)
     return result
 
 
-def _alerts(engine: Engine, sample: Sample) -> set[tuple[str, EventKey]]:
-    """(rule id, event key) of every match on the sample's events."""
+def with_referenced(rules: RuleSet) -> RuleSet:
+    """`rules`, plus the shipped detections when its correlations reference rules it lacks."""
+    if not rules.correlations or not resolve(rules.rules, rules.correlations).errors:
+        return rules
+    shipped = load_detections([], default=True)
+    own = {rule.id for rule in rules.rules}
+    extra = [rule for rule in shipped.rules if rule.id not in own]
+    return RuleSet([*rules.rules, *extra], rules.correlations, rules.errors)
+
+
+def _alerts(engine: Engine, rules: RuleSet, sample: Sample) -> set[tuple[str, EventKey]]:
+    """(rule id, event key) of every alert on the sample's events: rules on the event that
+    matched, correlations on the event that completed the window."""
     found: set[tuple[str, EventKey]] = set()
 
+    def on_result(result: Result) -> None:
+        last = list(result.base_hits())[-1].payload
+        found.add((result.correlation.key, _key(last.event)))  # type: ignore[attr-defined]
+
+    stage = CorrelationStage(rules, on_result)
+
     def on_event(event: AuditEvent) -> None:
-        found.update((match.rule.id, _key(event)) for match in engine.evaluate(event))
+        for match in stage.alerting(engine.evaluate(event), event):
+            found.add((match.rule.id, _key(event)))
 
     machine = Reassembler(on_event)
+    stage.machine = machine
     machine.feed(sample.lines)
     machine.flush()
+    stage.flush()
     return found
 
 

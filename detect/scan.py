@@ -1,7 +1,11 @@
-"""A scan: lines → events → engine → alerts, with the counts its summary reports.
+"""A scan: lines → events → engine (and correlations) → alerts, with the counts its summary
+reports.
 
-`detect scan` runs it over files; `detect test` over a detection's sample lines. The scan is a
-push object: the reassembler calls `on_event` for each completed event.
+`detect scan` runs it over files; `detect test` over a detection's sample lines; live sources
+push events into the same object. The scan is a push object: the reassembler calls `on_event`
+for each completed event; `flush()` at the end of input closes the correlation windows still
+open. `reload(ruleset)` swaps the rules, keeping the process tree and the state of unchanged
+correlations.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from typing import Any
 from detect.attack.catalog import Catalog
 from detect.attack.layer import build_layer
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
+from detect.auditd.reassemble import HORIZON_MS, Reassembler
+from detect.correlate import CorrelationStage
 from detect.engine import Engine, not_applicable_reason
 from detect.outputs.alerts import AlertBuilder
+from detect.outputs.correlation import CorrelationAlertBuilder
 from detect.outputs.summary import RunSummary
+from detect.rules.correlation.hit import Result
 from detect.rules.model import RuleSet
 from detect.sources.files import Line, SourceStats, iter_lines
 
@@ -32,34 +39,85 @@ class Scan:
     engine: Engine
     sink: AlertSink
     build: AlertBuilder = field(default_factory=AlertBuilder)
+    correlations: CorrelationStage | None = None
+    build_correlation: CorrelationAlertBuilder = field(default_factory=CorrelationAlertBuilder)
     by_rule: Counter[str] = field(default_factory=Counter)
     by_technique: Counter[str] = field(default_factory=Counter)
     technique_rules: dict[str, list[str]] = field(default_factory=dict)  # id -> rule titles
     _techniques: dict[int, list[str]] = field(default_factory=dict)  # per rule, once
 
+    @classmethod
+    def of(cls, rules: RuleSet, sink: AlertSink, horizon_ms: int = HORIZON_MS) -> Scan:
+        """A scan over `rules`, its correlations included."""
+        scan = cls(Engine(rules.rules), sink)
+        scan.correlations = CorrelationStage(rules, scan.on_correlation, horizon_ms=horizon_ms)
+        return scan
+
     def on_event(self, event: AuditEvent) -> None:
-        for match in self.engine.evaluate(event):
+        matches = self.engine.evaluate(event)
+        if self.correlations is not None:
+            matches = self.correlations.alerting(matches, event)
+        for match in matches:
             alert = self.build(match)
-            self.by_rule[f"{match.rule.title} ({match.rule.id})"] += 1
-            techniques = self._techniques.get(id(match.rule))
-            if techniques is None:
-                techniques = _technique_ids(self.build.rule_part(match.rule))
-                self._techniques[id(match.rule)] = techniques
-            for technique in techniques:
-                self.by_technique[technique] += 1
-                titles = self.technique_rules.setdefault(technique, [])
-                if match.rule.title not in titles:
-                    titles.append(match.rule.title)
+            self._count(match.rule, self.build.rule_part(match.rule))
             self.sink(alert)
+
+    def on_correlation(self, result: Result) -> None:
+        alert = self.build_correlation(result)
+        self._count(result.correlation, self.build_correlation.rule_part(result.correlation))
+        self.sink(alert)
+
+    def _count(self, rule: Any, part: dict[str, Any]) -> None:
+        self.by_rule[f"{rule.title} ({rule.id or rule.key})"] += 1
+        techniques = self._techniques.get(id(rule))
+        if techniques is None:
+            techniques = self._techniques[id(rule)] = _technique_ids(part)
+        for technique in techniques:
+            self.by_technique[technique] += 1
+            titles = self.technique_rules.setdefault(technique, [])
+            if rule.title not in titles:
+                titles.append(rule.title)
+
+    def advance(self, time_ms: int) -> None:
+        """Audit time is known to have reached `time_ms`: close what it lets close."""
+        if self.correlations is not None:
+            self.correlations.advance(time_ms)
+
+    def flush(self) -> None:
+        """End of input: decide every correlation window still open."""
+        if self.correlations is not None:
+            self.correlations.flush()
+
+    def reload(self, rules: RuleSet) -> None:
+        """New rules; the process tree and unchanged correlations keep their state."""
+        tree = getattr(self.engine, "tree", None)  # the engine keeps the process tree
+        kept: dict[str, Any] = {} if tree is None else {"tree": tree}
+        engine = Engine(rules.rules, **kept)
+        old = self.correlations
+        stage = CorrelationStage(
+            rules,
+            self.on_correlation,
+            horizon_ms=old.correlator.horizon_ms if old else HORIZON_MS,
+            reuse=old.state() if old else None,
+        )
+        if old is not None:
+            stage.machine = old.machine
+            stage.correlator.watermark = old.correlator.watermark
+            for hit in old.correlator.drain_pending():
+                stage.correlator.push(hit)
+        self.engine, self.correlations = engine, stage
 
     @property
     def alerts(self) -> int:
         return sum(self.by_rule.values())
 
-    def run(self, lines: Iterable[Line], horizon_ms: int = 2000) -> Reassembler:
+    def run(self, lines: Iterable[Line], horizon_ms: int = HORIZON_MS) -> Reassembler:
         machine = Reassembler(self.on_event, horizon_ms=horizon_ms)
+        if self.correlations is not None:
+            self.correlations.machine = machine
         machine.feed(lines)
         machine.flush()
+        self.flush()
         return machine
 
 
@@ -72,10 +130,9 @@ def _technique_ids(fields: dict[str, Any]) -> list[str]:
 
 
 def scan_files(
-    paths: Iterable[str], rules: RuleSet, sink: AlertSink, horizon_ms: int = 2000
+    paths: Iterable[str], rules: RuleSet, sink: AlertSink, horizon_ms: int = HORIZON_MS
 ) -> tuple[Scan, RunSummary]:
-    engine = Engine(rules.rules)
-    scan = Scan(engine, sink)
+    scan = Scan.of(rules, sink, horizon_ms)
     sources = SourceStats()
     started = time.perf_counter()
     machine = scan.run(iter_lines(paths, sources), horizon_ms)
@@ -90,13 +147,23 @@ def scan_extra(scan: Scan, rules: RuleSet) -> dict[str, Any]:
         {"file": str(rule.source), "rule": rule.title, "reason": not_applicable_reason(rule)}
         for rule in scan.engine.not_applicable
     ]
-    return {
+    extra: dict[str, Any] = {
         "rules_loaded": scan.engine.applicable,
         "rules_skipped": skipped,
         "alerts": scan.alerts,
         "alerts_by_rule": dict(scan.by_rule.most_common()),
         "alerts_by_technique": dict(scan.by_technique.most_common()),
     }
+    if scan.correlations is not None:
+        resolved = scan.correlations.resolved
+        skipped += [
+            {"file": str(e.location), "rule": e.rule, "reason": e.reason} for e in resolved.errors
+        ]
+        extra["correlations"] = {
+            "loaded": len(resolved.correlations),
+            **scan.correlations.correlator.stats.to_dict(),
+        }
+    return extra
 
 
 def alerts_layer(scan: Scan, catalog: Catalog | None = None) -> dict[str, Any]:

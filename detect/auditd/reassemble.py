@@ -119,6 +119,14 @@ class Reassembler:
     def inflight(self) -> int:
         return self._inflight
 
+    def oldest_inflight_ms(self) -> int | None:
+        """A lower bound of the audit time of the events in flight (events this old may still
+        be emitted); None when none are in flight."""
+        if not self._inflight:
+            return None
+        times = [node.order[0][0] for node in self._nodes.values() if node.inflight and node.order]
+        return min(times) if times else None
+
     def push(self, line: str, source: str = "-", lineno: int = 0) -> None:
         """One line of text; a line that is not an audit record is counted, never raised."""
         self.feed(((line, source, lineno),))

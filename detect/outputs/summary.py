@@ -74,6 +74,14 @@ def write_scan_text(summary: RunSummary, stream: TextIO) -> None:
         stream.write(f"  skipped: {entry['file']}: {entry['rule']}: {entry['reason']}\n")
     for name, count in extra["alerts_by_rule"].items():
         stream.write(f"  {count:>7} {name}\n")
+    correlations = extra.get("correlations")
+    if correlations:
+        stream.write(
+            f"  correlations {correlations['loaded']}: hits {correlations['hits']}, "
+            f"alerts {correlations['results']}, ungrouped {correlations['ungrouped']}, "
+            f"late {correlations['late']}, evicted groups {correlations['groups_evicted']} "
+            f"and hits {correlations['hits_evicted']}, forced {correlations['pending_forced']}\n"
+        )
     if extra["alerts_by_technique"]:
         techniques = ", ".join(f"{t} {n}" for t, n in extra["alerts_by_technique"].items())
         stream.write(f"  by technique: {techniques}\n")

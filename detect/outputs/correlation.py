@@ -1,0 +1,105 @@
+"""Correlation alerts: the correlation's rule part, what it measured over which window and
+group, and the contributing events.
+
+`correlation`: type, group values (by group-by name), window start and end (the times of its
+first and last contributing events), timespan, condition, measured value, and the referenced
+rules. `detect.events`: the contributing base-rule events in time order, each with the view
+and rule that matched it; only the first MAX_EVENTS when there are more, with
+`detect.events_total` always the full count. The text writer shows the first event.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from detect.attack.catalog import Catalog
+from detect.attack.tags import resolve_tags, threat_fields
+from detect.auditd import export
+from detect.engine import Match
+from detect.outputs.alerts import SEVERITY, nest
+from detect.rules.correlation.hit import Result
+from detect.rules.correlation.model import Correlation
+
+MAX_EVENTS = 20
+DEFAULT_LEVEL = "medium"
+
+
+def iso_ms(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms // 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+
+
+class CorrelationAlertBuilder:
+    """Builds correlation alert dicts; the per-correlation part is computed once."""
+
+    def __init__(self, catalog: Catalog | None = None, max_events: int = MAX_EVENTS) -> None:
+        self.catalog = catalog
+        self.max_events = max_events
+        self._parts: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, result: Result) -> dict[str, Any]:
+        alert: dict[str, Any] = {"@timestamp": iso_ms(result.end_ms)}
+        if result.host:
+            alert["host"] = {"name": result.host}
+        alert.update(self.rule_part(result.correlation))
+        alert["correlation"] = correlation_fields(result)
+        hits = list(result.base_hits())
+        shown = [_event(hit.payload) for hit in hits[: self.max_events]]
+        alert["detect"] = {**alert["detect"], "events": shown, "events_total": len(hits)}
+        return alert
+
+    def rule_part(self, correlation: Correlation) -> dict[str, Any]:
+        part = self._parts.get(id(correlation))
+        if part is None:
+            part = self._parts[id(correlation)] = _rule_fields(correlation, self.catalog)
+        return part
+
+
+def correlation_fields(result: Result) -> dict[str, Any]:
+    correlation = result.correlation
+    out: dict[str, Any] = {
+        "type": correlation.type,
+        "group": result.group,
+        "window": {
+            "start": iso_ms(result.start_ms),
+            "end": iso_ms(result.end_ms),
+            "timespan_ms": correlation.timespan_ms,
+        },
+        "value": result.value,
+        "condition": correlation.condition.to_dict(),
+        "rules": list(correlation.inputs),
+    }
+    if correlation.fields:
+        out["field"] = list(correlation.fields)
+    return out
+
+
+def _event(payload: object) -> dict[str, Any]:
+    if not isinstance(payload, Match):
+        return {"detail": repr(payload)}
+    detected = export.event_to_dict(payload.event)
+    detected["view"] = payload.view
+    detected["rule"] = {"id": payload.rule.id, "name": payload.rule.title}
+    return detected
+
+
+def _rule_fields(correlation: Correlation, catalog: Catalog | None) -> dict[str, Any]:
+    level = correlation.level or DEFAULT_LEVEL
+    out: dict[str, Any] = {
+        "event": {
+            "kind": "alert",
+            "module": "auditd",
+            "severity": SEVERITY.get(level, SEVERITY[DEFAULT_LEVEL]),
+        },
+        "rule": {
+            "id": correlation.id or correlation.key,
+            "name": correlation.title,
+            "description": correlation.description,
+            "reference": list(correlation.references),
+        },
+        "tags": list(correlation.tags),
+    }
+    out.update(nest(threat_fields(resolve_tags(correlation.tags, catalog), catalog)))
+    out["detect"] = {"level": level, "rule_source": str(correlation.source)}
+    return out

@@ -17,9 +17,9 @@
 - Then the exclude list: a record type any exclude rule matches is dropped; an event that had
   such a record cannot have come from this rule set.
 - Watches are `path=`/`dir=` + `perm=` exit rules. `path=` holds when a PATH record names that
-  path (relative names resolved against CWD), `dir=` when one names it or a path under it;
-  `perm=` follows the kernel's syscall classes (read, write, attribute change, exec) and, for
-  open/openat/openat2, the access mode of the flags.
+  path (names resolved as the kernel looked them up: `detect.auditgen.paths`), `dir=` when one
+  names it or a path under it; `perm=` follows the kernel's syscall classes (read, write,
+  attribute change, exec) and, for open/openat/openat2, the access mode of the flags.
 
 A field the event cannot answer (`pers`, `fstype`, SELinux labels on a machine without them, a
 user name with no number) makes its rule not hold, and the verdict says so.
@@ -43,6 +43,7 @@ from detect.auditgen.model import (
     SyscallRule,
     Watch,
 )
+from detect.auditgen.paths import PathMemory
 from detect.auditgen.values import rule_table
 
 USER_MESSAGES = ((1100, 1199), (2100, 2999))  # AUDIT_FIRST/LAST_USER_MSG, ..._MSG2
@@ -144,32 +145,6 @@ ATTR_CLASS = frozenset(
     ]
 )
 EXEC_CLASS = frozenset(("execve", "execveat"))
-OPENS = frozenset(("open", "openat", "openat2", "open_by_handle_at"))
-DIRFD_SYSCALLS = frozenset(
-    [
-        "openat",
-        "openat2",
-        "mkdirat",
-        "mknodat",
-        "fchownat",
-        "futimesat",
-        "newfstatat",
-        "unlinkat",
-        "renameat",
-        "renameat2",
-        "linkat",
-        "readlinkat",
-        "fchmodat",
-        "fchmodat2",
-        "faccessat",
-        "faccessat2",
-        "utimensat",
-        "execveat",
-        "statx",
-        "name_to_handle_at",
-    ]
-)
-AT_FDCWD = ("ffffff9c", "ffffffffffffff9c")  # a0 of a lookup relative to the CWD
 OPEN_FLAGS_ARG = {"open": "a1", "openat": "a2"}  # where open's flags are
 ACCESS_MODE_PERMS = (4, 2, 6, 6)  # O_RDONLY -> read, O_WRONLY -> write, O_RDWR -> both
 SYS_BIND = 2  # socketcall's call number for bind
@@ -256,8 +231,7 @@ class Simulator:
         self.machine = machine
         self.ids = ids or (lambda _name: None)  # user/group name -> number, for uid=root
         self.lists = Lists()
-        self.inodes: dict[tuple[str, str], str] = {}  # (dev, inode) -> path, from the log
-        self.descriptors: dict[tuple[str, int], str] = {}  # (pid, fd) -> path
+        self.memory = PathMemory()  # where inodes and descriptors are, from the log
         self.paths: list[str] = []  # the paths of the event being checked
         for item in rules.items if isinstance(rules, RuleFile) else rules:
             self.lists.load(item, machine)
@@ -271,23 +245,8 @@ class Simulator:
         return self._exclude(event, verdict)
 
     def learn(self, event: AuditEvent) -> list[str]:
-        """The paths of the event's PATH records, learning where inodes and descriptors are.
-
-        The kernel matches `path=`/`dir=` by inode, while the log names a file relative to a
-        directory descriptor by its bare name (and that lookup's parent by the CWD). So the
-        simulator remembers, from events seen before in log order, the path of each inode and of
-        each descriptor a successful open returned, and resolves names with them."""
-        facts = EventPaths(event, self)
-        paths = [facts.path_of(record) for record in event.all("PATH")]
-        parents = [p for r, p in zip(event.all("PATH"), paths, strict=True) if is_parent(r)]
-        if facts.base is None and parents and parents[0] is not None:
-            facts.base = parents[0]  # the descriptor's directory, known by its inode
-            paths = [facts.path_of(record) for record in event.all("PATH")]
-        for record, path in zip(event.all("PATH"), paths, strict=True):
-            if path is not None and inode_of(record)[1]:
-                self.inodes[inode_of(record)] = path
-        facts.remember_descriptor(paths)
-        return [path for path in paths if path is not None]
+        """The resolved paths of the event's PATH records (see `detect.auditgen.paths`)."""
+        return self.memory.learn(event)
 
     def _decide(self, event: AuditEvent) -> Verdict:
         syscall = event.first("SYSCALL")
@@ -381,57 +340,6 @@ class Facts:
 
     def path_names(self) -> list[str]:
         return self.resolved
-
-
-class EventPaths:
-    """Resolves the names of one event's PATH records (see `Simulator.learn`)."""
-
-    def __init__(self, event: AuditEvent, simulator: Simulator) -> None:
-        self.simulator = simulator
-        self.cwd = event_cwd(event)
-        syscall = event.first("SYSCALL")
-        self.fields = syscall.fields if syscall is not None else {}
-        arch = tables.arch_name(self.fields.get("arch", "") or "0")
-        number = self.fields.get("syscall", "")
-        name = tables.syscall_name(arch, int(number)) if arch and number.isdigit() else None
-        self.syscall = name or ""
-        self.base: str | None = self.cwd
-        if self.syscall in DIRFD_SYSCALLS and self.fields.get("a0") not in AT_FDCWD:
-            fd = int(self.fields.get("a0", "0"), 16)
-            self.base = simulator.descriptors.get((self.fields.get("pid", ""), fd))
-        self.relative_to_dirfd = self.base is not self.cwd
-
-    def path_of(self, record: Record) -> str | None:
-        known = self.simulator.inodes.get(inode_of(record))
-        name = record.fields.get("name", "")
-        if self.relative_to_dirfd and is_parent(record) and name.rstrip("/") == self.cwd:
-            return self.base or known  # the kernel printed the CWD for the descriptor
-        if name.startswith("/"):
-            return posixpath.normpath(name)
-        if name and self.base is not None:
-            return posixpath.normpath(posixpath.join(self.base, name))
-        return known
-
-    def remember_descriptor(self, paths: list[str | None]) -> None:
-        exit_text = self.fields.get("exit", "")
-        if self.syscall not in OPENS or not exit_text.isdigit() or not paths:
-            return
-        if paths[-1] is not None:
-            key = (self.fields.get("pid", ""), int(exit_text))
-            self.simulator.descriptors[key] = paths[-1]
-
-
-def is_parent(record: Record) -> bool:
-    return record.fields.get("nametype") == "PARENT"
-
-
-def event_cwd(event: AuditEvent) -> str:
-    record = event.first("CWD")
-    return record.fields.get("cwd", "/") if record is not None else "/"
-
-
-def inode_of(record: Record) -> tuple[str, str]:
-    return (record.fields.get("dev", ""), record.fields.get("inode", ""))
 
 
 def matches(meaning: RuleMeaning, facts: Facts) -> bool:

@@ -11,8 +11,9 @@ import pytest
 
 from detect.auditd.event import AuditEvent
 from detect.auditgen.parse import parse_rules
+from detect.auditgen.paths import PathMemory
 from detect.auditgen.simulate import SYSCALL_RECORDS, Simulator
-from tests.capture_events import REPO, events_of
+from tests.capture_events import REPO, by_serial, capture_events_at, events_of
 
 CAPTURE_DIRS = (REPO / "tests/auditd/captures", REPO / "tests/detections/captures")
 LOADED_RE = re.compile(r"## Rules loaded[^\n]*\n+```\n(.*?)```", re.S)
@@ -142,3 +143,15 @@ def test_user_messages_pass_the_user_list() -> None:
     outcome = {e.records[0].type: dropped.check(e).emitted for e in user_events}
     assert outcome[types[0]] is False
     assert all(outcome[t] for t in types[1:])
+
+
+def test_names_relative_to_a_descriptor_resolve_through_the_open_that_returned_it() -> None:
+    # useradd opens /home/detecthome (fd 5, serial 3827), then openat(5, ".bashrc"): the kernel
+    # prints the CWD as that lookup's parent and the bare name for the file.
+    home = capture_events_at("tests/detections/captures/root_reads_user_home")
+    opened, created = by_serial(home, 3827), by_serial(home, 3828)
+    assert PathMemory().learn(created) == []  # the descriptor unknown: no guess from the CWD
+    memory = PathMemory()
+    assert memory.learn(opened) == ["/home/detecthome"]
+    assert memory.learn(created) == ["/home/detecthome", "/home/detecthome/.bashrc"]
+    assert memory.descriptors[("2152", 7)] == "/home/detecthome/.bashrc"

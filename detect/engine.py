@@ -10,6 +10,14 @@ Record rules are split by the record types they require (`type: EXECVE`); each t
 rules that require none, has its own rule index, so a record of a type no rule names costs a
 dictionary lookup. A record's view is a lazy `RecordView`: the index asks it for a few
 fields, and only the candidate rules look further.
+
+The engine owns a process tree (`tree`, on by default; None turns it off): each event is
+observed by the tree before it is evaluated, so its views carry the tree fields
+(`ParentImage`…). To reload rules keeping the tree: `Engine(new_rules, tree=old.tree)`.
+Two top-level rule attributes use the tree (docs/process-tree.md): `chain:` (ancestors the
+event's process must have, detect/proctree/chain.py; each step's selection is compiled here
+like a rule of the same logsource) and `process_label:` (a label the matched process, and so
+everything below it, gets). A rule whose chain is malformed is not run: `rejected` says why.
 """
 
 from __future__ import annotations
@@ -18,15 +26,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+
 from detect.auditd import interpret
 from detect.auditd.categories import category_views, load_categories
 from detect.auditd.event import AuditEvent
 from detect.auditd.views import RecordView, syscall_context
+from detect.proctree.chain import CHAIN_KEY, Chain, ChainError, Step, parse_chain
+from detect.proctree.tree import ProcessTree
 from detect.resources import ROOT
-from detect.rules.condition import Node
+from detect.rules.compile import CompileError, compile_rule
+from detect.rules.condition import Node, Predicate
 from detect.rules.index import RuleIndex, requirements, restrict
 from detect.rules.load import load_rules
-from detect.rules.model import Rule, RuleSet
+from detect.rules.model import Rule, RuleError, RuleSet
 from detect.rules.pipeline import prepare
 
 DEFAULT_RULES = ROOT / "detections"
@@ -34,6 +48,7 @@ RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "a0", "name", "key")
 CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name", "file.path")
 TYPE_REQUIREMENT = ("type", "value")
 RECORD_VIEW = "auditd"
+LABEL_KEY = "process_label"
 
 
 def load_detections(paths: Iterable[str | Path] = (), *, default: bool = True) -> RuleSet:
@@ -106,14 +121,20 @@ class Engine:
 
     rules: Sequence[Rule]
     not_applicable: list[Rule] = field(default_factory=list)
+    tree: ProcessTree | None = field(default_factory=ProcessTree)
+    rejected: list[RuleError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         record_rules: list[Rule] = []
         by_category: dict[str, list[Rule]] = {}
+        self.chains: dict[int, Chain] = {}
+        self.labels: dict[int, str] = {}
         for rule in self.rules:
             kind = view_of(rule)
             if kind is None:
                 self.not_applicable.append(rule)
+            elif not self._tree_attributes(rule, kind):
+                continue
             elif kind == RECORD_VIEW:
                 record_rules.append(rule)
             else:
@@ -123,22 +144,58 @@ class Engine:
             name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
         }
         self.has_record_rules = bool(record_rules)
+        self.tree_rules = bool(self.chains or self.labels)
+
+    def _tree_attributes(self, rule: Rule, kind: str) -> bool:
+        """Compile the rule's `chain:` and read its `process_label:`; False when invalid."""
+        attributes = rule.sigma.custom_attributes
+        try:
+            if CHAIN_KEY in attributes:
+                self.chains[id(rule)] = compile_chain(attributes[CHAIN_KEY], kind)
+            label = attributes.get(LABEL_KEY)
+            if label is not None:
+                if not isinstance(label, str) or not label:
+                    raise ChainError("expected a label name", (LABEL_KEY,))
+                self.labels[id(rule)] = label
+        except ChainError as error:
+            self.rejected.append(RuleError(str(error), rule.source, rule.title))
+            return False
+        return True
 
     @property
     def applicable(self) -> int:
-        return len(self.rules) - len(self.not_applicable)
+        return len(self.rules) - len(self.not_applicable) - len(self.rejected)
 
     def evaluate(self, event: AuditEvent) -> list[Match]:
+        if self.tree is not None:
+            self.tree.observe(event)
         matches: list[Match] = []
         if self.has_record_rules:
             self._records(event, matches)
         if self.category_indexes:
             self._categories(event, matches)
+        if self.tree_rules and matches:
+            return self._tree_rules(event, matches)
         return matches
+
+    def _tree_rules(self, event: AuditEvent, matches: list[Match]) -> list[Match]:
+        """Matches whose chain holds; the labels of matched rules given to the process."""
+        process = event.process
+        kept: list[Match] = []
+        for match in matches:
+            chain = self.chains.get(id(match.rule))
+            if chain is not None and chain.find(process) is None:
+                continue
+            kept.append(match)
+            label = self.labels.get(id(match.rule))
+            if label is not None and process is not None and self.tree is not None:
+                self.tree.label(process, label)
+        return kept
 
     def _records(self, event: AuditEvent, matches: list[Match]) -> None:
         any_type = self.any_type
         context = syscall_context(event)
+        process = event.process
         argv: list[str] | None = None
         matched: set[int] = set()
         for record in event.records:
@@ -147,7 +204,7 @@ class Engine:
                 continue
             if record.type == "EXECVE" and argv is None:
                 argv = interpret.execve_argv(event)
-            view = RecordView(record, context, argv)
+            view = RecordView(record, context, argv, process)
             for found in (index, any_type):
                 if found is None:
                     continue
@@ -164,3 +221,29 @@ class Engine:
             for rule in index.candidates(view):
                 if rule.match(view):
                     matches.append(Match(rule, event, name))
+
+
+def compile_chain(data: object, kind: str) -> Chain:
+    """A rule's `chain:` compiled: each step's selection as a rule of the same logsource."""
+    steps = parse_chain(data)
+    return Chain(
+        tuple(
+            Step(_step_test(spec.selection, kind, index), spec.max_distance)
+            for index, spec in enumerate(steps)
+        )
+    )
+
+
+def _step_test(selection: object, kind: str, index: int) -> Predicate:
+    source = {"product": "linux", "category": kind}
+    if kind == RECORD_VIEW:
+        raise ChainError("chains need a category view (e.g. process_creation)")
+    rule = {
+        "title": f"chain step {index}",
+        "logsource": source,
+        "detection": {"selection": selection, "condition": "selection"},
+    }
+    try:
+        return compile_rule(prepare(SigmaRule.from_dict(rule))).match
+    except (CompileError, SigmaError) as error:
+        raise ChainError(f"selection: {error}", (CHAIN_KEY, index)) from None

@@ -6,8 +6,10 @@ mapping (`mappings/sigma/linux.yml`) maps SigmaHQ's names (`Image`, `TargetFilen
 Every category shares the process context of the SYSCALL record; file categories add
 `file.path` (their target files, absolute: relative names are joined to the CWD record's
 directory) and `network_connection` (IPv4 and IPv6 only, as Sysmon for Linux reports them)
-adds the peer address. Views are built once per event and
-cached on it; callers must not mutate them.
+adds the peer address. With a process tree, every category has the tree fields of the
+event's process (`process.parent.executable`…, DESIGN §3); keyword tests do not look at them
+(`CategoryView.values()`), as they describe other processes. Views are built once per event
+and cached on it; callers must not mutate them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from detect.auditd import interpret, normalize
 from detect.auditd.event import AuditEvent
 from detect.auditd.views import View, id_name
 from detect.errors import DetectError
+from detect.proctree.fields import TREE_FIELDS, category_tree_fields
 from detect.resources import mapping_path
 
 WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
@@ -58,6 +61,20 @@ PROCESS_FIELDS = (
     ("success", "auditd.success"),
 )
 NAMED_IDS = (("uid", "user.name"), ("euid", "user.effective.name"), ("auid", "user.audit.name"))
+TREE_NAMES = frozenset(TREE_FIELDS.values())
+TREE_DEPTH = TREE_FIELDS["ProcessTreeDepth"]
+
+
+class CategoryView(dict[str, object]):
+    """A category view: a plain dict for lookups; `values()` (what keyword tests read) leaves
+    out the tree fields, which describe the process's ancestors, not the event."""
+
+    __slots__ = ()
+
+    def values(self) -> Any:
+        if TREE_DEPTH not in self:  # the one tree field always there when any is
+            return dict.values(self)
+        return [value for key, value in self.items() if key not in TREE_NAMES]
 
 
 class CategoryError(DetectError):
@@ -159,6 +176,8 @@ def category_views(event: AuditEvent) -> dict[str, View]:
         found = event_categories(event)
         if found:
             base = base_view(event)
+            if event.process is not None:
+                base.update(category_tree_fields(event.process))
             views = {
                 name: _category_view(event, base, name, kinds) for name, kinds in found.items()
             }
@@ -167,7 +186,7 @@ def category_views(event: AuditEvent) -> dict[str, View]:
 
 
 def _category_view(event: AuditEvent, base: View, name: str, kinds: tuple[str, ...]) -> View:
-    view = dict(base)
+    view = CategoryView(base)
     if name in OPEN_TARGETS:
         flags = _event_open_flags(event)
         if flags:

@@ -15,6 +15,11 @@ event. A record's view holds:
 - on EXECVE records, `CommandLine`: the decoded argv joined by spaces, so that keyword
   detections spanning two arguments (`--to-ports 42`) match.
 
+With a process tree (`detect.proctree`), a record's view also answers the tree fields of its
+event's process (`ParentImage`, `AncestorImages`…, DESIGN §3), computed only when asked. They
+describe other processes than the record's own, so keyword (value-only) tests do not look at
+them: `values()` is the record's own.
+
 `RecordView` answers lookups without building the whole mapping: the engine asks a few
 fields of each record (the rule index's, then the candidate rules'), so a record nobody asks
 about costs one small object. `record_view` builds the whole mapping (keyword tests, output,
@@ -24,10 +29,13 @@ tests); both give the same answer for every key.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, ValuesView
+from typing import Any
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
+from detect.proctree.fields import TREE_KEYS, tree_fields
+from detect.proctree.process import Process
 
 View = dict[str, object]
 
@@ -57,6 +65,7 @@ CONTEXT = (
     "EXIT",
 )
 ROOT_ID = "0"
+TREE_DEPTH = "ProcessTreeDepth"  # the one tree field always there when any is
 
 
 def id_name(number: str) -> str:
@@ -68,25 +77,51 @@ def id_name(number: str) -> str:
     return number
 
 
-def record_view(record: Record, context: View | None, argv: list[str] | None) -> View:
-    """The whole view of one record, as a dict."""
+def record_view(
+    record: Record, context: View | None, argv: list[str] | None, process: Process | None = None
+) -> View:
+    """The whole view of one record, as a dict (with the tree fields of `process`)."""
     view: View = dict(record.fields)
     view.update(_extras(record, argv))
     view["type"] = record.type
     if context is not None and record.type != "SYSCALL":
         for name, value in context.items():
             view.setdefault(name, value)
+    if process is not None:
+        view = WithTree(view)
+        for name, value in tree_fields(process).items():
+            view.setdefault(name, value)
     return view
+
+
+class WithTree(dict[str, object]):
+    """A whole record view with tree fields: `values()` (what keyword tests read) is the
+    record's own, as `RecordView.values()` is."""
+
+    __slots__ = ()
+
+    def values(self) -> Any:
+        if TREE_DEPTH not in self:
+            return dict.values(self)
+        return [value for key, value in self.items() if key not in TREE_KEYS]
 
 
 class RecordView(Mapping[str, object]):
     """A record's view, looked up lazily: own fields, then its extras (`type`, interpreted
-    names, `CommandLine`), then the SYSCALL context; equal to `record_view` key by key."""
+    names, `CommandLine`), then the tree fields of `process`, then the SYSCALL context; equal
+    to `record_view` key by key. `values()` leaves the tree fields out (keyword tests)."""
 
-    __slots__ = ("_argv", "_aux", "_context", "_extras", "_whole", "record", "type")
+    __slots__ = ("_argv", "_aux", "_context", "_extras", "_process", "_whole", "record", "type")
 
-    def __init__(self, record: Record, context: View | None, argv: list[str] | None) -> None:
+    def __init__(
+        self,
+        record: Record,
+        context: View | None,
+        argv: list[str] | None,
+        process: Process | None = None,
+    ) -> None:
         self.record = record
+        self._process = process
         self.type = record.type
         self._context = context if record.type != "SYSCALL" else None
         self._aux = self._context is not None and record.type in AUXILIARY_TYPES
@@ -106,6 +141,8 @@ class RecordView(Mapping[str, object]):
             value = extras.get(key)
             if value is None:
                 value = self.record.fields.get(key)
+            if value is None and self._process is not None and key in TREE_KEYS:
+                value = tree_fields(self._process).get(key)
         else:
             value = self.record.fields.get(key)
         if value is None and self._context is not None:
@@ -119,15 +156,23 @@ class RecordView(Mapping[str, object]):
         return value
 
     def whole(self) -> View:
+        """The record's own view (no tree fields)."""
         if self._whole is None:
             self._whole = record_view(self.record, self._context, self._argv)
         return self._whole
 
+    def _tree(self) -> View:
+        own = self.whole()
+        if self._process is None:
+            return {}
+        return {k: v for k, v in tree_fields(self._process).items() if k not in own}
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self.whole())
+        yield from self.whole()
+        yield from self._tree()
 
     def __len__(self) -> int:
-        return len(self.whole())
+        return len(self.whole()) + len(self._tree())
 
     def values(self) -> ValuesView[object]:
         return self.whole().values()
@@ -172,6 +217,7 @@ def record_views(event: AuditEvent) -> list[View]:
     if views is None:
         context = syscall_context(event)
         argv = interpret.execve_argv(event) if event.first("EXECVE") is not None else None
-        views = [record_view(record, context, argv) for record in event.records]
+        process = event.process
+        views = [record_view(record, context, argv, process) for record in event.records]
         event.cache["record_views"] = views
     return views

@@ -2,7 +2,9 @@
 
 An alert names its rule (id, title, description, references, level as `event.severity`), the
 rule's ATT&CK techniques and tactics (`threat.*`, from the catalog), and the matched event in
-full (`detect.events`: host, serial, @timestamp, interpreted fields and every raw record).
+full (`detect.events`: host, serial, @timestamp, interpreted fields and every raw record), and
+with a process tree the process's ancestry (`detect.ancestry`: oldest first, each with pid,
+executable, command line, user and start time); the text format draws it as a small tree.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from detect.auditd import export
 from detect.auditd.views import id_name
 from detect.engine import Match
 from detect.outputs.events import dumps
+from detect.proctree.fields import ancestry
 from detect.rules.model import Rule
 
 SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
@@ -49,6 +52,8 @@ class AlertBuilder:
         detected = export.event_to_dict(event)
         detected["view"] = match.view
         alert["detect"] = {**alert["detect"], "events": [detected]}
+        if event.process is not None:
+            alert["detect"]["ancestry"] = ancestry(event.process)
         return alert
 
     def rule_part(self, rule: Rule) -> dict[str, Any]:
@@ -97,6 +102,7 @@ class TextAlertWriter:
         head = f"{alert['@timestamp']} {event.get('host') or '-'} #{event['serial']} {level}"
         lines = [f"{head}  {alert['rule']['name']}"]
         lines.extend(_details(event))
+        lines.extend(draw_ancestry(alert["detect"].get("ancestry", [])))
         lines.append(f"  techniques: {_techniques(alert)}")
         lines.append(f"  rule: {alert['rule']['id']} ({alert['detect']['rule_source']})")
         self.stream.write("\n".join(lines) + "\n\n")
@@ -123,6 +129,33 @@ def _details(event: dict[str, Any]) -> list[str]:
     if event.get("tags"):
         out.append(f"  audit keys: {', '.join(event['tags'])}")
     return out
+
+
+def draw_ancestry(chain: list[dict[str, Any]]) -> list[str]:
+    """The ancestry as a small tree, oldest first, the matched process last:
+
+    ancestry:
+      pid 100 /usr/sbin/nginx (www-data) nginx: master process  [14:02:11.250]
+      └─ pid 120 /usr/bin/dash (www-data) sh -c id  [14:02:12.001]
+    """
+    if not chain:
+        return []
+    out = ["  ancestry:"]
+    for depth, entry in enumerate(chain):
+        branch = "   " * (depth - 1) + "└─ " if depth else ""
+        out.append(f"    {branch}{_ancestor(entry)}")
+    return out
+
+
+def _ancestor(entry: dict[str, Any]) -> str:
+    parts = [f"pid {entry['pid']}", entry.get("executable", "?")]
+    if entry.get("user"):
+        parts.append(f"({entry['user']})")
+    if entry.get("command_line"):
+        parts.append(export.visible(entry["command_line"]))
+    start = entry.get("start", "")
+    seen = "" if entry.get("start_from") in ("fork", "proc") else "seen "
+    return " ".join(parts) + f"  [{seen}{start[11:23]}]"
 
 
 def _techniques(alert: dict[str, Any]) -> str:

@@ -8,7 +8,9 @@ import pytest
 
 from detect.auditd.categories import category_views
 from detect.auditd.views import record_views
-from detect.engine import Engine, load_detections, view_of
+from detect.engine import Engine, compile_chain, load_detections, view_of
+from detect.proctree.chain import CHAIN_KEY
+from detect.proctree.tree import ProcessTree
 from detect.resources import ROOT
 from detect.rules.model import Rule
 from tests.capture_events import REPO, by_serial, capture_events, capture_events_at
@@ -94,9 +96,17 @@ def test_other_logsources_are_listed_not_run(engine: Engine) -> None:
 
 
 def brute_force(rules: list[Rule], capture: str) -> set[tuple[int, str]]:
-    """Every rule on every whole (dict) view it may see, no index, no lazy view."""
+    """Every rule on every whole (dict) view it may see, no index, no lazy view; the events
+    go through a process tree first, and chain rules must find their chain."""
     found: set[tuple[int, str]] = set()
+    tree = ProcessTree()
+    chains = {
+        id(rule): compile_chain(rule.sigma.custom_attributes[CHAIN_KEY], str(view_of(rule)))
+        for rule in rules
+        if CHAIN_KEY in rule.sigma.custom_attributes
+    }
     for event in capture_events_at(capture):
+        tree.observe(event)
         categories = category_views(event)
         for rule in rules:
             kind = view_of(rule)
@@ -104,6 +114,8 @@ def brute_force(rules: list[Rule], capture: str) -> set[tuple[int, str]]:
                 hit = any(rule.match(view) for view in record_views(event))
             else:
                 hit = kind in categories and rule.match(categories[kind])  # type: ignore[index]
+            if hit and id(rule) in chains:
+                hit = chains[id(rule)].find(event.process) is not None
             if hit:
                 found.add((event.serial, rule.id))
     return found

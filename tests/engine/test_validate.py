@@ -41,9 +41,9 @@ def test_a_clean_rule_has_no_problem(tmp_path: Path) -> None:
 
 
 def test_a_field_the_category_cannot_produce_is_an_error_on_its_line(tmp_path: Path) -> None:
-    text = GOOD.replace("TargetFilename|startswith", "ParentImage|startswith")
+    text = GOOD.replace("TargetFilename|startswith", "CommandLine|startswith")
     assert messages(write(tmp_path, text)) == [
-        "9: error: field 'ParentImage' is not produced by category file_change "
+        "9: error: field 'CommandLine' is not produced by category file_change "
         "(mappings/sigma/linux.yml)"
     ]
 

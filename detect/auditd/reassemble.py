@@ -119,6 +119,17 @@ class Reassembler:
     def inflight(self) -> int:
         return self._inflight
 
+    def inflight_events(self) -> list[AuditEvent]:
+        """The events in flight (live sources look at them to expire by wall clock)."""
+        return [event for node in self._nodes.values() for event in node.inflight.values()]
+
+    def expire(self, event: AuditEvent) -> None:
+        """Complete an event in flight now, as expired; nothing if it is not in flight."""
+        node = self._nodes.get(event.node)
+        key = (event.stamp, event.serial)
+        if node is not None and node.inflight.get(key) is event:
+            self._close(node, key, event, EXPIRED)
+
     def oldest_inflight_ms(self) -> int | None:
         """A lower bound of the audit time of the events in flight (events this old may still
         be emitted); None when none are in flight."""

@@ -129,3 +129,17 @@ def test_a_confirmed_clock_jump_moves_audit_time() -> None:
     for text in (line(1), line(2, ms=hour), line(3, ms=hour + 5)):
         machine.push(text)
     assert shape(out) == [(1, ["SYSCALL"], "expired")]
+
+
+def test_expire_completes_one_event_in_flight_and_ignores_others() -> None:
+    events: list[AuditEvent] = []
+    machine = Reassembler(events.append)
+    machine.push("type=SYSCALL msg=audit(1700000000.100:7): arch=c000003e syscall=2 success=yes")
+    machine.push("type=CWD msg=audit(1700000000.100:7): cwd=\"/\"")
+    machine.push("type=SYSCALL msg=audit(1700000000.200:8): arch=c000003e syscall=2 success=yes")
+    first, second = machine.inflight_events()
+    machine.expire(first)
+    machine.expire(first)  # no longer in flight: nothing happens
+    assert [(e.serial, e.completion, len(e.records)) for e in events] == [(7, "expired", 2)]
+    assert machine.inflight_events() == [second]
+    assert machine.stats.expired == 1

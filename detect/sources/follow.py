@@ -1,0 +1,194 @@
+"""`--follow PATH`: tail a log across rotation (rename) and truncation (copytruncate).
+
+Polls: at the end of the file it looks whether the path now names another file (rotated: the
+old one is read to its end first, then the new one from its start) or the file got shorter
+(truncated: read again from the start). A line is handed on only once its newline is there.
+Resuming from a checkpoint finds the file by device and inode, under its name or a rotated
+sibling (`audit.log.1`…), and checks the line that ends at the offset; when nothing matches it
+starts at the beginning of PATH (nothing lost; `warnings` says so).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from detect.errors import DetectError
+from detect.sources.checkpoint import Checkpoint, Position, digest
+from detect.sources.live import Batch, FileMark, decode, split_lines
+
+READ_SIZE = 1 << 20
+POLL_S = 0.05
+
+
+class FollowError(DetectError):
+    """The followed file cannot be opened."""
+
+
+def mark_of(path: str, file: BinaryIO) -> FileMark:
+    st = os.fstat(file.fileno())
+    return FileMark(path, st.st_dev, st.st_ino)
+
+
+def rotated_siblings(path: str) -> list[str]:
+    """`audit.log.1`, `audit.log.2`…: where a rotated file may be now, newest first."""
+    base = Path(path)
+    found = [
+        p for p in base.parent.glob(base.name + ".*") if p.name[len(base.name) + 1 :].isdigit()
+    ]
+    return [str(p) for p in sorted(found, key=lambda p: int(p.name[len(base.name) + 1 :]))]
+
+
+class Follower:
+    blocking = True
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        resume: Checkpoint | None = None,
+        from_beginning: bool = False,
+        poll_s: float = POLL_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.path = self.name = path
+        self.resume = resume
+        self.from_beginning = from_beginning
+        self.poll_s = poll_s
+        self._sleep = sleep
+        self.warnings: list[str] = []
+        self.rotations = 0
+        self.truncations = 0
+        self._file: BinaryIO | None = None
+        self._mark: FileMark | None = None
+        self._seq = -1
+        self._pos = 0  # offset after the last line handed on
+        self._rest = b""
+        self._lineno = 0  # 0: unknown (started at the end of a file)
+        self._anchor = ""
+
+    @property
+    def done(self) -> bool:
+        return False
+
+    def open(self) -> None:
+        if self.resume is not None and self._open_resume(self.resume):
+            return
+        if self.resume is not None:
+            self.warnings.append(
+                f"{self.path}: checkpoint's file ({self.resume.path}, inode {self.resume.inode})"
+                " not found or changed; reading from the start"
+            )
+        self._open_path(self.path, at_end=not (self.from_beginning or self.resume))
+
+    def _open_path(self, path: str, *, at_end: bool = False) -> None:
+        try:
+            file = open(path, "rb")  # noqa: SIM115 - kept open while following
+        except OSError as error:
+            raise FollowError(f"{path}: {error}") from None
+        self._use(file, path, file.seek(0, os.SEEK_END) if at_end else 0, 0 if at_end else 1)
+
+    def _use(self, file: BinaryIO, path: str, offset: int, lineno: int, anchor: str = "") -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file, self._mark = file, mark_of(path, file)
+        self._seq += 1
+        self._pos, self._rest, self._lineno, self._anchor = offset, b"", lineno, anchor
+
+    def _open_resume(self, point: Checkpoint) -> bool:
+        for path in [self.path, *rotated_siblings(self.path)]:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == (point.device, point.inode):
+                return self._try_resume(path, point)
+        return False
+
+    def _try_resume(self, path: str, point: Checkpoint) -> bool:
+        file = open(path, "rb")  # noqa: SIM115 - kept open while following
+        file.seek(point.offset - point.anchor_len)
+        anchor = file.read(point.anchor_len)
+        if len(anchor) != point.anchor_len or digest(anchor) != point.anchor:
+            file.close()
+            return False
+        self._use(file, path, point.offset, point.lineno, decode(anchor))
+        return True
+
+    def position(self) -> Position:
+        """Where the next line will be read from (the first checkpoint, before any line)."""
+        assert self._mark is not None
+        return Position(self._mark, self._pos, self._lineno, self._anchor, self._seq)
+
+    def read(self) -> Batch | None:
+        """Lines appended since the last call; None (after a poll interval) when none."""
+        batch = self._read_more()
+        if batch is not None:
+            return batch
+        if self._truncated():
+            return None
+        if self._rotated():
+            return self._switch()
+        self._sleep(self.poll_s)
+        return None
+
+    def _read_more(self) -> Batch | None:
+        assert self._file is not None
+        data = self._file.read(READ_SIZE)
+        if not data:
+            return None
+        raw, self._rest = split_lines(self._rest + data)
+        return self._batch(raw) if raw else None
+
+    def _batch(self, raw: list[bytes]) -> Batch:
+        assert self._mark is not None
+        offsets, at = [], self._pos
+        for line in raw:
+            offsets.append(at)
+            at += len(line)
+        lines = [decode(line) for line in raw]
+        batch = Batch(lines, self._mark.path, self._lineno, self._mark, offsets, at)
+        batch.anchor, batch.seq = self._anchor, self._seq
+        self._pos, self._anchor = at, lines[-1]
+        if self._lineno:
+            self._lineno += len(lines)
+        return batch
+
+    def _truncated(self) -> bool:
+        assert self._file is not None
+        if os.fstat(self._file.fileno()).st_size >= self._pos + len(self._rest):
+            return False
+        self.truncations += 1
+        self._file.seek(0)
+        self._pos, self._rest, self._lineno, self._anchor = 0, b"", 1, ""
+        self._seq += 1
+        return True
+
+    def _rotated(self) -> bool:
+        assert self._mark is not None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # moved away, the new one not there yet: keep reading the old one
+        return (st.st_dev, st.st_ino) != (self._mark.device, self._mark.inode)
+
+    def _switch(self) -> Batch | None:
+        """Read the old file to its end (a line cut short counts as whole), then open PATH."""
+        assert self._file is not None
+        tail = self._file.read()
+        raw, rest = split_lines(self._rest + tail)
+        if rest:
+            raw.append(rest)
+        self._rest = b""
+        batch = self._batch(raw) if raw else None
+        self.rotations += 1
+        self._open_path(self.path)
+        return batch
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

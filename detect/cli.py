@@ -15,6 +15,8 @@ from detect.attack.layer import write_layer
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.cli_attack import attack
+from detect.cli_rules import rules
+from detect.cli_stream import stream
 from detect.engine import DEFAULT_RULES, load_detections
 from detect.outputs.alerts import JsonAlertWriter, TextAlertWriter
 from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
@@ -44,6 +46,8 @@ def main() -> None:
 
 
 main.add_command(attack)
+main.add_command(stream)
+main.add_command(rules)
 
 
 @main.command()

@@ -135,7 +135,7 @@ def test_expire_completes_one_event_in_flight_and_ignores_others() -> None:
     events: list[AuditEvent] = []
     machine = Reassembler(events.append)
     machine.push("type=SYSCALL msg=audit(1700000000.100:7): arch=c000003e syscall=2 success=yes")
-    machine.push("type=CWD msg=audit(1700000000.100:7): cwd=\"/\"")
+    machine.push('type=CWD msg=audit(1700000000.100:7): cwd="/"')
     machine.push("type=SYSCALL msg=audit(1700000000.200:8): arch=c000003e syscall=2 success=yes")
     first, second = machine.inflight_events()
     machine.expire(first)

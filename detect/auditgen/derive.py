@@ -1,0 +1,366 @@
+"""What must be audited for a detection's events to exist: its `Need`s.
+
+A need is a set of syscalls (arch-neutral names; None for every syscall) and `-F` filters that
+are sound for it: every event the detection can match passes them. Each term of the detection's
+condition (`terms.py`) gives one or more needs:
+
+- record view (`service: auditd`): the record types the term requires decide whether an exit
+  rule is needed at all (`mappings/auditgen.yaml`: user-space messages and standalone kernel
+  records need none) and which syscalls write them; `SYSCALL: name` narrows the syscalls.
+- category views: the category's syscalls (`mappings/categories.yaml`); `file_event` opens get
+  the write-flag filter of the open family (`-F a2&0x243`: O_WRONLY|O_RDWR|O_CREAT|O_TRUNC, as
+  detect's views decide), `Syscall:` narrows.
+- filters: an absolute path equality gives `path=`, a path prefix gives `dir=` (its directory);
+  `exit`, `success`, id equalities give the same filter; a negated test of an unset login uid
+  gives `auid!=unset`. Several values of one field give one need per value. Network
+  connections are IPv4 and IPv6 only (`saddr_fam=2`, `saddr_fam=10`).
+
+Sigma compares strings case-insensitively and the kernel does not: path and executable
+literals are taken as written (Linux paths are case-sensitive). A term with nothing to bound it
+(no syscall and no path) gets the broad rule and the detection is marked `broad`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from detect.auditd.categories import (
+    FILE_ACCESS,
+    FILE_EVENT,
+    NETWORK_CONNECTION,
+    WRITE_FLAGS,
+    CategoryTable,
+    load_categories,
+)
+from detect.auditgen.terms import EQ, PREFIX, Atom, Term, TooComplex, condition_terms
+from detect.engine import RECORD_VIEW, view_of
+from detect.errors import DetectError
+from detect.resources import mapping_path
+from detect.rules.model import Rule
+
+ANY = "any"
+RECORD_TYPE_FIELD = "type"
+UNSET_VALUES = frozenset(("unset", "-1", "4294967295"))
+# record-view id fields that are audit filter fields of the same name (numbers as numbers)
+ID_FIELDS = ("uid", "euid", "suid", "fsuid", "auid", "gid", "egid", "sgid", "fsgid")
+RECORD_ID_FIELDS = {name: name for name in ID_FIELDS}
+# interpreted (upper-case) names: `root` / `unset` / a number
+NAMED_ID_FIELDS = {name.upper(): name for name in ("uid", "euid", "suid", "fsuid", "auid")}
+CATEGORY_FIELDS = {
+    "user.id": "uid",
+    "user.effective.id": "euid",
+    "user.audit.id": "auid",
+}
+CATEGORY_PATH, CATEGORY_EXE = "file.path", "process.executable"
+CATEGORY_SYSCALL, CATEGORY_SUCCESS = "auditd.syscall", "auditd.success"
+CATEGORY_ERRNO = "auditd.errno"
+LOGIN_FIELDS = frozenset(("auid", "AUID", "user.audit.id", "user.audit.name"))
+SUCCESS_VALUES = {"yes": "1", "no": "0", "true": "1", "false": "0", "1": "1", "0": "0"}
+MAPPING_KEYS = frozenset(("syscall_records", "process_tree", "arches"))
+PROCESS_TREE = "process-tree"  # what the tree's needs are served as
+# network_connection views are IPv4 and IPv6 only: the kernel's saddr_fam (AF_INET, AF_INET6)
+INET_FAMILIES = ("2", "10")
+HOME_SCOPE = ("/home", "/root")  # where user files (~/.ssh, ~/.config) are assumed to lie
+WRITE_FORM = "write"  # mappings/categories.yaml: an open call that always writes
+
+
+class DeriveError(DetectError):
+    pass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Filter:
+    """One `-F field OP value` a need asks for."""
+
+    field: str
+    op: str
+    value: str
+
+    def text(self) -> str:
+        return f"{self.field}{self.op}{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """Syscalls (None: every syscall) and the filters that narrow them, all sound."""
+
+    syscalls: frozenset[str] | None
+    filters: tuple[Filter, ...] = ()
+
+    def describe(self) -> str:
+        calls = "all syscalls" if self.syscalls is None else ",".join(sorted(self.syscalls))
+        return " ".join([calls, *(f.text() for f in self.filters)])
+
+
+@dataclass
+class Derivation:
+    """What one detection needs, and what a reader should know about how it was found."""
+
+    rule: Rule
+    view: str | None
+    needs: list[Need] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    broad: bool = False
+
+    @property
+    def applicable(self) -> bool:
+        return self.view is not None
+
+
+@dataclass(frozen=True)
+class GenTable:
+    """`mappings/auditgen.yaml`, checked."""
+
+    syscall_records: dict[str, frozenset[str] | None]  # record type -> syscalls (None: any)
+    process_tree: dict[str, tuple[str, ...]]
+    arches: dict[str, dict[str, str]]  # machine -> {b64: table, b32: table}
+
+    def tree_syscalls(self, full: bool) -> frozenset[str]:
+        names = list(self.process_tree["exec"])
+        if full:
+            names += self.process_tree["full"]
+        return frozenset(names)
+
+
+@cache
+def load_table(path: Path | None = None) -> GenTable:
+    source = path or mapping_path("auditgen.yaml")
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) != MAPPING_KEYS:
+        raise DeriveError(f"{source}: expected the keys {', '.join(sorted(MAPPING_KEYS))}")
+    records: dict[str, frozenset[str] | None] = {}
+    for name, calls in data["syscall_records"].items():
+        if calls != ANY and not (isinstance(calls, list) and calls):
+            raise DeriveError(f"{source}: syscall_records.{name}: a list of syscalls or `any`")
+        records[str(name)] = None if calls == ANY else frozenset(map(str, calls))
+    tree = {str(k): tuple(map(str, v)) for k, v in data["process_tree"].items()}
+    if set(tree) != {"exec", "full"}:
+        raise DeriveError(f"{source}: process_tree needs exec and full")
+    arches = {str(k): {str(b): str(t) for b, t in v.items()} for k, v in data["arches"].items()}
+    return GenTable(records, tree, arches)
+
+
+def derive(
+    rule: Rule, table: GenTable | None = None, scope: tuple[str, ...] | None = HOME_SCOPE
+) -> Derivation:
+    """The needs of one detection. `scope`: the directories a file-category term without any
+    path literal is assumed to be about (None: every path, the broad rule)."""
+    view = view_of(rule)
+    found = Derivation(rule, view)
+    if view is None:
+        found.notes.append("its logsource is not produced from audit logs")
+        return found
+    table = table or load_table()
+    try:
+        terms = condition_terms(rule.sigma)
+    except TooComplex as error:
+        found.notes.append(f"{error}: broad rule")
+        terms = [frozenset()]
+    for term in terms:
+        if view == RECORD_VIEW:
+            _record_term(found, term, table)
+        else:
+            _category_term(found, term, view, load_categories(), scope)
+    found.needs = list(dict.fromkeys(found.needs))
+    found.notes = list(dict.fromkeys(found.notes))
+    return found
+
+
+def derive_all(
+    rules: Iterable[Rule], table: GenTable | None = None, scope: tuple[str, ...] | None = HOME_SCOPE
+) -> list[Derivation]:
+    return [derive(rule, table, scope) for rule in rules]
+
+
+# --- record view ----------------------------------------------------------------------------
+
+
+def _record_term(found: Derivation, term: Term, table: GenTable) -> None:
+    types = _equal_values(term, RECORD_TYPE_FIELD, upper=True)
+    syscalls: frozenset[str] | None = None
+    if types == frozenset():
+        return  # the term cannot hold
+    if types is not None:
+        bound = [t for t in sorted(types) if t in table.syscall_records]
+        if not bound:
+            found.notes.append(f"{', '.join(sorted(types))}: written without exit rules")
+            return
+        syscalls = _union_syscalls(table.syscall_records[t] for t in bound)
+    named = _equal_values(term, "SYSCALL", lower=True)
+    if named is not None:
+        syscalls = named if syscalls is None else syscalls & named
+        if not syscalls:
+            return  # the term cannot hold
+    path = _path_filter(term, "name") if types is None or "PATH" in types else ()
+    need = Need(syscalls, tuple(sorted({*path, *_record_filters(term)})))
+    if syscalls is None and not path:
+        found.broad = True
+        found.notes.append(f"nothing bounds a term's syscalls: {need.describe()}")
+    found.needs.append(need)
+
+
+def _record_filters(term: Term) -> tuple[Filter, ...]:
+    choices: list[list[Filter]] = []
+    for atom_field, filter_field in RECORD_ID_FIELDS.items():
+        choices.append(_value_filters(term, atom_field, filter_field, _number))
+    for atom_field, filter_field in NAMED_ID_FIELDS.items():
+        choices.append(_value_filters(term, atom_field, filter_field, _named_id))
+    choices.append(_value_filters(term, "exit", "exit", _number))
+    choices.append(_value_filters(term, "success", "success", SUCCESS_VALUES.get))
+    choices.append(_value_filters(term, "exe", "exe", _absolute))
+    choices.append(_login_filters(term))
+    return tuple(f for choice in choices for f in choice)
+
+
+# --- category views -------------------------------------------------------------------------
+
+
+def _category_term(
+    found: Derivation, term: Term, view: str, table: CategoryTable, scope: tuple[str, ...] | None
+) -> None:
+    syscalls = frozenset(s for s, names in table.by_syscall.items() if view in names)
+    opens = {s: form for s, form in table.opens.items() if view in (FILE_EVENT, FILE_ACCESS)}
+    named = _equal_values(term, CATEGORY_SYSCALL, lower=True)
+    if named is not None:
+        syscalls, opens = syscalls & named, {s: f for s, f in opens.items() if s in named}
+    files = view in table.targets or bool(opens)
+    path = _path_filter(term, CATEGORY_PATH) if files else ()
+    paths: list[tuple[Filter, ...]] = [path]
+    if files and not path:
+        paths = _unbounded(found, view, scope)
+    families = [(Filter("saddr_fam", "=", f),) for f in INET_FAMILIES]
+    for chosen in paths:
+        for family in families if view == NETWORK_CONNECTION else [()]:
+            base = tuple(sorted({*chosen, *family, *_category_filters(term)}))
+            found.needs.extend(_split_opens(syscalls, opens, view, base))
+
+
+def _unbounded(
+    found: Derivation, view: str, scope: tuple[str, ...] | None
+) -> list[tuple[Filter, ...]]:
+    """A file term without a path literal: the assumed scope, or every path (broad)."""
+    if scope is None:
+        found.broad = True
+        found.notes.append(f"no path literal bounds a term: every {view} syscall")
+        return [()]
+    found.notes.append(f"no path literal bounds a term: assumed under {', '.join(scope)}")
+    return [(Filter("dir", "=", directory),) for directory in scope]
+
+
+def _split_opens(
+    syscalls: frozenset[str], opens: dict[str, str], view: str, base: tuple[Filter, ...]
+) -> Iterator[Need]:
+    """The category's syscalls as needs; a `file_event` open with its flags argument in aN
+    gets the write-flag filter (one need per argument)."""
+    plain = set(syscalls)
+    by_arg: dict[str, set[str]] = {}
+    for name, form in opens.items():
+        if view == FILE_ACCESS and form == WRITE_FORM:
+            continue  # creat always writes: never a file_access
+        if view == FILE_EVENT and form.startswith("a"):
+            by_arg.setdefault(form, set()).add(name)
+        else:
+            plain.add(name)
+    if plain:
+        yield Need(frozenset(plain), base)
+    for arg, names in sorted(by_arg.items()):
+        flag = Filter(arg, "&", hex(WRITE_FLAGS))
+        yield Need(frozenset(names), tuple(sorted({*base, flag})))
+
+
+def _category_filters(term: Term) -> tuple[Filter, ...]:
+    choices = [
+        _value_filters(term, atom_field, filter_field, _number)
+        for atom_field, filter_field in CATEGORY_FIELDS.items()
+    ]
+    choices.append(_value_filters(term, CATEGORY_SUCCESS, "success", SUCCESS_VALUES.get))
+    choices.append(_value_filters(term, CATEGORY_ERRNO, "exit", _errno))
+    choices.append(_value_filters(term, CATEGORY_EXE, "exe", _absolute))
+    choices.append(_login_filters(term))
+    return tuple(f for choice in choices for f in choice)
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def _positive(term: Term, name: str) -> list[Atom]:
+    return [a for a in term if a.field == name and not a.negated]
+
+
+def _equal_values(
+    term: Term, name: str, *, upper: bool = False, lower: bool = False
+) -> frozenset[str] | None:
+    """The value `name` must equal in this term (a set of one, or empty when two equalities
+    disagree); None when the term does not fix it."""
+    values = [a.value for a in _positive(term, name) if a.op == EQ]
+    if not values:
+        return None
+    folded = {v.upper() if upper else v.lower() if lower else v for v in values}
+    return frozenset(folded) if len(folded) == 1 else frozenset()
+
+
+def _path_filter(term: Term, name: str) -> tuple[Filter, ...]:
+    """The path filter a term allows: `path=` for an absolute equality, `dir=` for a prefix
+    ending in a directory below `/`; none when nothing bounds the path."""
+    for atom in sorted(_positive(term, name)):
+        if atom.op == EQ and atom.value.startswith("/") and atom.value != "/":
+            return (Filter("path", "=", posixpath.normpath(atom.value)),)
+        if atom.op == PREFIX and atom.value.startswith("/"):
+            directory = posixpath.normpath(atom.value.rpartition("/")[0] or "/")
+            if directory != "/":
+                return (Filter("dir", "=", directory),)
+    return ()
+
+
+def _value_filters(
+    term: Term, atom_field: str, filter_field: str, convert: Callable[[str], str | None]
+) -> list[Filter]:
+    """The filter when the term fixes `atom_field` by equality to one convertible value."""
+    converted = {convert(a.value) for a in _positive(term, atom_field) if a.op == EQ}
+    value = converted.pop() if len(converted) == 1 else None
+    return [] if value is None else [Filter(filter_field, "=", value)]
+
+
+def _login_filters(term: Term) -> list[Filter]:
+    for atom in term:
+        unset = atom.op == EQ and atom.value.lower() in UNSET_VALUES
+        if atom.negated and atom.field in LOGIN_FIELDS and unset:
+            return [Filter("auid", "!=", "unset")]
+    return []
+
+
+def _union_syscalls(parts: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+    merged: set[str] = set()
+    for part in parts:
+        if part is None:
+            return None
+        merged |= part
+    return frozenset(merged)
+
+
+def _number(value: str) -> str | None:
+    text = value.strip()
+    return text if text.lstrip("-").isdigit() else None
+
+
+def _named_id(value: str) -> str | None:
+    lowered = value.lower()
+    if lowered == "root":
+        return "0"
+    if lowered in UNSET_VALUES:
+        return "unset"
+    return _number(value)
+
+
+def _errno(value: str) -> str | None:
+    return f"-{value.upper()}" if value.isalpha() else None
+
+
+def _absolute(value: str) -> str | None:
+    return value if value.startswith("/") else None

@@ -1,0 +1,111 @@
+"""Soundness of the generated rules, and `detect rules check` on real rule sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from detect.auditgen.check import check_rules, match_events
+from detect.auditgen.generate import Options, generate
+from detect.auditgen.model import SyscallRule
+from detect.auditgen.parse import parse_rules, read_rules
+from detect.auditgen.simulate import Simulator
+from detect.auditgen.write import write_items
+from detect.cli import main
+from detect.engine import load_detections, view_of
+from detect.resources import ROOT
+from detect.rules.model import Rule
+
+NEO23X0 = Path("/work/shared/auditd-rulesets/Neo23x0__auditd/audit.rules")
+SHARED = pytest.mark.skipif(not NEO23X0.exists(), reason="shared rule sets not present")
+
+
+@pytest.fixture(scope="module")
+def shipped() -> list[Rule]:
+    return [rule for rule in load_detections().rules if view_of(rule) is not None]
+
+
+@pytest.fixture(scope="module")
+def generated_text(shipped: list[Rule]) -> str:
+    return write_items(generate(shipped, Options(arch="x86_64"), str(ROOT)).items)
+
+
+def test_every_match_sample_is_emitted_by_the_generated_rules(shipped, generated_text) -> None:
+    lost: list[str] = []
+    total = 0
+    for rule in shipped:
+        simulator = Simulator(parse_rules(generated_text), "x86_64")
+        for event in match_events(rule):
+            total += 1
+            verdict = simulator.check(event)
+            if not verdict.emitted:
+                lost.append(f"{rule.source}: {event.serial}: {verdict.reason}")
+    assert lost == []
+    assert total >= 2 * len(shipped) - 5  # nearly every detection has two or more
+
+
+def test_check_of_the_generated_rules_finds_nothing(shipped, generated_text) -> None:
+    result = check_rules(parse_rules(generated_text), shipped, "x86_64")
+    assert [f.rule.title for f in result.blind + result.partly] == []
+    assert result.unused == []
+
+
+def test_a_rule_set_without_file_rules_leaves_file_detections_blind(shipped) -> None:
+    rules = parse_rules(
+        "-a always,exit -F arch=b64 -S execve,execveat -k exec\n"
+        "-a always,exit -F arch=b64 -S memfd_create -k memfd\n"
+    )
+    result = check_rules(rules, shipped, "x86_64")
+    blind = {Path(f.rule.source.source).stem for f in result.blind}
+    assert {"boot_file_written", "kernel_module_syscall", "sudoers_modified"} <= blind
+    assert "audit_tool_executed" not in blind  # process_creation: execve is audited
+    assert "authentication_failed" not in blind  # user-space records need no rule
+    assert [r.syscalls for r in result.unused if isinstance(r, SyscallRule)] == [("memfd_create",)]
+    assert len(result.unused) == 1
+
+
+@SHARED
+def test_neo23x0_names_the_detections_it_leaves_blind(shipped) -> None:
+    errors: list[object] = []
+    result = check_rules(read_rules(NEO23X0, errors), shipped, "x86_64")  # type: ignore[arg-type]
+    by_name = {Path(f.rule.source.source).stem: f for f in result.findings}
+    blind = {name for name, f in by_name.items() if f.blind}
+    # No rule audits writes under /boot, to /etc/hostname, key reads, or truncation in /var/log.
+    assert {"boot_file_written", "hostname_file_modified", "private_key_read"} <= blind
+    assert "log_file_truncated" in blind
+    why = by_name["boot_file_written"].reasons
+    assert any(r.startswith(("openat /boot/", "renameat2 /boot/")) for r in why), why
+    assert "no exit rule matched" in why[0]
+    partly = {name for name, f in by_name.items() if f.partly}
+    assert "system_time_changed" in partly  # its time rule needs the user `ntp` resolved
+    shm = by_name["exec_from_temp_dir"].reasons  # its `-a never,exit -F dir=/dev/shm/`
+    assert any(r.startswith("execve /dev/shm/") and "never matched" in r for r in shm), shm
+    assert not by_name["kernel_module_syscall"].blind  # -S init_module ... is there
+    unused = [" ".join(r.syscalls) for r in result.unused if hasattr(r, "syscalls")]
+    assert "memfd_create" in unused and "swapon swapoff" in unused
+
+
+def test_cli_generate_and_check(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "gen" / "detect.rules"
+    done = runner.invoke(main, ["rules", "generate", "--arch", "x86_64", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "gen" / "detect.keys.json").exists()
+    assert out.read_text() == (ROOT / "rulesets" / "detect.rules").read_text()
+    checked = runner.invoke(main, ["rules", "check", str(out), "--arch", "x86_64"])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.splitlines()[-1].endswith("0 rules serve no detection")
+    frag = tmp_path / "rules.d"
+    done = runner.invoke(
+        main, ["rules", "generate", "--arch", "x86_64", "--fragments", "--out", str(frag)]
+    )
+    assert done.exit_code == 0 and (frag / "50-detect.rules").exists()
+    bare = tmp_path / "bare.rules"
+    bare.write_text("-a always,exit -F arch=b64 -S execve -k exec\n")
+    blind = runner.invoke(main, ["rules", "check", str(bare), "--arch", "x86_64"])
+    assert (
+        blind.exit_code == 1
+        and "BLIND detections/persistence/boot_file_written.yml" in blind.output
+    )

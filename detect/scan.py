@@ -26,7 +26,7 @@ from detect.outputs.alerts import AlertBuilder
 from detect.outputs.correlation import CorrelationAlertBuilder
 from detect.outputs.summary import RunSummary
 from detect.rules.correlation.hit import Result
-from detect.rules.model import RuleSet
+from detect.rules.model import RuleError, RuleSet
 from detect.sources.files import Line, SourceStats, iter_lines
 
 AlertSink = Callable[[dict[str, Any]], object]
@@ -142,11 +142,15 @@ def scan_files(
 
 
 def scan_extra(scan: Scan, rules: RuleSet) -> dict[str, Any]:
-    skipped = [{"file": str(e.location), "rule": e.rule, "reason": e.reason} for e in rules.errors]
+    """The summary's rule and alert parts: rules skipped are those that failed to load, those
+    audit logs cannot feed, those the engine rejected (a malformed `chain:`) and the
+    correlations that could not be resolved."""
+    skipped = [_skipped(error) for error in rules.errors]
     skipped += [
         {"file": str(rule.source), "rule": rule.title, "reason": not_applicable_reason(rule)}
         for rule in scan.engine.not_applicable
     ]
+    skipped += [_skipped(error) for error in scan.engine.rejected]
     extra: dict[str, Any] = {
         "rules_loaded": scan.engine.applicable,
         "rules_skipped": skipped,
@@ -156,14 +160,16 @@ def scan_extra(scan: Scan, rules: RuleSet) -> dict[str, Any]:
     }
     if scan.correlations is not None:
         resolved = scan.correlations.resolved
-        skipped += [
-            {"file": str(e.location), "rule": e.rule, "reason": e.reason} for e in resolved.errors
-        ]
+        skipped += [_skipped(error) for error in resolved.errors]
         extra["correlations"] = {
             "loaded": len(resolved.correlations),
             **scan.correlations.correlator.stats.to_dict(),
         }
     return extra
+
+
+def _skipped(error: RuleError) -> dict[str, str]:
+    return {"file": str(error.location), "rule": error.rule, "reason": error.reason}
 
 
 def alerts_layer(scan: Scan, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -7,6 +7,11 @@ Checks, besides what loading reports (YAML, Sigma and compile errors, all errors
   a field that is neither an audit field (mappings/fields.tsv), an interpreted name nor one of
   ours is a warning (audit grows new fields);
 - a logsource that audit logs do not produce (the rule would never run): warning;
+- a rule's `chain:` and `process_label:` (docs/process-tree.md), compiled as the engine does:
+  a malformed one is an error on the line of the step (the engine would not run the rule);
+- correlation rules, resolved against the given rules and the shipped detections (as `detect
+  scan` runs them): a reference to no loaded rule, a cycle or an unsupported type is an
+  error on the line of what it names;
 - ATT&CK tags (detect/attack/lint.py): unknown, revoked or misplaced techniques are errors;
 - a shipped detection (under detections/) without its sample file is an error.
 """
@@ -14,20 +19,33 @@ Checks, besides what loading reports (YAML, Sigma and compile errors, all errors
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sigma.rule import SigmaDetectionItem, SigmaRule
 from sigma.validators.core import validators as sigma_validators
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detect.attack.lint import rule_tag_problems
 from detect.auditd import tables
 from detect.auditd.views import CONTEXT, ID_FIELDS
-from detect.engine import DEFAULT_RULES, RECORD_VIEW, load_detections, view_of
+from detect.engine import (
+    DEFAULT_RULES,
+    LABEL_KEY,
+    RECORD_VIEW,
+    compile_chain,
+    load_detections,
+    view_of,
+)
 from detect.errors import Location
-from detect.rules.model import Rule
+from detect.proctree.chain import CHAIN_KEY, ChainError
+from detect.proctree.fields import TREE_KEYS
+from detect.rules.correlation.resolve import resolve
+from detect.rules.documents import Document, read_documents
+from detect.rules.model import Rule, RuleError, RuleSet, location_of
 from detect.rules.pipeline import field_mapping
 from detect.samples import sample_path
 
@@ -49,9 +67,14 @@ VALIDATORS = (
     "them_condition_with_single_detection",
     "wildcards_instead_of_modifiers",
 )
-RECORD_EXTRAS = frozenset(
-    ("type", "CommandLine", "EXIT", "PROCTITLE", *CONTEXT, *(f.upper() for f in ID_FIELDS))
+RECORD_EXTRAS = (
+    frozenset(
+        ("type", "CommandLine", "EXIT", "PROCTITLE", *CONTEXT, *(f.upper() for f in ID_FIELDS))
+    )
+    | TREE_KEYS
 )
+QUOTED = re.compile(r"'([^']+)'")  # what a correlation error names, as repr() quotes it
+YamlPath = Sequence[str | int]
 
 
 @dataclass(frozen=True, order=True)
@@ -68,9 +91,11 @@ class Problem:
 
 def validate(paths: Iterable[str | Path]) -> list[Problem]:
     _lines.cache_clear()  # files may have changed since the last call
+    _documents.cache_clear()
     rules = load_detections(paths, default=False)
     problems = [Problem(e.location, ERROR, e.reason, e.rule) for e in rules.errors]
     problems += _sigma_problems(rules.rules)
+    problems += _correlation_problems(rules)
     for rule in rules.rules:
         problems.extend(rule_problems(rule))
     return sorted(set(problems))
@@ -101,6 +126,8 @@ def rule_problems(rule: Rule) -> Iterator[Problem]:
         yield from _record_fields(rule)
     else:
         yield from _category_fields(rule, kind)
+    if kind is not None:
+        yield from _tree_problems(rule, kind)
     for tag in rule_tag_problems(rule.tags):
         yield Problem(rule.source, tag.severity, f"{tag.tag}: {tag.message}", rule.title)
     if _is_shipped(rule) and not sample_path(Path(rule.source.source)).exists():
@@ -123,6 +150,132 @@ def _category_fields(rule: Rule, category: str) -> Iterator[Problem]:
         if field and field not in allowed:  # mapped names are internal; the rest never match
             message = f"field {field!r} is not produced by category {category} ({MAPPING_FILE})"
             yield Problem(_field_location(rule, field), ERROR, message, rule.title)
+
+
+def _tree_problems(rule: Rule, kind: str) -> Iterator[Problem]:
+    """The rule's `chain:` compiled and its `process_label:` read, as the engine does."""
+    attributes = rule.sigma.custom_attributes
+    try:
+        if CHAIN_KEY in attributes:
+            compile_chain(attributes[CHAIN_KEY], kind)
+        label = attributes.get(LABEL_KEY)
+        if label is not None and (not isinstance(label, str) or not label):
+            raise ChainError("expected a label name", (LABEL_KEY,))
+    except ChainError as error:
+        yield Problem(_path_location(rule.source, error.path), ERROR, str(error), rule.title)
+        return
+    if CHAIN_KEY in attributes:
+        yield from _chain_fields(rule, kind, attributes[CHAIN_KEY])
+
+
+def _chain_fields(rule: Rule, category: str, steps: list[dict[str, Any]]) -> Iterator[Problem]:
+    """Fields of chain steps that the category cannot produce: such a step never matches."""
+    produced = field_mapping(rule.logsource.product, category)
+    for index, step in enumerate(steps):
+        selection = step["selection"]
+        in_list = isinstance(selection, list)
+        for position, tests in enumerate(selection if in_list else [selection]):
+            for key in tests:
+                name = key.split("|", 1)[0]
+                if name in produced:
+                    continue
+                where_in: tuple[int, ...] = (position,) if in_list else ()
+                path = (CHAIN_KEY, index, "selection", *where_in, key)
+                message = f"field {name!r} is not produced by category {category} ({MAPPING_FILE})"
+                where = _path_location(rule.source, path)
+                yield Problem(where, ERROR, f"chain.{index}: {message}", rule.title)
+
+
+def _correlation_problems(rules: RuleSet) -> list[Problem]:
+    """Correlation rules resolved against the given rules and the shipped ones (which `detect
+    scan` loads by default); only the given correlations' errors are reported."""
+    if not rules.correlations:
+        return []
+    shipped = load_detections()
+    given = {_key(location_of(item.source)) for item in rules.correlations}
+    others = [c for c in shipped.correlations if _key(location_of(c.source)) not in given]
+    resolved = resolve([*rules.rules, *shipped.rules], [*rules.correlations, *others])
+    return [
+        Problem(_named_location(error), ERROR, error.reason, error.rule)
+        for error in resolved.errors
+        if _key(error.location) in given
+    ]
+
+
+def _key(location: Location) -> tuple[str, int]:
+    return str(Path(location.source).resolve()), location.line
+
+
+def _named_location(error: RuleError) -> Location:
+    """The line of the first scalar of the correlation that the error quotes ('name')."""
+    document = _document(error.location)
+    names = QUOTED.findall(error.reason)
+    if document is None or not names:
+        return error.location
+    found = _child(document.node, "correlation")
+    node = found[0] if found else document.node
+    line = _scalar_line(node, names[0]) or _scalar_line(document.node, names[0])
+    return Location(error.location.source, line) if line else error.location
+
+
+def _scalar_line(node: Node, value: str) -> int | None:
+    if isinstance(node, ScalarNode):
+        return _line(node) if node.value == value else None
+    children: list[Node] = []
+    if isinstance(node, MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, SequenceNode):
+        children = list(node.value)
+    for child in children:
+        line = _scalar_line(child, value)
+        if line is not None:
+            return line
+    return None
+
+
+def _path_location(where: Location, path: YamlPath) -> Location:
+    """The line of the deepest part of `path` (keys and list positions) in the document."""
+    document = _document(where)
+    if document is None:
+        return where
+    node, line = document.node, where.line
+    for part in path:
+        found = _child(node, part)
+        if found is None:
+            break
+        node, line = found
+    return Location(where.source, line)
+
+
+def _child(node: Node, part: str | int) -> tuple[Node, int] | None:
+    """The value of key `part` in a mapping (and the key's line), or item `part` of a
+    sequence (and its line)."""
+    if isinstance(node, MappingNode) and isinstance(part, str):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value == part:
+                return value, _line(key)
+    if isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+        item: Node = node.value[part]
+        return item, _line(item)
+    return None
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _document(where: Location) -> Document | None:
+    """The YAML document of a rule file that starts at `where`'s line."""
+    return _documents(where.source).get(where.line)
+
+
+@cache
+def _documents(path: str) -> dict[int, Document]:
+    try:
+        documents, _ = read_documents(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {document.line: document for document in documents}
 
 
 def detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:

@@ -147,6 +147,10 @@ def test_index_and_lazy_views_give_the_brute_force_result(
 def test_default_rules_are_the_shipped_detections(tmp_path: Path) -> None:
     shipped = load_detections([], default=True)
     only = load_detections([], default=False)
-    assert only.rules == [] and only.errors == []
-    files = sorted((ROOT / "detections").rglob("*.yml"))
-    assert {Path(r.source.source).resolve() for r in shipped.rules} == {f.resolve() for f in files}
+    assert only.rules == only.correlations == only.errors == []
+    assert shipped.errors == [] and shipped.correlations
+    files = {f.resolve() for f in (ROOT / "detections").rglob("*.yml")}
+    rules = {Path(r.source.source).resolve() for r in shipped.rules}
+    assert all(c.source is not None for c in shipped.correlations)
+    correlations = {Path(c.source.path).resolve() for c in shipped.correlations if c.source}
+    assert rules | correlations == files  # each file a rule or a correlation (or both)

@@ -110,3 +110,28 @@ def test_errors_exit_2(rule_file: Path, tmp_path: Path) -> None:
     assert scan("--rules", str(tmp_path / "none.yml"), "--no-default-rules").exit_code == 2
     missing = scan(str(tmp_path / "no-such.log"), "--rules", str(rule_file), "--no-default-rules")
     assert missing.exit_code == 2
+
+
+def test_a_rule_with_a_malformed_chain_is_skipped(rule_file: Path, tmp_path: Path) -> None:
+    chained = tmp_path / "chained.yml"
+    chained.write_text(
+        RULE.replace("5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c01", "5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c02")
+        + "chain:\n  - selection: {Image|endswith: /bash}\n    max_distance: 0\n"
+    )
+    summary = tmp_path / "summary.json"
+    result = scan(
+        str(CAPTURES / "execve_args.log"), "--rules", str(rule_file), "--rules", str(chained),
+        "--no-default-rules", "--summary-json", str(summary), "--format", "text",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.stdout.count("Echo with world") == 1  # the chained copy never runs
+    data = json.loads(summary.read_text())
+    assert data["rules_loaded"] == 1
+    assert data["rules_skipped"] == [
+        {
+            "file": f"{chained}:1",
+            "rule": "Echo with world",
+            "reason": "chain.0: max_distance: expected a whole number from 1 to 64",
+        }
+    ]
+    assert "rules loaded 1, skipped 1; alerts 1" in result.stderr

@@ -85,3 +85,117 @@ def test_cli_exit_status(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(bad)])
     assert result.exit_code == 1
     assert result.stdout.startswith(f"{bad}:9: error: field 'Nope'")
+
+
+CHAIN_RULE = """\
+title: Curl below a shell
+id: 5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c04
+status: test
+description: d
+tags: [attack.command-and-control, attack.t1105]
+logsource: {product: linux, category: process_creation}
+detection:
+  sel: {Image|endswith: /curl}
+  condition: sel
+chain:
+  - selection: {Image|endswith: /nginx}
+  - selection: {Image|endswith: /sh}
+    max_distance: 0
+level: low
+"""
+
+
+def test_a_malformed_chain_is_an_error_on_the_line_of_its_step(tmp_path: Path) -> None:
+    assert messages(write(tmp_path, CHAIN_RULE)) == [
+        "12: error: chain.1: max_distance: expected a whole number from 1 to 64"
+    ]
+    assert messages(write(tmp_path, CHAIN_RULE.replace("max_distance: 0", "max_distance: 2"))) == []
+    not_a_list = CHAIN_RULE.replace("  - selection: {Image|endswith: /nginx}\n", "").replace(
+        "  - selection: {Image|endswith: /sh}\n    max_distance: 0\n", ""
+    )
+    assert messages(write(tmp_path, not_a_list.replace("chain:", "chain: 3"))) == [
+        "10: error: chain: expected a non-empty list of steps (selection, max_distance)"
+    ]
+
+
+def test_a_chain_on_the_record_view_is_an_error(tmp_path: Path) -> None:
+    text = CHAIN_RULE.replace("category: process_creation", "service: auditd")
+    text = text.replace("Image|endswith: /curl", "exe|endswith: /curl").replace(
+        "max_distance: 0", "max_distance: 1"
+    )
+    assert messages(write(tmp_path, text)) == [
+        "10: error: chain: chains need a category view (e.g. process_creation)"
+    ]
+
+
+def test_a_record_view_rule_may_use_the_tree_fields(tmp_path: Path) -> None:
+    text = GOOD.replace("category: file_change", "service: auditd").replace(
+        "TargetFilename|startswith: /tmp/",
+        "type: EXECVE\n    ParentImage|endswith: /nginx\n    AncestorImages|endswith: /sshd",
+    )
+    assert messages(write(tmp_path, text)) == []
+    typo = text.replace("ParentImage", "ParentImag")
+    assert messages(write(tmp_path, typo)) == [
+        "10: warning: field 'ParentImag' is not an audit field nor an interpreted name"
+    ]
+
+
+CORRELATION = """\
+title: Chmod under /tmp twice
+id: 5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c05
+status: test
+correlation:
+  type: event_count
+  rules:
+    - 5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c03
+    - no-such-rule
+  group-by: [User]
+  timespan: 5m
+  condition: {gte: 2}
+level: low
+"""
+
+
+def test_a_correlation_naming_a_missing_rule_is_an_error_on_its_line(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    correlation = write(tmp_path, CORRELATION, "correlation.yml")
+    assert messages(tmp_path) == ["8: error: references 'no-such-rule', which is not loaded"]
+    correlation.write_text(CORRELATION.replace("    - no-such-rule\n", ""))
+    assert messages(tmp_path) == []
+
+
+def test_a_correlation_may_name_the_shipped_detections(tmp_path: Path) -> None:
+    shipped = "22da1fdd-6737-4ff5-9239-becb65b082af"  # Cron File Modified
+    text = CORRELATION.replace("5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c03", shipped)
+    assert messages(write(tmp_path, text.replace("    - no-such-rule\n", ""))) == []
+
+
+def test_a_correlation_cycle_is_an_error(tmp_path: Path) -> None:
+    first = CORRELATION.replace("no-such-rule", "second")
+    second = CORRELATION.replace("0c05", "0c06").replace(
+        "no-such-rule", "5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c05"
+    )
+    write(tmp_path, first, "first.yml")
+    write(tmp_path, second.replace("status: test", "name: second\nstatus: test"), "second.yml")
+    write(tmp_path, GOOD)
+    found = messages(tmp_path)
+    assert found and all("error" in m for m in found), found
+    assert any("correlation cycle" in m for m in found), found
+
+
+def test_a_chain_step_field_the_category_cannot_produce_is_an_error(tmp_path: Path) -> None:
+    text = CHAIN_RULE.replace("max_distance: 0", "max_distance: 2")
+    text = text.replace("{Image|endswith: /sh}", "[{Image|endswith: /sh}, {Imgae: /bin/sh}]")
+    assert messages(write(tmp_path, text)) == [
+        "12: error: chain.1: field 'Imgae' is not produced by category process_creation "
+        "(mappings/sigma/linux.yml)"
+    ]
+    block = text.replace(
+        "  - selection: {Image|endswith: /nginx}\n", "  - selection:\n      Nope: x\n"
+    )
+    assert messages(write(tmp_path, block))[0].startswith("12: error: chain.0: field 'Nope'")
+
+
+def test_an_empty_process_label_is_an_error_on_its_line(tmp_path: Path) -> None:
+    text = GOOD.replace("level: low", "process_label: ''\nlevel: low")
+    assert messages(write(tmp_path, text)) == ["11: error: process_label: expected a label name"]

@@ -32,13 +32,13 @@ from sigma.rule import SigmaRule
 from detect.auditd import interpret
 from detect.auditd.categories import category_views, load_categories
 from detect.auditd.event import AuditEvent
-from detect.auditd.views import RecordView, syscall_context
+from detect.auditd.views import RecordView, View, aux_field_sources, syscall_context
 from detect.proctree.chain import CHAIN_KEY, Chain, ChainError, Step, parse_chain
 from detect.proctree.tree import ProcessTree
 from detect.resources import ROOT
 from detect.rules.compile import CompileError, compile_rule
 from detect.rules.condition import Node, Predicate
-from detect.rules.index import RuleIndex, requirements, restrict
+from detect.rules.index import Bucket, RuleIndex, requirements, restrict
 from detect.rules.load import load_rules
 from detect.rules.model import Rule, RuleError, RuleSet
 from detect.rules.pipeline import prepare
@@ -140,6 +140,8 @@ class Engine:
             else:
                 by_category.setdefault(kind, []).append(rule)
         self.type_indexes, self.any_type = split_by_type(record_rules)
+        record_indexes = [*self.type_indexes.values(), *filter(None, [self.any_type])]
+        self._sources = {id(index): aux_field_sources(index.fields) for index in record_indexes}
         self.category_indexes = {
             name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
         }
@@ -198,6 +200,7 @@ class Engine:
         process = event.process
         argv: list[str] | None = None
         matched: set[int] = set()
+        shared: dict[int, list[Bucket]] = {}  # per index: the context's hits, once per event
         for record in event.records:
             index = self.type_indexes.get(record.type)
             if index is None and any_type is None:
@@ -208,10 +211,39 @@ class Engine:
             for found in (index, any_type):
                 if found is None:
                     continue
-                for rule in found.candidates(view):
+                if view.auxiliary:
+                    candidates = self._auxiliary(found, view, context, shared)
+                else:
+                    candidates = found.candidates(view)
+                for rule in candidates:
                     if id(rule) not in matched and rule.match(view):
                         matched.add(id(rule))
                         matches.append(Match(rule, event, RECORD_VIEW))
+
+    def _auxiliary(
+        self,
+        index: RuleIndex,
+        view: RecordView,
+        context: View | None,
+        shared: dict[int, list[Bucket]],
+    ) -> Sequence[Rule]:
+        """`index.candidates(view)` for an auxiliary record, the context's part done once per
+        event and the record's own fields read straight from the record."""
+        in_context, own, other = self._sources[id(index)]
+        hits = shared.get(id(index))
+        if hits is None:
+            hits = shared[id(index)] = []
+            for name in in_context:
+                index.hits(name, context.get(name) if context else None, hits)
+        if not (own or other):
+            return index.select(hits)
+        hits = hits.copy()
+        fields = view.record.fields
+        for name in own:
+            index.hits(name, fields.get(name), hits)
+        for name in other:
+            index.hits(name, view.get(name), hits)
+        return index.select(hits)
 
     def _categories(self, event: AuditEvent, matches: list[Match]) -> None:
         for name, view in category_views(event).items():

@@ -28,7 +28,7 @@ tests); both give the same answer for every key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, ValuesView
+from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from typing import Any
 
 from detect.auditd import interpret
@@ -149,6 +149,11 @@ class RecordView(Mapping[str, object]):
             value = self._context.get(key)
         return default if value is None else value
 
+    @property
+    def auxiliary(self) -> bool:
+        """An auxiliary record with its event's context (see `aux_field_sources`)."""
+        return self._aux
+
     def __getitem__(self, key: str) -> object:
         value = self.get(key)
         if value is None:
@@ -185,6 +190,26 @@ CONTEXT_KEYS = frozenset(CONTEXT)
 AUXILIARY_TYPES = frozenset(
     ("PATH", "CWD", "PROCTITLE", "SOCKADDR", "EXECVE", "BPRM_FCAPS", "MMAP", "FD_PAIR")
 )
+
+
+FieldSources = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def aux_field_sources(fields: Iterable[str]) -> FieldSources:
+    """Where an auxiliary record's view (`RecordView.auxiliary`) finds each of `fields`:
+    (the event's context: the same for every auxiliary record of the event; the record's own
+    parsed fields, nothing else; anything else, to be asked of the view)."""
+    context: list[str] = []
+    own: list[str] = []
+    other: list[str] = []
+    for name in fields:
+        if name in CONTEXT_KEYS:
+            context.append(name)
+        elif name == "type" or name in EXTRA_KEYS or name[:1].isupper():
+            other.append(name)
+        else:
+            own.append(name)  # the context has only CONTEXT_KEYS: no fallback to it
+    return tuple(context), tuple(own), tuple(other)
 
 
 def _extras(record: Record, argv: list[str] | None) -> View:

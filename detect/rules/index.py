@@ -40,6 +40,7 @@ Clause = dict[Requirement, frozenset[str]]  # holds when any of its atoms holds
 Rank = Callable[[Requirement], tuple[int, int]]
 KEY_PREFERENCE = ("value", "basename", PATTERN_KEY, "prefix")  # per field: cheap, exact
 PATTERN_MEMORY = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
+VALUE_CACHE = 4096  # values remembered per field table (cleared when full)
 
 
 def requirements(node: Node) -> Requirements:
@@ -114,7 +115,45 @@ def _any_requirements(parts: list[Requirements]) -> Requirements:
 Bucket = tuple[tuple[int, ...], tuple[Rule, ...]]
 KeyTable = tuple[Callable[[object], str], dict[str, Bucket]]
 PatternTable = tuple[Any, tuple[Bucket, ...]]  # an RE2 set, the bucket of each pattern
-FieldTables = tuple[tuple[str, tuple[KeyTable, ...], tuple[PatternTable, ...]], ...]
+
+
+class FieldTable:
+    """The buckets one field's values reach: its key tables, then its pattern set. Values
+    recur (executables, libraries, syscall names), so each value's buckets are cached."""
+
+    __slots__ = ("_cache", "field", "lookups", "patterns")
+
+    def __init__(
+        self, field: str, lookups: tuple[KeyTable, ...], patterns: tuple[PatternTable, ...]
+    ) -> None:
+        self.field = field
+        self.lookups = lookups
+        self.patterns = patterns
+        self._cache: dict[object, tuple[Bucket, ...]] = {}
+
+    def collect(self, value: object, hits: list[Bucket]) -> None:
+        """Add the buckets of `value` (each element of a list) to `hits`."""
+        cache = self._cache
+        for item in value if type(value) is list else (value,):
+            if item is None:
+                continue
+            found = cache.get(item)
+            if found is None:
+                if len(cache) >= VALUE_CACHE:
+                    cache.clear()
+                found = cache[item] = self._buckets(item)
+            if found:
+                hits.extend(found)
+
+    def _buckets(self, item: object) -> tuple[Bucket, ...]:
+        found: list[Bucket] = []
+        for key_of, table in self.lookups:
+            bucket = table.get(key_of(item))
+            if bucket is not None:
+                found.append(bucket)
+        for patterns, buckets in self.patterns:
+            found.extend(buckets[i] for i in _search(patterns, item))
+        return tuple(found)
 
 
 class RuleIndex:
@@ -146,7 +185,7 @@ class RuleIndex:
         self._always_ordinals = tuple(always)
         self.always: tuple[Rule, ...] = tuple(self.rules[i] for i in always)
         self._fields = self._field_tables(ordinals)
-        self._by_field = {entry[0]: entry for entry in self._fields}
+        self._by_field = {table.field: table for table in self._fields}
 
     def rank(self, atom: Requirement) -> tuple[int, int]:
         field, name = atom
@@ -159,7 +198,9 @@ class RuleIndex:
         merged = sorted(set(found).union(self._always_ordinals))
         return tuple(found), tuple(self.rules[i] for i in merged)
 
-    def _field_tables(self, ordinals: dict[Requirement, dict[str, list[int]]]) -> FieldTables:
+    def _field_tables(
+        self, ordinals: dict[Requirement, dict[str, list[int]]]
+    ) -> tuple[FieldTable, ...]:
         """Per field (looked up once per view): its key tables, then its pattern set."""
         fields: dict[str, tuple[list[KeyTable], list[PatternTable]]] = {}
         for (field, name), table in ordinals.items():
@@ -169,7 +210,9 @@ class RuleIndex:
             else:
                 buckets = {key: self._bucket(found) for key, found in table.items()}
                 lookups.append((KEY_FUNCTIONS[name], buckets))
-        return tuple((field, tuple(keys), tuple(sets)) for field, (keys, sets) in fields.items())
+        return tuple(
+            FieldTable(name, tuple(keys), tuple(sets)) for name, (keys, sets) in fields.items()
+        )
 
     def _pattern_set(self, table: dict[str, list[int]]) -> PatternTable:
         options = re2.Options()
@@ -186,23 +229,23 @@ class RuleIndex:
     @property
     def fields(self) -> tuple[str, ...]:
         """The fields the index looks up, in the order `candidates` does."""
-        return tuple(entry[0] for entry in self._fields)
+        return tuple(table.field for table in self._fields)
 
     def candidates(self, view: View) -> Sequence[Rule]:
         """The rules that can match `view`, in load order; never misses a rule that matches."""
         hits: list[Bucket] = []
-        for field, lookups, pattern_sets in self._fields:
-            value = view.get(field)
+        for table in self._fields:
+            value = view.get(table.field)
             if value is not None:
-                _collect(hits, value, lookups, pattern_sets)
+                table.collect(value, hits)
         return self.select(hits)
 
     def hits(self, field: str, value: object, hits: list[Bucket]) -> None:
         """Add to `hits` the buckets one field's value reaches, for callers that know where
         a view's values come from (`candidates` over several sources: `select(hits)`)."""
-        entry = self._by_field.get(field)
-        if entry is not None and value is not None:
-            _collect(hits, value, entry[1], entry[2])
+        table = self._by_field.get(field)
+        if table is not None and value is not None:
+            table.collect(value, hits)
 
     def select(self, hits: list[Bucket]) -> Sequence[Rule]:
         """The candidate rules, in load order, of the buckets a view reached."""
@@ -216,23 +259,6 @@ class RuleIndex:
     def _union(self, hits: list[Bucket]) -> tuple[Rule, ...]:
         chosen = set(self._always_ordinals).union(*(bucket[0] for bucket in hits))
         return tuple(self.rules[i] for i in sorted(chosen))
-
-
-def _collect(
-    hits: list[Bucket],
-    value: object,
-    lookups: tuple[KeyTable, ...],
-    pattern_sets: tuple[PatternTable, ...],
-) -> None:
-    for item in value if type(value) is list else (value,):
-        if item is None:
-            continue
-        for key_of, table in lookups:
-            bucket = table.get(key_of(item))
-            if bucket is not None:
-                hits.append(bucket)
-        for patterns, buckets in pattern_sets:
-            hits.extend(buckets[i] for i in _search(patterns, item))
 
 
 def _search(patterns: Any, value: object) -> list[int]:

@@ -26,7 +26,7 @@ from detect.proctree.fields import MAX_DEPTH
 from detect.resources import mapping_path
 
 GRACE_MS = 60_000  # exited processes stay this long (audit time) for late events
-MAX_PROCESSES = 200_000  # per tree; beyond it the least recently seen leaves are evicted
+MAX_PROCESSES = 50_000  # in all hosts together (~1.2 KB each); past it LRU leaves are evicted
 MAX_CACHED_PATHS = 4096  # executables whose image labels are remembered
 TOP_KEYS = frozenset(("grace_seconds", "max_processes", "labels"))
 LABEL_KEYS = frozenset(("images", "args", "keys"))

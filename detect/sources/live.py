@@ -51,6 +51,38 @@ class LiveSource(Protocol):
     def close(self) -> None: ...
 
 
+class LineBatcher:
+    """Bytes in, batches of whole lines out (numbered from 1); an unfinished line waits for its
+    newline. For sources whose reads cut lines anywhere (pipes, sockets)."""
+
+    __slots__ = ("_lineno", "_rest", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._rest = b""
+        self._lineno = 1
+
+    def push(self, data: bytes) -> Batch | None:
+        raw, self._rest = split_lines(self._rest + data)
+        return self._batch(raw)
+
+    def finish(self) -> Batch | None:
+        """End of input: an unfinished last line counts as a line."""
+        rest, self._rest = self._rest, b""
+        return self._batch([rest + b"\n"] if rest else [])
+
+    def drop(self) -> None:
+        """Forget an unfinished line (its connection is gone)."""
+        self._rest = b""
+
+    def _batch(self, raw: list[bytes]) -> Batch | None:
+        if not raw:
+            return None
+        batch = Batch([decode(line) for line in raw], self.name, self._lineno)
+        self._lineno += len(raw)
+        return batch
+
+
 def split_lines(buffer: bytes) -> tuple[list[bytes], bytes]:
     """Whole lines (with their newline) and the unfinished rest."""
     cut = buffer.rfind(b"\n") + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from detect.sources.live import Batch, decode, split_lines
+from detect.sources.live import Batch, LineBatcher
 
 READ_SIZE = 1 << 20
 STDIN_FD = 0
@@ -17,8 +17,7 @@ class StdinSource:
     def __init__(self, fd: int = STDIN_FD, name: str = "<stdin>") -> None:
         self.fd = fd
         self.name = name
-        self._rest = b""
-        self._lineno = 1
+        self._lines = LineBatcher(name)
         self._done = False
 
     @property
@@ -32,14 +31,8 @@ class StdinSource:
         data = os.read(self.fd, READ_SIZE)
         if not data:
             self._done = True
-            raw, self._rest = split_lines(self._rest + b"\n") if self._rest else ([], b"")
-        else:
-            raw, self._rest = split_lines(self._rest + data)
-        if not raw:
-            return None
-        batch = Batch([decode(line) for line in raw], self.name, self._lineno)
-        self._lineno += len(raw)
-        return batch
+            return self._lines.finish()
+        return self._lines.push(data)
 
     def close(self) -> None:
         """Standard input belongs to whoever started us: left open."""

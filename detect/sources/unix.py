@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from detect.errors import DetectError
-from detect.sources.live import Batch, decode, split_lines
+from detect.sources.live import Batch, LineBatcher
 
 READ_SIZE = 1 << 20
 RETRY_S = 0.5
@@ -31,8 +31,7 @@ class UnixSource:
         self.retry_s = retry_s
         self._sleep = sleep
         self._sock: socket.socket | None = None
-        self._rest = b""
-        self._lineno = 1
+        self._lines = LineBatcher(self.name)
         self.reconnects = 0
 
     @property
@@ -65,14 +64,10 @@ class UnixSource:
             return None
         if not data:
             self._sock.close()
-            self._sock, self._rest = None, b""
+            self._sock = None
+            self._lines.drop()
             return None
-        raw, self._rest = split_lines(self._rest + data)
-        if not raw:
-            return None
-        batch = Batch([decode(line) for line in raw], self.name, self._lineno)
-        self._lineno += len(raw)
-        return batch
+        return self._lines.push(data)
 
     def _reconnect(self) -> None:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,19 +9,16 @@ from types import ModuleType
 
 import pytest
 
+from tests.scripts import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "gen_attack_catalog.py"
 CATALOG = REPO / "mappings" / "attack"
 BUNDLES = REPO.parent / "shared" / "attack"
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_attack_catalog", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+def catalog_script() -> ModuleType:
+    return load_script(SCRIPT, "gen_attack_catalog")
 
 
 @pytest.mark.skipif(not BUNDLES.is_dir(), reason="../shared/attack is not available")
@@ -57,11 +53,11 @@ def test_regenerating_gives_the_committed_catalog(tmp_path: Path) -> None:
     ],
 )
 def test_syscalls_named_in_channel_text(channel: str, syscalls: list[str]) -> None:
-    assert load_script().syscalls_named(channel) == syscalls
+    assert catalog_script().syscalls_named(channel) == syscalls
 
 
 def test_record_types_named() -> None:
-    script = load_script()
+    script = catalog_script()
     known = frozenset({"SYSCALL", "EXECVE", "PATH", "USER_LOGIN", "USER_AUTH"})
     assert script.record_types_named("auditd:SYSCALL", "PATH", known) == ["SYSCALL", "PATH"]
     assert script.record_types_named("auditd:SYSCALL", "AUDIT_SYSCALL (open)", known) == ["SYSCALL"]

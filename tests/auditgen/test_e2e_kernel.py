@@ -13,11 +13,8 @@ generator; nothing is edited by hand.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -29,20 +26,12 @@ from detect.auditgen.generate import Options, generate
 from detect.auditgen.write import write_items
 from detect.engine import Engine, load_detections
 from detect.resources import ROOT
+from tests.scripts import load_script
 
 SCRIPTS = ROOT / "scripts" / "capture" / "auditgen"
 
 
-def load_harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("detect_auditgen_harness", SCRIPTS / "harness.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = load_harness()
+harness = load_script(SCRIPTS / "harness.py", "detect_auditgen_harness")
 
 
 @pytest.fixture(autouse=True)

@@ -10,26 +10,15 @@ the rest of the machine is not recorded; the events of that login uid are the sa
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
 from detect.resources import ROOT
+from tests.scripts import load_script
 
 SCRIPTS = ROOT / "scripts" / "capture" / "auditgen"
 
 
-def load_harness():
-    spec = importlib.util.spec_from_file_location("detect_auditgen_harness", SCRIPTS / "harness.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = load_harness()
+harness = load_script(SCRIPTS / "harness.py", "detect_auditgen_harness")
 
 
 def test_generated_rules_record_fewer_events_than_neo23x0() -> None:

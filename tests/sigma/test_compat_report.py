@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from types import ModuleType
 
 import pytest
 
 from detect.resources import ROOT
+from tests.scripts import load_script
 
 SIGMA_ROOT = ROOT.parent / "shared" / "sigma"
 SCRIPT = ROOT / "scripts" / "sigma_compat.py"
@@ -20,12 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def compat() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sigma_compat", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "sigma_compat")
 
 
 def test_committed_report_is_fresh(compat: ModuleType) -> None:

@@ -9,14 +9,12 @@ stops the processes it started, by their pid, whatever happens.
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import json
 import os
 import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,10 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 DETECT = REPO / ".venv" / "bin" / "detect"
@@ -37,17 +36,7 @@ PROBE_AUID = 4343  # login uid of the probes; the capture tool uses 4242
 READY_TIMEOUT_S = 10.0
 
 
-def load_capture() -> ModuleType:
-    path = REPO / "scripts" / "capture" / "capture.py"
-    spec = importlib.util.spec_from_file_location("detect_capture_tool", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-capture = load_capture()
+capture = load_script(REPO / "scripts" / "capture" / "capture.py", "detect_capture_tool")
 
 
 def skip_unless_kernel() -> None:

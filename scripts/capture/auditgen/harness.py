@@ -37,6 +37,10 @@ SETTLE_S = 1.0
 
 
 def load_capture() -> ModuleType:
+    """The capture tool as a module (the one instance the tests share, when they loaded it)."""
+    loaded = sys.modules.get("detect_capture_tool")
+    if loaded is not None:
+        return loaded
     path = REPO / "scripts" / "capture" / "capture.py"
     spec = importlib.util.spec_from_file_location("detect_capture_tool", path)
     assert spec is not None and spec.loader is not None

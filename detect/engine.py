@@ -32,7 +32,7 @@ from sigma.rule import SigmaRule
 from detect.auditd import interpret
 from detect.auditd.categories import category_views, load_categories
 from detect.auditd.event import AuditEvent
-from detect.auditd.views import RecordView, View, aux_field_sources, syscall_context
+from detect.auditd.views import RecordView, View, aux_field_sources, syscall_context, syscall_view
 from detect.proctree.chain import CHAIN_KEY, Chain, ChainError, Step, parse_chain
 from detect.proctree.tree import ProcessTree
 from detect.resources import ROOT
@@ -150,18 +150,15 @@ class Engine:
 
     def _tree_attributes(self, rule: Rule, kind: str) -> bool:
         """Compile the rule's `chain:` and read its `process_label:`; False when invalid."""
-        attributes = rule.sigma.custom_attributes
         try:
-            if CHAIN_KEY in attributes:
-                self.chains[id(rule)] = compile_chain(attributes[CHAIN_KEY], kind)
-            label = attributes.get(LABEL_KEY)
-            if label is not None:
-                if not isinstance(label, str) or not label:
-                    raise ChainError("expected a label name", (LABEL_KEY,))
-                self.labels[id(rule)] = label
+            chain, label = tree_attributes(rule, kind)
         except ChainError as error:
             self.rejected.append(RuleError(str(error), rule.source, rule.title))
             return False
+        if chain is not None:
+            self.chains[id(rule)] = chain
+        if label is not None:
+            self.labels[id(rule)] = label
         return True
 
     @property
@@ -197,6 +194,7 @@ class Engine:
     def _records(self, event: AuditEvent, matches: list[Match]) -> None:
         any_type = self.any_type
         context = syscall_context(event)
+        syscall = syscall_view(event)
         process = event.process
         argv: list[str] | None = None
         matched: set[int] = set()
@@ -207,7 +205,10 @@ class Engine:
                 continue
             if record.type == "EXECVE" and argv is None:
                 argv = interpret.execve_argv(event)
-            view = RecordView(record, context, argv, process)
+            if syscall is not None and record is syscall.record:
+                view = syscall
+            else:
+                view = RecordView(record, context, argv, process)
             for found in (index, any_type):
                 if found is None:
                     continue
@@ -253,6 +254,17 @@ class Engine:
             for rule in index.candidates(view):
                 if rule.match(view):
                     matches.append(Match(rule, event, name))
+
+
+def tree_attributes(rule: Rule, kind: str) -> tuple[Chain | None, str | None]:
+    """The rule's `chain:` compiled and its `process_label:` read (None when absent); a
+    ChainError, with the YAML path, when either is malformed."""
+    attributes = rule.sigma.custom_attributes
+    chain = compile_chain(attributes[CHAIN_KEY], kind) if CHAIN_KEY in attributes else None
+    label = attributes.get(LABEL_KEY)
+    if label is not None and (not isinstance(label, str) or not label):
+        raise ChainError("expected a label name", (LABEL_KEY,))
+    return chain, label
 
 
 def compile_chain(data: object, kind: str) -> Chain:

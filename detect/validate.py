@@ -34,10 +34,9 @@ from detect.auditd import tables
 from detect.auditd.views import CONTEXT, ID_FIELDS
 from detect.engine import (
     DEFAULT_RULES,
-    LABEL_KEY,
     RECORD_VIEW,
-    compile_chain,
     load_detections,
+    tree_attributes,
     view_of,
 )
 from detect.errors import Location
@@ -154,18 +153,13 @@ def _category_fields(rule: Rule, category: str) -> Iterator[Problem]:
 
 def _tree_problems(rule: Rule, kind: str) -> Iterator[Problem]:
     """The rule's `chain:` compiled and its `process_label:` read, as the engine does."""
-    attributes = rule.sigma.custom_attributes
     try:
-        if CHAIN_KEY in attributes:
-            compile_chain(attributes[CHAIN_KEY], kind)
-        label = attributes.get(LABEL_KEY)
-        if label is not None and (not isinstance(label, str) or not label):
-            raise ChainError("expected a label name", (LABEL_KEY,))
+        chain, _ = tree_attributes(rule, kind)
     except ChainError as error:
         yield Problem(_path_location(rule.source, error.path), ERROR, str(error), rule.title)
         return
-    if CHAIN_KEY in attributes:
-        yield from _chain_fields(rule, kind, attributes[CHAIN_KEY])
+    if chain is not None:
+        yield from _chain_fields(rule, kind, rule.sigma.custom_attributes[CHAIN_KEY])
 
 
 def _chain_fields(rule: Rule, category: str, steps: list[dict[str, Any]]) -> Iterator[Problem]:

@@ -23,6 +23,11 @@ def iso_second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def iso_ms(ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 UTC: `2026-11-22T03:01:26.890Z`."""
+    return f"{iso_second(ms // 1000)}.{ms % 1000:03d}Z"
+
+
 class AuditEvent:
     """Records of one event in arrival order, plus how it was completed."""
 
@@ -44,8 +49,7 @@ class AuditEvent:
     @property
     def timestamp(self) -> str:
         """ISO 8601 UTC with milliseconds, e.g. 2026-11-22T03:01:26.890Z."""
-        ms = self.time_ms
-        return f"{iso_second(ms // 1000)}.{ms % 1000:03d}Z"
+        return iso_ms(self.time_ms)
 
     def first(self, rtype: str) -> Record | None:
         for record in self.records:

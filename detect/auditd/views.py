@@ -65,6 +65,7 @@ CONTEXT = (
     "EXIT",
 )
 ROOT_ID = "0"
+SYSCALL_VIEW = "syscall_view"  # its key in AuditEvent.cache
 TREE_DEPTH = "ProcessTreeDepth"  # the one tree field always there when any is
 
 
@@ -135,10 +136,7 @@ class RecordView(Mapping[str, object]):
         if self._aux and key in CONTEXT_KEYS:  # never a field of these records: no parse
             return self._context.get(key, default)  # type: ignore[union-attr]
         if key in EXTRA_KEYS or key[:1].isupper():
-            extras = self._extras
-            if extras is None:
-                extras = self._extras = _extras(self.record, self._argv)
-            value = extras.get(key)
+            value = self.extras().get(key)
             if value is None:
                 value = self.record.fields.get(key)
             if value is None and self._process is not None and key in TREE_KEYS:
@@ -148,6 +146,18 @@ class RecordView(Mapping[str, object]):
         if value is None and self._context is not None:
             value = self._context.get(key)
         return default if value is None else value
+
+    def extras(self) -> View:
+        """What the view adds to the record's own fields (see `_extras`), computed once."""
+        extras = self._extras
+        if extras is None:
+            extras = self._extras = _extras(self.record, self._argv)
+        return extras
+
+    def context(self) -> View:
+        """The CONTEXT fields of this view (of a SYSCALL record: its event's context)."""
+        whole = {**self.record.fields, **self.extras()}
+        return {name: whole[name] for name in CONTEXT if name in whole}
 
     @property
     def auxiliary(self) -> bool:
@@ -227,13 +237,21 @@ def _extras(record: Record, argv: list[str] | None) -> View:
     return extras
 
 
+def syscall_view(event: AuditEvent) -> RecordView | None:
+    """The view of the event's (first) SYSCALL record, built once per event: the context of
+    the other records is read from it, and the engine tests it as that record's view."""
+    if SYSCALL_VIEW not in event.cache:
+        syscall = event.first("SYSCALL")
+        view = None if syscall is None else RecordView(syscall, None, None, event.process)
+        event.cache[SYSCALL_VIEW] = view
+    found: RecordView | None = event.cache[SYSCALL_VIEW]
+    return found
+
+
 def syscall_context(event: AuditEvent) -> View | None:
     """The SYSCALL record's process context, as its own view has it (ids named)."""
-    syscall = event.first("SYSCALL")
-    if syscall is None:
-        return None
-    whole = record_view(syscall, None, None)
-    return {name: whole[name] for name in CONTEXT if name in whole}
+    view = syscall_view(event)
+    return None if view is None else view.context()
 
 
 def record_views(event: AuditEvent) -> list[View]:

@@ -10,18 +10,20 @@ executable, command line, user and start time); the text format draws it as a sm
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from detect.attack.catalog import Catalog
 from detect.attack.tags import resolve_tags, threat_fields
 from detect.auditd import export
 from detect.auditd.views import id_name
 from detect.engine import Match
+from detect.errors import Location
 from detect.outputs.events import dumps
 from detect.proctree.fields import ancestry
 from detect.rules.model import Rule
 
 SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
+DEFAULT_LEVEL = "medium"
 
 
 def nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,16 +61,32 @@ class AlertBuilder:
     def rule_part(self, rule: Rule) -> dict[str, Any]:
         part = self._rule_parts.get(id(rule))
         if part is None:
-            part = self._rule_parts[id(rule)] = _rule_fields(rule, self.catalog)
+            part = self._rule_parts[id(rule)] = rule_fields(rule.id, rule, self.catalog)
         return part
 
 
-def _rule_fields(rule: Rule, catalog: Catalog | None) -> dict[str, Any]:
-    level = rule.level or "medium"
+class Described(Protocol):
+    """What an alert says of the rule (or correlation) that raised it."""
+
+    title: str
+    level: str | None
+    description: str
+    references: tuple[str, ...]
+    tags: tuple[str, ...]
+    source: Location
+
+
+def rule_fields(rule_id: str, rule: Described, catalog: Catalog | None) -> dict[str, Any]:
+    """The per-rule part of an alert: event kind and severity, rule, tags, threat, level."""
+    level = rule.level or DEFAULT_LEVEL
     out: dict[str, Any] = {
-        "event": {"kind": "alert", "module": "auditd", "severity": SEVERITY.get(level, 47)},
+        "event": {
+            "kind": "alert",
+            "module": "auditd",
+            "severity": SEVERITY.get(level, SEVERITY[DEFAULT_LEVEL]),
+        },
         "rule": {
-            "id": rule.id,
+            "id": rule_id,
             "name": rule.title,
             "description": rule.description,
             "reference": list(rule.references),

@@ -10,24 +10,17 @@ and rule that matched it; only the first MAX_EVENTS when there are more, with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from detect.attack.catalog import Catalog
-from detect.attack.tags import resolve_tags, threat_fields
 from detect.auditd import export
+from detect.auditd.event import iso_ms
 from detect.engine import Match
-from detect.outputs.alerts import SEVERITY, nest
+from detect.outputs.alerts import rule_fields
 from detect.rules.correlation.hit import Result
 from detect.rules.correlation.model import Correlation
 
 MAX_EVENTS = 20
-DEFAULT_LEVEL = "medium"
-
-
-def iso_ms(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms // 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
 
 
 class CorrelationAlertBuilder:
@@ -52,7 +45,9 @@ class CorrelationAlertBuilder:
     def rule_part(self, correlation: Correlation) -> dict[str, Any]:
         part = self._parts.get(id(correlation))
         if part is None:
-            part = self._parts[id(correlation)] = _rule_fields(correlation, self.catalog)
+            part = self._parts[id(correlation)] = rule_fields(
+                correlation.id or correlation.key, correlation, self.catalog
+            )
         return part
 
 
@@ -82,24 +77,3 @@ def _event(payload: object) -> dict[str, Any]:
     detected["view"] = payload.view
     detected["rule"] = {"id": payload.rule.id, "name": payload.rule.title}
     return detected
-
-
-def _rule_fields(correlation: Correlation, catalog: Catalog | None) -> dict[str, Any]:
-    level = correlation.level or DEFAULT_LEVEL
-    out: dict[str, Any] = {
-        "event": {
-            "kind": "alert",
-            "module": "auditd",
-            "severity": SEVERITY.get(level, SEVERITY[DEFAULT_LEVEL]),
-        },
-        "rule": {
-            "id": correlation.id or correlation.key,
-            "name": correlation.title,
-            "description": correlation.description,
-            "reference": list(correlation.references),
-        },
-        "tags": list(correlation.tags),
-    }
-    out.update(nest(threat_fields(resolve_tags(correlation.tags, catalog), catalog)))
-    out["detect"] = {"level": level, "rule_source": str(correlation.source)}
-    return out

@@ -90,9 +90,7 @@ class Scan:
 
     def reload(self, rules: RuleSet) -> None:
         """New rules; the process tree and unchanged correlations keep their state."""
-        tree = getattr(self.engine, "tree", None)  # the engine keeps the process tree
-        kept: dict[str, Any] = {} if tree is None else {"tree": tree}
-        engine = Engine(rules.rules, **kept)
+        engine = Engine(rules.rules, tree=self.engine.tree)  # off stays off
         old = self.correlations
         stage = CorrelationStage(
             rules,

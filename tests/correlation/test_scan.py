@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from detect.auditd.reassemble import Reassembler
-from detect.engine import load_detections
+from detect.engine import Engine, load_detections
 from detect.outputs.events import dumps
 from detect.scan import Scan, scan_files
 
@@ -71,3 +71,15 @@ def test_batch_equals_live(tmp_path: Path) -> None:
     scan.flush()
     assert len(correlation_alerts(batch)) >= 3
     assert [dumps(a) for a in live] == [dumps(a) for a in batch]
+
+
+def test_reload_keeps_the_process_tree_and_keeps_it_off_when_off() -> None:
+    rules = load_detections()
+    scan = Scan.of(rules, lambda alert: None)
+    tree = scan.engine.tree
+    assert tree is not None
+    scan.reload(rules)
+    assert scan.engine.tree is tree
+    scan.engine = Engine(rules.rules, tree=None)
+    scan.reload(rules)
+    assert scan.engine.tree is None

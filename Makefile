@@ -5,13 +5,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := auditd python3-audit
 
-.PHONY: demo test check lint format typecheck unit bench system-deps clean
+.PHONY: demo test check lint format typecheck unit bench system-deps clean build pure
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=68' wheel
+	DETECT_PURE=1 $(BIN)/pip install --quiet -e '.[dev]'  # compiled below, by `build`
 	touch $(STAMP)
+
+# The hot modules (detect/native.py) compiled with mypyc beside their sources; redone after an
+# edit of any of them (the tests refuse a stale build). `make pure` removes the build.
+NATIVE_SOURCES := $(shell sed -n 's|^    "\(detect/[^"]*\.py\)",$$|\1|p' detect/native.py)
+NATIVE_STAMP := build/.native
+
+$(NATIVE_STAMP): $(STAMP) setup.py detect/native.py $(NATIVE_SOURCES)
+	@mkdir -p build
+	$(BIN)/python setup.py build_ext --inplace >build/native.log 2>&1 || { cat build/native.log; exit 1; }
+	find detect -name '*.so' -exec touch {} +  # current, rebuilt or not: newer than the sources
+	touch $(NATIVE_STAMP)
+
+build: $(NATIVE_STAMP)
+
+pure:
+	find detect -name '*.so' -delete
+	rm -f $(NATIVE_STAMP)
 
 # Debian packages for end-to-end tests and the comparison with the C library (auparse).
 # Installed only when missing, only as root; elsewhere those tests skip with a reason.
@@ -23,7 +40,7 @@ system-deps:
 	fi
 
 # Alerts of the shipped detections on the example logs (exit 1 = alerts found, as intended).
-demo: $(STAMP)
+demo: $(STAMP) build
 	$(BIN)/detect scan --format text examples/ || test $$? -eq 1
 	@echo "--- the same scan as JSON lines (first alert shown):"
 	$(BIN)/detect scan examples/ 2>/dev/null | head -n 1 | cut -c 1-400 || true
@@ -41,11 +58,12 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) build
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) build
 	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find detect -name '*.so' -delete

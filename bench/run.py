@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detect import native  # the standard library only: keeps the driver small
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
 DEFAULT_RECORDS = 2_000_000
@@ -143,6 +145,8 @@ def run_worker(name: str, corpus: str, result: Path, profile: bool) -> None:
     stage = STAGES[name]
     assert isinstance(stage, InProcess)
     os.sched_setaffinity(0, {CORE})
+    if os.environ.get(native.PURE_ENV) == "1":
+        native.prefer_source()
     for module in WARM_IMPORTS:
         importlib.import_module(module)
     started = time.perf_counter()
@@ -347,7 +351,15 @@ def machine_info() -> dict[str, Any]:
         "pinned_core": CORE,
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "build": build_summary(),
     }
+
+
+def build_summary() -> str:
+    """Which build of the hot modules the stages run (detect/native.py)."""
+    if os.environ.get(native.PURE_ENV) == "1":
+        return f"pure Python ({native.PURE_ENV}=1)"
+    return native.status().summary()
 
 
 def _verdict(item: Measurement) -> str:
@@ -398,6 +410,7 @@ def format_flatness(results: Sequence[Measurement]) -> str:
 
 
 def report(results: Sequence[Measurement], json_path: Path | None) -> None:
+    sys.stdout.write(f"build: {build_summary()}\n")
     sys.stdout.write(format_table(results) + "\n")
     flat = format_flatness(results)
     if flat:
@@ -451,6 +464,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         run_worker(args.worker, args.corpus[0], args.result, args.profile is not None)
         return 0
+    if native.status().stale and os.environ.get(native.PURE_ENV) != "1":
+        sys.stderr.write(native.status().summary() + "\n")
+        return 2
     paths = corpora(args)
     if args.profile:
         sys.stderr.write(f"profiling {args.profile} on {paths[-1].name} ...\n")

@@ -23,15 +23,17 @@ TYPE_RANGE = (1000, 2999)  # every audit record type number lies here
 MAX_KNOWN_TYPES = 4096  # garbage can invent endless type tokens
 MAX_SECONDS_DIGITS = 11  # up to the year 5138; longer stamps are garbage
 
+NO_ENRICHED: dict[str, str] = {}  # shared, never mutated: most logs are RAW
+
 
 class Record:
     """A parsed audit record. `line` is kept verbatim (with its newline, if it had one); the
     body is sliced from it and decoded only when `fields` or `enriched` is first read."""
 
     __slots__ = (
+        "_enriched",
+        "_fields",
         "body_at",
-        "enriched",
-        "fields",
         "interpreted",
         "line",
         "lineno",
@@ -41,8 +43,6 @@ class Record:
         "stamp",
         "type",
     )
-    fields: dict[str, str]  # raw fields: unquoted, hex decoded where encoded, absent dropped
-    enriched: dict[str, str]  # the interpreted fields an ENRICHED log carries after 0x1D
 
     def __init__(
         self,
@@ -64,20 +64,38 @@ class Record:
         self.source = source
         self.lineno = lineno
         self.interpreted: dict[str, str] | None = None  # filled once by interpret
+        self._fields: dict[str, str] | None = None  # parsed on first use
+        self._enriched: dict[str, str] | None = None
 
-    def __getattr__(self, name: str) -> dict[str, str]:
-        """Only for `fields` and `enriched` before their first use: slots unset until then."""
-        if name not in ("fields", "enriched"):
-            raise AttributeError(name)
+    @property
+    def fields(self) -> dict[str, str]:
+        """Raw fields: unquoted, hex decoded where encoded, absent dropped (parsed once)."""
+        fields = self._fields
+        if fields is None:
+            self._parse()
+            fields = self._fields
+            assert fields is not None
+        return fields
+
+    @property
+    def enriched(self) -> dict[str, str]:
+        """The interpreted fields an ENRICHED log carries after 0x1D (parsed once)."""
+        enriched = self._enriched
+        if enriched is None:
+            self._parse()
+            enriched = self._enriched
+            assert enriched is not None
+        return enriched
+
+    def _parse(self) -> None:
         body = self.body
         split = body.find(ENRICHED_SEPARATOR)
         if split < 0:
-            self.fields = body_fields.cached_fields(self.type, body)
-            self.enriched = {}
+            self._fields = body_fields.cached_fields(self.type, body)
+            self._enriched = NO_ENRICHED
         else:
-            self.fields = body_fields.cached_fields(self.type, body[:split])
-            self.enriched = body_fields.parse_enriched(body[split + 1 :])
-        return self.fields if name == "fields" else self.enriched
+            self._fields = body_fields.cached_fields(self.type, body[:split])
+            self._enriched = body_fields.parse_enriched(body[split + 1 :])
 
     @property
     def body(self) -> str:

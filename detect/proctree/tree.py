@@ -71,7 +71,9 @@ class ProcessTree:
         """Update the tree from `event`; set and return `event.process`."""
         return observe_event(self, event)
 
-    push = observe
+    def push(self, event: AuditEvent) -> Process | None:
+        """The push interface's name for `observe`."""
+        return self.observe(event)
 
     def advance(self, time_ms: int) -> None:
         """Audit time has reached `time_ms`: remove exited processes past their grace."""

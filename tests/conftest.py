@@ -1,0 +1,29 @@
+"""Session-wide test set-up: which build of the hot modules runs (detect/native.py).
+
+A compiled module older than its source would test old code: the run stops and says to
+`make build`. DETECT_PURE=1 tests the `.py` sources even where a build exists."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from detect import native
+
+if os.environ.get(native.PURE_ENV) == "1":
+    native.prefer_source()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(native.PURE_ENV) == "1":
+        return
+    found = native.status()
+    if found.stale:
+        raise pytest.UsageError(found.summary())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get(native.PURE_ENV) == "1":
+        return "detect: pure Python (DETECT_PURE=1)"
+    return f"detect: {native.status().summary()}"

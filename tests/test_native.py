@@ -1,0 +1,70 @@
+"""The compiled hot modules: the list, the stale-build check, and the pure-Python switch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from detect import native
+
+
+def test_every_listed_module_exists_and_is_a_module_of_detect() -> None:
+    for path in native.MODULES:
+        assert (native.PACKAGE_ROOT / path).is_file(), path
+        assert native.module_name(path).startswith("detect.")
+    assert "detect/native.py" not in native.MODULES  # the list itself is never compiled
+
+
+def _module(root: Path, stem: str, extension_age: float | None) -> str:
+    source = root / "detect" / f"{stem}.py"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text("", encoding="utf-8")
+    if extension_age is not None:
+        extension = source.with_name(stem + native.importlib.machinery.EXTENSION_SUFFIXES[0])
+        extension.write_bytes(b"")
+        mtime = source.stat().st_mtime + extension_age
+        os.utime(extension, (mtime, mtime))
+    return f"detect/{stem}.py"
+
+
+def test_status_tells_compiled_stale_and_pure_apart(tmp_path: Path) -> None:
+    fresh = _module(tmp_path, "fresh", 10.0)
+    stale = _module(tmp_path, "stale", -10.0)
+    pure = _module(tmp_path, "pure", None)
+    found = native.status(tmp_path, (fresh, stale, pure))
+    assert found == native.NativeStatus((fresh,), (stale,), (pure,))
+    assert "make build" in found.summary() and stale in found.summary()
+    assert native.status(tmp_path, (fresh,)).summary().startswith("compiled with mypyc: 1 of")
+
+
+def _file_of(module: str, pure: bool) -> str:
+    env = {**os.environ, native.PURE_ENV: "1" if pure else "0"}
+    code = (
+        "import os\n"
+        "from detect import native\n"
+        "if os.environ['DETECT_PURE'] == '1': native.prefer_source()\n"
+        f"import {module} as m\n"
+        "print(m.__file__)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def test_prefer_source_imports_the_py_files_even_beside_a_build() -> None:
+    assert _file_of("detect.auditd.record", pure=True).endswith("detect/auditd/record.py")
+    compiled = native.status().compiled
+    if "detect/auditd/record.py" in compiled:  # built: without the switch, the build runs
+        assert not _file_of("detect.auditd.record", pure=False).endswith(".py")
+
+
+def test_prefer_source_refuses_once_a_hot_module_is_imported() -> None:
+    code = (
+        "import detect.auditd.record\n"
+        "from detect import native\n"
+        "try:\n    native.prefer_source()\nexcept RuntimeError as e:\n    print(e)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "detect.auditd.record was imported" in run.stdout

@@ -7,10 +7,23 @@ a fresh timestamp from a clock that only moves forward, and the host's next seri
 drawn by category (`MIX`: mostly file opens, ~1% execve, some connects and user-space records).
 
 Unless `--verbatim`, the SYSCALL record of each event gets a fresh `a1` (a pointer on real hosts,
-so no two SYSCALL bodies repeat, as on a real host) and a `pid`/`ppid` from a per-host process
-table: an execve event is a freshly forked child of a live process, other events come from live
-processes. PATH, CWD, PROCTITLE and user-space records stay verbatim: they recur on real hosts
-too, but a small seed makes them recur more than a real host would.
+so no two SYSCALL bodies repeat, as on a real host) and a `pid`/`ppid` from a per-host table of
+live processes. A process keeps one identity for its life, as on a real host: its SYSCALL
+context (`CONTEXT_FIELDS`: exe, comm, uids and gids, auid, ses, tty, subj) is that of the seed
+event that made it, and every event given to it is a seed event of that same identity. The table
+is cut into slots per identity, sized in proportion to how often that identity's events are
+drawn (`PROCESSES` in all, at least one slot each); at the start every slot holds a process that
+was already running (`ppid=1`). Each seed event runs in one of three ways (`RUNS_IN`):
+- `live`: an event of a live process of its identity (every non-execve event);
+- `exec`: a successful execve: a fresh child of any live process of the host, whose identity
+  becomes the execve's (a process's image changes only through its own execve);
+- `fork`: a failed execve: a fresh child of a live process of the same identity (a forked child
+  has its parent's image and a failed execve leaves it so; in the seed these are helpers of
+  useradd and friends trying PATH entries).
+A fresh child takes the place of the oldest process of its identity's slots, which is never seen
+again (it exited). So a pid's exe, comm, uid, auid, ses and tty never change within a corpus.
+PATH, CWD, PROCTITLE and user-space records stay verbatim: they recur on real hosts too, but a
+small seed makes them recur more than a real host would.
 
 Interleaving is learned from the seed: an event is "interleaved" when later events start before
 its last record; it is described by (tail, span) = how many of its records come after the first
@@ -59,15 +72,37 @@ MIX: Mapping[str, float] = {
     "other": 0.005,
 }
 EXEC_SYSCALLS = frozenset(("execve", "execveat"))
+# The SYSCALL fields that make a process's identity: fixed for the life of a generated process.
+CONTEXT_FIELDS = (
+    "exe",
+    "comm",
+    "uid",
+    "gid",
+    "euid",
+    "suid",
+    "fsuid",
+    "egid",
+    "sgid",
+    "fsgid",
+    "auid",
+    "ses",
+    "tty",
+    "subj",
+)
+# How an event finds its process (see the module docstring).
+LIVE = "live"  # a live process of the event's identity
+EXEC = "exec"  # a fresh child of any live process; the child takes the event's identity
+FORK = "fork"  # a fresh child of a live process of the event's identity (a failed execve)
+RUNS_IN = (LIVE, EXEC, FORK)
 NET_SYSCALLS = frozenset(("connect", "bind", "accept", "accept4", "listen", "sendto", "sendmsg"))
 RATE = 1000.0  # events per second per host, in audit time: sets how many events are in flight
 WHEEL = 10_000  # resolution of the category draw
 CHUNK_LINES = 8192
 SERIAL_START = (1_000, 1_000_000)  # each host's first serial is drawn from this range
 COMPRESSORS = ("none", "gz", "zst")
-VERSION = 2  # bump when the same recipe would give different lines: `--reuse` then regenerates
+VERSION = 3  # bump when the same recipe would give different lines: `--reuse` then regenerates
 VOLATILE_RE = re.compile(r" (pid|ppid|a1)=([0-9a-f]+)(?=\s|$)")  # varied in SYSCALL records
-PROCESSES = 256  # live processes per host
+PROCESSES = 256  # live processes per host (at least one per identity, so a few more)
 PID_START = (2_000, 200_000)
 PID_MAX = 4_194_304  # the kernel's pid_max on 64-bit
 POINTER_BASE = 0x7F0000000000
@@ -76,6 +111,8 @@ ZSTD_LEVEL = 3
 
 Template = tuple[str, str]  # a seed line without its node prefix, cut around `stamp:serial`
 Format = tuple[str, str, bool]  # head, tail (a format string when the flag is set), flag
+Identity = tuple[tuple[str, str], ...]  # (field, raw value) of the CONTEXT_FIELDS a SYSCALL has
+Process = tuple[str, str]  # (pid, ppid) of a live process
 
 
 @dataclass(frozen=True)
@@ -88,6 +125,8 @@ class SeedEvent:
     origin: str  # path:line of its first record
     formats: tuple[Format, ...] = ()
     varied: bool = False  # some record has fields that get fresh values
+    identity: int = -1  # index in `Seed.identities` of its SYSCALL's context; -1: no SYSCALL
+    runs_in: str = LIVE  # how it finds its process when varied: one of RUNS_IN
 
 
 @dataclass
@@ -100,6 +139,7 @@ class Seed:
     unparsed: int
     start_ms: int
     files: list[str]
+    identities: dict[Identity, int] = field(default_factory=dict)  # identity -> its index
 
     @property
     def interleave_rate(self) -> float:
@@ -122,6 +162,7 @@ class CorpusStats:
     records: int = 0
     events: int = 0
     interleaved: int = 0
+    forked: int = 0  # fresh children (execve events)
     by_category: dict[str, int] = field(default_factory=dict)
     first_ms: int = 0
     last_ms: int = 0
@@ -169,6 +210,19 @@ def tail_format(rtype: str, tail: str) -> str | None:
     if not count:
         return None
     return text + sep + enriched.replace("{", "{{").replace("}", "}}")
+
+
+def process_context(syscall: Record) -> Identity:
+    """The SYSCALL record's identity fields as (name, raw value), in CONTEXT_FIELDS order."""
+    fields = syscall.fields
+    return tuple((name, fields[name]) for name in CONTEXT_FIELDS if name in fields)
+
+
+def way_to_run(category: str, syscall: Record) -> str:
+    """LIVE, EXEC (a successful execve) or FORK (a failed one): see the module docstring."""
+    if category != "execve":
+        return LIVE
+    return FORK if syscall.fields.get("success") == "no" else EXEC
 
 
 def categorize(records: Sequence[Record]) -> str:
@@ -244,13 +298,20 @@ def _add_event(seed: Seed, group: _Group) -> None:
     for record, (head, tail) in zip(records, templates, strict=True):
         varied = tail_format(record.type, tail)
         formats.append((head, varied, True) if varied else (head, tail, False))
+    category = categorize(records)
+    syscall = next((record for record in records if record.type == "SYSCALL"), None)
+    identity = -1
+    if syscall is not None:
+        identity = seed.identities.setdefault(process_context(syscall), len(seed.identities))
     event = SeedEvent(
-        category=categorize(records),
+        category=category,
         types=tuple(record.type for record in records),
         templates=templates,
         origin=str(records[0].location),
         formats=tuple(formats),
         varied=any(flag for _, _, flag in formats),
+        identity=identity,
+        runs_in=way_to_run(category, syscall) if syscall is not None else LIVE,
     )
     seed.pools.setdefault(event.category, []).append(event)
     seed.events += 1
@@ -260,27 +321,43 @@ def _add_event(seed: Seed, group: _Group) -> None:
 
 
 class _Host:
-    __slots__ = ("count", "cursor", "next_pid", "pending", "prefix", "processes", "serial")
+    __slots__ = (
+        "count",
+        "cursors",
+        "next_pid",
+        "pending",
+        "prefix",
+        "processes",
+        "serial",
+        "slots",
+    )
 
-    def __init__(self, name: str, rng: random.Random) -> None:
+    def __init__(self, name: str, rng: random.Random, slots: Sequence[range]) -> None:
         self.prefix = f"node={name} "
         self.serial = rng.randrange(*SERIAL_START)
         self.count = 0  # events written so far
         self.pending: list[tuple[int, list[str]]] = []  # (due count, held-back tail lines)
+        self.slots = slots  # per identity, its slots in `processes`
+        size = slots[-1].stop if slots else 0
         self.next_pid = rng.randrange(*PID_START)
-        self.processes = [(str(self.next_pid + n), "1") for n in range(PROCESSES)]
-        self.next_pid += PROCESSES
-        self.cursor = 0  # the slot the next forked process replaces (the oldest)
+        self.processes: list[Process] = [(str(self.next_pid + n), "1") for n in range(size)]
+        self.next_pid += size
+        self.cursors = [0] * len(slots)  # per identity, the slot its next child replaces (oldest)
 
-    def process(self, spawn: bool, pick: float) -> tuple[str, str]:
-        """(pid, ppid) of a live process, or of a new child of one when `spawn`."""
-        live = self.processes[int(pick * PROCESSES)]
-        if not spawn:
-            return live
+    def process(self, identity: int, how: str, pick: float) -> Process:
+        """(pid, ppid) of a live process of `identity`, or of a fresh child (EXEC, FORK)."""
+        slots, processes = self.slots[identity], self.processes
+        if how == LIVE:
+            return processes[slots[int(pick * len(slots))]]
+        if how == EXEC:
+            parent = processes[int(pick * len(processes))]
+        else:
+            parent = processes[slots[int(pick * len(slots))]]
         self.next_pid = self.next_pid + 1 if self.next_pid < PID_MAX else PID_START[0]
-        child = (str(self.next_pid), live[0])
-        self.processes[self.cursor] = child
-        self.cursor = (self.cursor + 1) % PROCESSES
+        child = (str(self.next_pid), parent[0])
+        cursor = self.cursors[identity]
+        processes[slots[cursor]] = child
+        self.cursors[identity] = (cursor + 1) % len(slots)
         return child
 
     def release(self, out: list[str]) -> None:
@@ -306,6 +383,33 @@ def category_wheel(seed: Seed, mix: Mapping[str, float]) -> list[list[SeedEvent]
     return wheel
 
 
+def process_slots(seed: Seed, wheel: Sequence[list[SeedEvent]]) -> list[range]:
+    """Per identity (by index), its slots in a host's process table: about PROCESSES in all.
+
+    An identity's share is how often events of live processes (LIVE) of that identity are drawn,
+    so every live process gets about as many events; identities met only in execve events get one
+    slot, which their fresh children take over.
+    """
+    draws: dict[int, int] = {}  # id(pool) -> wheel slots
+    pools: dict[int, list[SeedEvent]] = {}
+    for pool in wheel:
+        draws[id(pool)] = draws.get(id(pool), 0) + 1
+        pools[id(pool)] = pool
+    weight = [0.0] * len(seed.identities)
+    for key, pool in pools.items():
+        for event in pool:
+            if event.varied and event.runs_in == LIVE:
+                weight[event.identity] += draws[key] / len(pool)
+    total = sum(weight) or 1.0
+    slots: list[range] = []
+    start = 0
+    for share in weight:
+        size = max(1, round(PROCESSES * share / total))
+        slots.append(range(start, start + size))
+        start += size
+    return slots
+
+
 class Replayer:
     """Streams the corpus as chunks of lines; `stats` fills in as it goes."""
 
@@ -313,8 +417,11 @@ class Replayer:
         self.seed = seed
         self.options = options
         self.rng = random.Random(options.seed)
-        self.hosts = [_Host(f"host{number}", self.rng) for number in range(1, options.hosts + 1)]
         self.wheel = category_wheel(seed, options.mix)
+        slots = process_slots(seed, self.wheel)
+        self.hosts = [
+            _Host(f"host{number}", self.rng, slots) for number in range(1, options.hosts + 1)
+        ]
         rate = seed.interleave_rate if options.interleave is None else options.interleave
         self.interleave = rate if seed.shapes else 0.0
         self.stats = CorpusStats(first_ms=seed.start_ms)
@@ -367,7 +474,9 @@ class Replayer:
         key, prefix = stamp + str(host.serial), host.prefix
         if self.options.verbatim or not event.varied:
             return [prefix + head + key + tail for head, tail in event.templates]
-        pid, ppid = host.process(event.category == "execve", self.rng.random())
+        pid, ppid = host.process(event.identity, event.runs_in, self.rng.random())
+        if event.runs_in != LIVE:
+            self.stats.forked += 1
         values = {"pid": pid, "ppid": ppid, "a1": f"{POINTER_BASE | self.rng.getrandbits(40):x}"}
         return [
             prefix + head + key + (tail.format_map(values) if varied else tail)

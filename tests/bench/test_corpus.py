@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import (
+    CONTEXT_FIELDS,
+    EXEC,
+    LIVE,
+    PROCESSES,
     Options,
     Replayer,
     Seed,
@@ -114,6 +118,85 @@ def test_an_execve_runs_in_a_fresh_child_and_later_events_reuse_it(seed: Seed) -
             reused += pid in children[record.node]
         seen[record.node].add(pid)
     assert reused > 0
+
+
+EXECVE_HEAVY = Options(
+    records=20_000, hosts=2, seed=3, mix={"execve": 0.3, "file": 0.6, "connect": 0.1}
+)
+
+
+def syscalls(lines: list[str]) -> list[tuple[str | None, dict[str, str]]]:
+    """(host, fields) of every SYSCALL record, in corpus order."""
+    out = []
+    for line in lines:
+        record = parse_line(line)
+        if record.type == "SYSCALL":
+            out.append((record.node, record.fields))
+    return out
+
+
+def context(fields: dict[str, str]) -> tuple[str | None, ...]:
+    return tuple(fields.get(name) for name in CONTEXT_FIELDS)
+
+
+def is_exec(fields: dict[str, str]) -> bool:
+    return fields["syscall"] in ("59", "322") and fields["success"] == "yes"
+
+
+@pytest.mark.parametrize("options", [SMALL, EXECVE_HEAVY])
+def test_a_pids_exe_changes_only_through_its_own_execve(seed: Seed, options: Options) -> None:
+    """A real process's exe, comm, uids, auid, ses and tty change only when it execs."""
+    known: dict[tuple[str | None, str], tuple[str | None, ...]] = {}
+    execs = 0
+    for host, fields in syscalls(list(iter_corpus(seed, options))):
+        key, now = (host, fields["pid"]), context(fields)
+        if is_exec(fields):
+            assert key not in known, f"pid {key} execs after earlier events: not a fresh child"
+            execs += 1
+        elif key in known:
+            assert known[key] == now, f"pid {key}: {known[key]} became {now} without an execve"
+        known[key] = now
+    assert execs > 0 and len(known) > PROCESSES
+
+
+def test_a_failed_execve_runs_in_a_fork_of_a_process_of_its_identity(seed: Seed) -> None:
+    """A forked child has its parent's image, and a failed execve leaves it so."""
+    known: dict[tuple[str | None, str], tuple[str | None, ...]] = {}
+    compared = 0
+    for host, fields in syscalls(list(iter_corpus(seed, EXECVE_HEAVY))):
+        if fields["syscall"] == "59" and fields["success"] == "no":
+            assert (host, fields["pid"]) not in known
+            parent = known.get((host, fields["ppid"]))
+            if parent is not None:
+                assert parent == context(fields)
+                compared += 1
+        known[(host, fields["pid"])] = context(fields)
+    assert compared > 0
+
+
+def test_the_process_table_stays_the_same_size(seed: Seed) -> None:
+    """Every fresh child takes an exited process's place: memory stays constant."""
+    replayer = Replayer(seed, EXECVE_HEAVY)
+    before = [list(host.processes) for host in replayer.hosts]
+    for _ in replayer.chunks():
+        pass
+    assert replayer.stats.forked > 0
+    for host, start in zip(replayer.hosts, before, strict=True):
+        assert len(host.processes) == len(start) >= PROCESSES
+        assert len({pid for pid, _ in host.processes}) == len(host.processes)
+        assert host.processes != start
+
+
+def test_fresh_children_replace_the_oldest_processes_of_their_identity(seed: Seed) -> None:
+    """The replaced processes have exited: no later event of their identity comes from them."""
+    host = Replayer(seed, SMALL).hosts[0]
+    identity = max(range(len(host.slots)), key=lambda index: len(host.slots[index]))
+    slots = host.slots[identity]
+    old = [host.processes[slot] for slot in slots]
+    children = [host.process(identity, EXEC, 0.5) for _ in slots]
+    assert [host.processes[slot] for slot in slots] == children
+    assert not set(old) & set(host.processes)
+    assert {host.process(identity, LIVE, n / 100) for n in range(100)} <= set(children)
 
 
 def test_some_events_are_interleaved(seed: Seed, lines: list[str]) -> None:

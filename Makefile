@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := auditd python3-audit
 
-.PHONY: demo test check lint format typecheck unit bench system-deps clean build pure
+.PHONY: demo test check lint format typecheck unit bench system-deps clean build pure unit-pure
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ demo: $(STAMP) build
 	@echo "--- the same scan as JSON lines (first alert shown):"
 	$(BIN)/detect scan examples/ 2>/dev/null | head -n 1 | cut -c 1-400 || true
 
-test: $(STAMP) system-deps check
+test: $(STAMP) system-deps check unit-pure
 
 check: lint format typecheck unit
 
@@ -60,6 +60,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP) build
 	$(BIN)/pytest -q
+
+# The same tests on the .py sources (what runs where nothing was compiled), the kernel's aside.
+unit-pure: $(STAMP)
+	DETECT_PURE=1 $(BIN)/pytest -q -m 'not kernel'
 
 bench: $(STAMP) build
 	$(BIN)/python -m bench.run

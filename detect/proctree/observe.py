@@ -36,8 +36,6 @@ FORKS = frozenset(("fork", "vfork", "clone", "clone3"))
 EXITS = frozenset(("exit_group",))
 CLONE_THREAD = 0x10000
 NO_PARENT = 0  # the ppid of init and kthreadd
-MAX_NAMES = 4096  # (arch, syscall number) pairs whose names are remembered
-_NAMES: dict[tuple[str, str], str | None] = {}
 
 
 def observe_event(tree: ProcessTree, event: AuditEvent) -> Process | None:
@@ -64,7 +62,7 @@ def observe_event(tree: ProcessTree, event: AuditEvent) -> Process | None:
         process.confirmed = True
     if time_ms > process.last_ms:
         process.last_ms = time_ms
-    name = syscall_name(syscall)
+    name = interpret.syscall_name(syscall)
     success = fields.get("success") != "no"
     exe = fields.get("exe")
     if success and name in EXECS:
@@ -82,31 +80,6 @@ def observe_event(tree: ProcessTree, event: AuditEvent) -> Process | None:
         _key_labels(tree, process, event)
     event.process = process
     return process
-
-
-def syscall_name(syscall: Record) -> str | None:
-    """The SYSCALL record's syscall name, as `interpret.record_interpreted` gives it (the
-    ENRICHED name first), without interpreting the rest of the record."""
-    interpreted = syscall.interpreted
-    if interpreted is not None:
-        return interpreted.get("SYSCALL")
-    enriched = syscall.enriched
-    if enriched:
-        name = enriched.get("SYSCALL")
-        if name is not None:
-            return name
-    fields = syscall.fields
-    arch = fields.get("arch")
-    if arch is None:
-        return None
-    number = fields.get("syscall", "")
-    key = (arch, number)
-    if key in _NAMES:
-        return _NAMES[key]
-    if len(_NAMES) >= MAX_NAMES:
-        _NAMES.clear()  # garbage can invent endless pairs
-    found = _NAMES[key] = interpret.syscall_of(interpret.arch_of(arch), number)
-    return found
 
 
 def holder(

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
+from detect.auditd.interpret import syscall_name
 from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
 from detect.proctree.fields import tree_fields
-from detect.proctree.observe import holder, syscall_name
+from detect.proctree.observe import holder
 from detect.proctree.process import Process
 from detect.proctree.settings import LabelRule, TreeSettings
 from detect.proctree.tree import ProcessTree

@@ -31,20 +31,17 @@ def iso_ms(ms: int) -> str:
 class AuditEvent:
     """Records of one event in arrival order, plus how it was completed."""
 
-    __slots__ = ("cache", "completion", "node", "process", "records", "serial", "stamp")
+    __slots__ = ("cache", "completion", "node", "process", "records", "serial", "stamp", "time_ms")
 
     def __init__(self, first: Record) -> None:
         self.node = first.node
         self.stamp = first.stamp
         self.serial = first.serial
+        self.time_ms = stamp_to_ms(first.stamp)  # audit time, milliseconds since the epoch
         self.records: list[Record] = [first]
         self.completion = ""
         self.cache: dict[str, Any] = {}
         self.process: Any = None  # its process in the tree (detect.proctree), once observed
-
-    @property
-    def time_ms(self) -> int:
-        return stamp_to_ms(self.stamp)
 
     @property
     def timestamp(self) -> str:

@@ -30,6 +30,9 @@ FILE_TYPES = {
 MODE_FLAGS = ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
 SOCKET_FAMILIES = {0: "unspec", 1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet"}
 
+MAX_NAMES = 4096  # (arch, syscall number) pairs whose names `syscall_name` remembers
+_NAMES: dict[tuple[str, str], str | None] = {}
+
 
 def to_bytes(text: str) -> bytes:
     """Back to the exact bytes a decoded value came from (surrogate escapes included)."""
@@ -172,7 +175,29 @@ def event_arch(event: AuditEvent) -> str | None:
 def event_syscall(event: AuditEvent) -> str | None:
     """The name of the event's syscall (`openat`), or None without a SYSCALL record."""
     syscall = event.first("SYSCALL")
-    return record_interpreted(syscall).get("SYSCALL") if syscall is not None else None
+    return syscall_name(syscall) if syscall is not None else None
+
+
+def syscall_name(syscall: Record) -> str | None:
+    """A SYSCALL record's syscall name, as `record_interpreted` gives it (the ENRICHED name
+    first), without interpreting the rest of the record."""
+    interpreted = syscall.interpreted
+    if interpreted is not None:
+        return interpreted.get("SYSCALL")
+    name = syscall.enriched.get("SYSCALL")
+    if name is not None:
+        return name
+    fields = syscall.fields
+    arch = fields.get("arch")
+    if arch is None:
+        return None
+    key = (arch, fields.get("syscall", ""))
+    if key in _NAMES:
+        return _NAMES[key]
+    if len(_NAMES) >= MAX_NAMES:
+        _NAMES.clear()  # garbage can invent endless pairs
+    found = _NAMES[key] = syscall_of(arch_of(arch), key[1])
+    return found
 
 
 def event_sockaddr(event: AuditEvent) -> dict[str, Any] | None:

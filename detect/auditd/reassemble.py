@@ -181,7 +181,7 @@ class Reassembler:
             event.completion = LATE
         elif counts_serial(record.type):
             self._track_serial(node, record.serial)
-        time_ms = record.time_ms
+        time_ms = event.time_ms
         if is_standalone(record.type):
             self._remember(node, key)
             self._complete(event, STANDALONE)

@@ -140,8 +140,9 @@ def process_view(process: Process) -> View:
         if value is not None:
             view[name] = value
     image = process.image
-    if image is not None and image.argv is not None:
-        view["process.args"] = list(image.argv)
+    argv = image.argv if image is not None else None
+    if argv is not None:
+        view["process.args"] = list(argv)
     view.update(category_tree_fields(process))
     return view
 

@@ -39,30 +39,44 @@ NO_PARENT = 0  # the ppid of init and kthreadd
 
 
 def observe_event(tree: ProcessTree, event: AuditEvent) -> Process | None:
+    """The fast path (an event of a known, living process, same image, same user) is a few
+    dict lookups: the holder of a confirmed living process is the process itself whatever
+    the event's ppid says (see `_same`), so the ppid is not even read."""
     syscall = event.first("SYSCALL")
-    pid = _number(syscall.fields.get("pid")) if syscall is not None else None
-    if syscall is None or pid is None:
+    if syscall is None:
         event.process = None
         return None
     fields = syscall.fields
-    time_ms, serial = event.time_ms, event.serial
+    pid = _number(fields.get("pid"))
+    if pid is None:
+        event.process = None
+        return None
+    time_ms = event.time_ms
     tree.advance(time_ms)
     host = event.node or ""
-    process = holder(tree, host, pid, _number(fields.get("ppid")), time_ms, serial)
-    process.confirmed = True
-    process.last_ms = max(process.last_ms, time_ms)
-    name = interpret.record_interpreted(syscall).get("SYSCALL")
+    pids = tree.current.get(host)
+    process = pids.get(pid) if pids is not None else None
+    if process is None or not process.confirmed or process.exit_ms is not None:
+        ppid = _number(fields.get("ppid"))
+        process = holder(tree, host, pid, ppid, time_ms, event.serial)
+        process.confirmed = True
+    if time_ms > process.last_ms:
+        process.last_ms = time_ms
+    name = interpret.syscall_name(syscall)
     success = fields.get("success") != "no"
-    if name in EXECS and success:
-        _exec(tree, process, event, fields.get("exe"))
-    else:
-        _image(tree, process, event, fields.get("exe"))
-    _user(tree, process, syscall)
+    exe = fields.get("exe")
+    if success and name in EXECS:
+        _exec(tree, process, event, exe, time_ms)
+    elif exe and (process.image is None or exe != process.image.path):
+        _image(tree, process, event, exe, time_ms)
+    uid = fields.get("uid")
+    if uid is not None and uid != process.uid:
+        _user(tree, process, syscall, uid)
     if success and name in FORKS:
-        _fork(tree, process, fields, name, event)
+        _fork(tree, process, fields, name, event, time_ms)
     elif name in EXITS:
         tree.end(process, time_ms)
-    if tree.settings.key_labels and fields.get("key"):
+    if tree.key_labels and fields.get("key"):
         _key_labels(tree, process, event)
     event.process = process
     return process
@@ -89,34 +103,38 @@ def _same(current: Process, ppid: int | None, time_ms: int) -> bool:
     return current.ppid == ppid
 
 
-def _exec(tree: ProcessTree, process: Process, event: AuditEvent, exe: str | None) -> None:
+def _exec(
+    tree: ProcessTree, process: Process, event: AuditEvent, exe: str | None, time_ms: int
+) -> None:
     argv = interpret.execve_argv(event)
     path = exe or (argv[0] if argv else "")
-    tree.exec(process, path, tuple(argv) if argv is not None else None, event.time_ms)
+    tree.exec(process, path, argv, time_ms)
 
 
-def _image(tree: ProcessTree, process: Process, event: AuditEvent, exe: str | None) -> None:
-    if exe and exe != process.executable:
-        title = interpret.proctitle_argv(event)
-        tree.seen(process, exe, event.time_ms, " ".join(title) if title else None)
+def _image(tree: ProcessTree, process: Process, event: AuditEvent, exe: str, time_ms: int) -> None:
+    title = interpret.proctitle_argv(event)
+    tree.seen(process, exe, time_ms, " ".join(title) if title else None)
 
 
-def _user(tree: ProcessTree, process: Process, syscall: Record) -> None:
-    uid = syscall.fields.get("uid")
-    if uid is not None and uid != process.uid:
-        named = interpret.record_interpreted(syscall).get("UID")
-        tree.set_user(process, uid, named or id_name(uid))
+def _user(tree: ProcessTree, process: Process, syscall: Record, uid: str) -> None:
+    named = interpret.record_interpreted(syscall).get("UID")
+    tree.set_user(process, uid, named or id_name(uid))
 
 
 def _fork(
-    tree: ProcessTree, process: Process, fields: dict[str, str], name: str, event: AuditEvent
+    tree: ProcessTree,
+    process: Process,
+    fields: dict[str, str],
+    name: str,
+    event: AuditEvent,
+    time_ms: int,
 ) -> None:
     child = _number(fields.get("exit"))
     if not child or child == process.pid:
         return
     if name == "clone" and _flags(fields.get("a0")) & CLONE_THREAD:
         return
-    tree.fork(process, child, event.time_ms, event.serial)
+    tree.fork(process, child, time_ms, event.serial)
 
 
 def _key_labels(tree: ProcessTree, process: Process, event: AuditEvent) -> None:

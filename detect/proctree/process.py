@@ -8,7 +8,7 @@ each `Image` is one program the process ran, in order, with where we learnt it f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 # How an image became known.
 EXECVE = "execve"  # an audited execve/execveat
@@ -19,6 +19,7 @@ PROC = "proc"  # read from /proc when seeding
 EVENT = "event"  # its first own event
 PPID = "ppid"  # another process named it as its parent
 
+ARG_END = "\x00"  # ends each argument of a packed argv (no argument holds one)
 ProcessKey = tuple[str, int, int, int]  # (host, pid, first_ms, first_serial)
 
 
@@ -32,40 +33,87 @@ class Epoch:
         self.value = 0
 
 
-@dataclass(frozen=True, slots=True)
 class Image:
-    """One program a process ran: executable, argv (None when unknown), since when."""
+    """One program a process ran: executable, argv (None when unknown), since when.
 
-    path: str
-    argv: tuple[str, ...] | None
-    since_ms: int
-    how: str
-    title: str | None = None  # the PROCTITLE when argv is unknown (cut at 128 bytes)
+    The argv is kept packed in one string, each argument followed by a NUL (`args`): an
+    argument cannot hold a NUL (the kernel passes C strings), so packing loses nothing, and
+    one string costs far less than a tuple of strings (a 3,000-argument argv: 25 KB instead of
+    175 KB), and equal argvs are shared as one string (ProcessTree.intern). `argv` and
+    `command_line` unpack on demand. (Only a forged log can put a NUL inside an argument; it
+    then reads as a boundary between two.) Shared and never changed once made (a plain slotted
+    class: building one is on the exec path; a frozen dataclass costs four times as much)."""
+
+    __slots__ = ("args", "how", "path", "since_ms", "title")
+
+    def __init__(
+        self, path: str, args: str | None, since_ms: int, how: str, title: str | None = None
+    ) -> None:
+        self.path = path
+        self.args = args  # the argv packed by `pack_argv`, None when unknown
+        self.since_ms = since_ms
+        self.how = how
+        self.title = title  # the PROCTITLE when argv is unknown (cut at 128 bytes)
+
+    @property
+    def argv(self) -> tuple[str, ...] | None:
+        args = self.args
+        if args is None:
+            return None
+        return tuple(args[:-1].split(ARG_END)) if args else ()
 
     @property
     def command_line(self) -> str | None:
-        if self.argv is not None:
-            return " ".join(self.argv)
+        args = self.args
+        if args is not None:
+            return args[:-1].replace(ARG_END, " ")
         return self.title
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Image):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def _fields(self) -> tuple[str, str | None, int, str, str | None]:
+        return (self.path, self.args, self.since_ms, self.how, self.title)
+
+    def __repr__(self) -> str:
+        return f"Image({self.path!r}, {self.argv!r}, {self.since_ms}, {self.how!r})"
+
+
+def pack_argv(argv: Sequence[str]) -> str:
+    """The argv as one string, each argument followed by a NUL (see `Image`)."""
+    return "".join([argument + ARG_END for argument in argv])
 
 
 class Process:
     """A node of the tree. `parent` is None only while the parent is unknown; a placeholder
-    (seen only as another process's `ppid`) has no image until its own events fill it in."""
+    (seen only as another process's `ppid`) has no image until its own events fill it in.
+
+    Memory: a table holds up to `max_processes` of these, so a process keeps its identity in
+    slots (no key tuple), its current image in `image` and the earlier ones of its exec chain
+    in `earlier` (a tuple, empty for most processes: no list per process)."""
 
     __slots__ = (
         "cached",
         "cached_epoch",
         "confirmed",
+        "earlier",
         "exit_ms",
-        "images",
-        "key",
+        "host",
+        "image",
         "labels",
         "last_ms",
         "origin",
         "owner",
         "parent",
+        "pid",
         "ppid",
+        "serial",
+        "start_ms",
         "uid",
         "user",
     )
@@ -73,48 +121,55 @@ class Process:
     def __init__(
         self, key: ProcessKey, parent: Process | None = None, owner: Epoch | None = None
     ) -> None:
-        self.key = key
+        self.host, self.pid, self.start_ms, self.serial = key
         self.owner = owner if owner is not None else Epoch()  # the tree's change counter
         self.parent = parent
         self.ppid: int | None = parent.pid if parent is not None else None
-        self.images: list[Image] = []
+        self.image: Image | None = None  # what it runs now
+        self.earlier: tuple[Image, ...] = ()  # the exec chain before `image`, oldest first
         self.uid: str | None = None
         self.user: str | None = None
         self.labels: tuple[str, ...] = ()  # its own; descendants inherit them
         self.exit_ms: int | None = None
-        self.last_ms = key[2]
+        self.last_ms = self.start_ms
         self.confirmed = False  # an event of its own has been seen
         self.origin = EVENT  # how its start became known: FORK, PROC, EVENT or PPID
         self.cached: tuple[dict[str, object], dict[str, object]] | None = None
         self.cached_epoch = -1
 
     @property
-    def host(self) -> str:
-        return self.key[0]
-
-    @property
-    def pid(self) -> int:
-        return self.key[1]
-
-    @property
-    def start_ms(self) -> int:
-        return self.key[2]
+    def key(self) -> ProcessKey:
+        return (self.host, self.pid, self.start_ms, self.serial)
 
     @property
     def placeholder(self) -> bool:
-        return not self.images and not self.confirmed
+        return self.image is None and not self.confirmed
 
     @property
-    def image(self) -> Image | None:
-        return self.images[-1] if self.images else None
+    def images(self) -> list[Image]:
+        """The exec chain, oldest first (a new list: change it through the tree)."""
+        return [*self.earlier, self.image] if self.image is not None else []
 
     @property
     def executable(self) -> str | None:
-        return self.images[-1].path if self.images else None
+        image = self.image
+        return image.path if image is not None else None
 
     @property
     def command_line(self) -> str | None:
-        return self.images[-1].command_line if self.images else None
+        image = self.image
+        return image.command_line if image is not None else None
+
+    def run(self, image: Image, keep: int) -> None:
+        """`image` is now what the process runs; the chain keeps the first and the latest
+        images, `keep` of them in all."""
+        current = self.image
+        if current is not None:
+            earlier = (*self.earlier, current)
+            if len(earlier) >= keep:
+                earlier = (earlier[0], *earlier[len(earlier) - keep + 2 :])
+            self.earlier = earlier
+        self.image = image
 
     def ancestors(self, limit: int) -> list[Process]:
         """Parent first, at most `limit` of them (a cycle cannot loop: the limit stops it)."""
@@ -132,5 +187,5 @@ class Process:
         return True
 
     def __repr__(self) -> str:
-        host, pid, first_ms, serial = self.key
-        return f"Process({host or ''} pid {pid} @{first_ms}:{serial} {self.executable})"
+        where = f"{self.host or ''} pid {self.pid} @{self.start_ms}:{self.serial}"
+        return f"Process({where} {self.executable})"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detect.auditd.views import id_name
-from detect.proctree.process import PROC, Image, Process
+from detect.proctree.process import PROC, Process
 from detect.proctree.tree import ProcessTree
 
 PROCFS = Path("/proc")
@@ -106,10 +106,7 @@ def _seed(tree: ProcessTree, entry: ProcEntry, host: str) -> Process:
     process.confirmed = True  # seen running: its ppid is its own
     process.ppid = entry.ppid or None
     if entry.exe is not None:
-        argv = entry.argv or None
-        process.images.append(Image(entry.exe, argv, entry.start_ms, PROC))
-        for label in tree.settings.image_labels(entry.exe, " ".join(entry.argv)):
-            process.add_label(label)
+        tree.exec(process, entry.exe, entry.argv or None, entry.start_ms, how=PROC)
     if entry.uid is not None:
         process.uid, process.user = entry.uid, id_name(entry.uid)
     return process

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -26,8 +27,8 @@ from detect.proctree.fields import MAX_DEPTH
 from detect.resources import mapping_path
 
 GRACE_MS = 60_000  # exited processes stay this long (audit time) for late events
-MAX_PROCESSES = 50_000  # in all hosts together (~1.2 KB each); past it LRU leaves are evicted
-MAX_CACHED_PATHS = 4096  # executables whose image labels are remembered
+MAX_PROCESSES = 50_000  # in all hosts together (~1-1.6 KB each); past it LRU leaves are evicted
+MAX_CACHED_PATHS = 4096  # executables, and command lines, whose labels are remembered
 TOP_KEYS = frozenset(("grace_seconds", "max_processes", "labels"))
 LABEL_KEYS = frozenset(("images", "args", "keys"))
 
@@ -75,7 +76,9 @@ class TreeSettings:
     labels: tuple[LabelRule, ...] = ()
     max_depth: int = MAX_DEPTH
     key_labels: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
-    path_labels: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    arg_rules: tuple[LabelRule, ...] = field(default=(), compare=False, repr=False)
+    path_labels: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    line_labels: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_processes < 1 or self.grace_ms < 0:
@@ -85,21 +88,36 @@ class TreeSettings:
             for key in rule.keys:
                 by_key[key] = (*by_key.get(key, ()), rule.label)
         object.__setattr__(self, "key_labels", by_key)
+        object.__setattr__(self, "arg_rules", tuple(rule for rule in self.labels if rule.args))
 
-    def image_labels(self, path: str, command_line: str | None) -> list[str]:
-        """Labels an exec of `path` with `command_line` gives."""
+    def image_labels(self, path: str, command_line: str | None) -> tuple[str, ...]:
+        """Labels an exec of `path` with `command_line` gives. Both halves are remembered
+        (bounded tables): a label depends only on the path, or only on the command line."""
         if not self.labels:
-            return []
-        found = self.path_labels.get(path)
-        if found is None:
-            found = [rule.label for rule in self.labels if rule.matches_image(path)]
-            if len(self.path_labels) >= MAX_CACHED_PATHS:
-                self.path_labels.clear()
-            self.path_labels[path] = found
-        if command_line:
-            extra = [r.label for r in self.labels if r.args and r.matches_args(command_line)]
-            return [*found, *(label for label in extra if label not in found)]
+            return ()
+        found = _remembered(self.path_labels, path, self._path_labels)
+        if command_line and self.arg_rules:
+            extra = _remembered(self.line_labels, command_line, self._line_labels)
+            if extra:
+                return (*found, *(label for label in extra if label not in found))
         return found
+
+    def _path_labels(self, path: str) -> tuple[str, ...]:
+        return tuple(rule.label for rule in self.labels if rule.matches_image(path))
+
+    def _line_labels(self, command_line: str) -> tuple[str, ...]:
+        return tuple(rule.label for rule in self.arg_rules if rule.matches_args(command_line))
+
+
+def _remembered(
+    table: dict[str, tuple[str, ...]], text: str, compute: Callable[[str], tuple[str, ...]]
+) -> tuple[str, ...]:
+    found = table.get(text)
+    if found is None:
+        if len(table) >= MAX_CACHED_PATHS:
+            table.clear()
+        found = table[text] = compute(text)
+    return found
 
 
 def settings_from_dict(data: Any, source: str = "settings") -> TreeSettings:

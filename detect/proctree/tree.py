@@ -6,7 +6,7 @@ what the grace period allows; `flush()` and `close()` end a run. Time comes from
 (the newest audit time seen), never from the wall clock, so replaying a log is deterministic.
 
 Identity: the graph's nodes are `Process` objects, each keyed by (host, pid, first seen time,
-first seen serial); `current` maps (host, pid) to the process that holds that PID now. A fork
+first seen serial); `current` maps host and pid to the process that holds that PID now. A fork
 of a PID still held, an event of a PID whose holder has exited, or a new process's own first
 event under another parent makes a new process: PIDs are reused.
 
@@ -14,18 +14,28 @@ Bounds: an exited process leaves `grace_ms` after its exit unless it still has c
 graph (the ancestors of living processes stay; it leaves with its last child). Past
 `max_processes`, the least recently seen leaves go first, exited ones before living ones, and
 every such eviction is counted. Removing only leaves keeps every remaining ancestry whole.
+
+Cached fields (detect/proctree/fields.py): a process's tree fields read its ancestors (their
+images, users, labels) and its own labels, never its own image or user. So a change moves the
+tree's epoch (every cached field stale) only when the process has children and changes what
+they read, and marks the process's own fields stale only when its labels or its parent change:
+the exec of a leaf, the usual case, leaves every cache valid (tests/proctree/test_cache.py).
+
+Memory: a table of up to `max_processes` processes; each costs about 1 KB (a fork and an exec;
+~1.6 KB once detections have read its tree fields). Graphs keep no networkx attributes
+(detect/proctree/graph.py), images share equal paths, titles and argvs (`intern`).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
+from detect.proctree.graph import ProcessGraph
 from detect.proctree.observe import observe_event
-from detect.proctree.process import EXECVE, FORK, PPID, SEEN, Epoch, Image, Process
+from detect.proctree.process import EXECVE, FORK, PPID, SEEN, Epoch, Image, Process, pack_argv
 from detect.proctree.settings import TreeSettings, load_settings
 
 if TYPE_CHECKING:
@@ -33,7 +43,9 @@ if TYPE_CHECKING:
 
 EVICT_TO = 0.9  # an eviction pass brings the table down to this share of its maximum
 MAX_IMAGES = 16  # exec chain kept per process: the first image and the latest ones
-NO_ARGV: tuple[str, ...] | None = None
+MAX_INTERNED_CHARS = 2_000_000  # paths, titles and argvs shared between images, in all
+MAX_INTERNED_TEXT = 256_000  # longer ones are not shared
+NO_ARGV: Sequence[str] | None = None
 
 
 @dataclass
@@ -57,13 +69,16 @@ class ProcessTree:
 
     def __init__(self, settings: TreeSettings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
-        self.graphs: dict[str, nx.DiGraph] = {}
-        self.current: dict[tuple[str, int], Process] = {}
+        self.graphs: dict[str, ProcessGraph] = {}
+        self.current: dict[str, dict[int, Process]] = {}  # host -> pid -> its holder now
         self.exited: deque[Process] = deque()
         self.stats = TreeStats()
         self.epoch = Epoch()  # moves when a process with children changes: cached fields go stale
         self.now_ms = 0
         self.size = 0
+        self.key_labels = self.settings.key_labels  # audit key -> labels (read per event)
+        self.strings: dict[str, str] = {}  # see `intern`
+        self.interned_chars = 0
 
     # --- the push interface -----------------------------------------------------------------
 
@@ -100,13 +115,17 @@ class ProcessTree:
     # --- building -----------------------------------------------------------------------------
 
     def lookup(self, host: str, pid: int) -> Process | None:
-        return self.current.get((host, pid))
+        pids = self.current.get(host)
+        return pids.get(pid) if pids is not None else None
 
     def create(
         self, host: str, pid: int, time_ms: int, serial: int, parent: Process | None
     ) -> Process:
         """A new process now holding `pid`; its predecessor, if still there, has ended."""
-        old = self.current.get((host, pid))
+        pids = self.current.get(host)
+        if pids is None:
+            pids = self.current[host] = {}
+        old = pids.get(pid)
         if old is not None:
             self.stats.reused += 1
             if old.exit_ms is None:
@@ -114,11 +133,11 @@ class ProcessTree:
         process = Process((host, pid, time_ms, serial), parent, self.epoch)
         graph = self.graphs.get(host)
         if graph is None:
-            graph = self.graphs[host] = nx.DiGraph()
+            graph = self.graphs[host] = ProcessGraph()
         graph.add_node(process)
         if parent is not None:
             graph.add_edge(parent, process)
-        self.current[(host, pid)] = process
+        pids[pid] = process
         self.stats.processes += 1
         self.size += 1
         if self.size > self.settings.max_processes:
@@ -127,7 +146,7 @@ class ProcessTree:
 
     def placeholder(self, host: str, pid: int, time_ms: int, serial: int) -> Process:
         """The process holding `pid`, or one standing in for it (seen only as a ppid)."""
-        found = self.current.get((host, pid))
+        found = self.lookup(host, pid)
         if found is not None and found.exit_ms is None:
             return found
         self.stats.placeholders += 1
@@ -138,7 +157,7 @@ class ProcessTree:
     def fork(self, parent: Process, pid: int, time_ms: int, serial: int) -> Process:
         """`parent` forked `pid`: the child starts with the parent's image and user."""
         self.stats.forks += 1
-        found = self.current.get((parent.host, pid))
+        found = self.lookup(parent.host, pid)
         if found is not None and found.exit_ms is None and found.start_ms >= time_ms:
             self.adopt(found, parent)  # its own events completed before the fork's
             return found
@@ -146,7 +165,7 @@ class ProcessTree:
         child.origin = FORK
         image = parent.image
         if image is not None:
-            child.images.append(Image(image.path, image.argv, time_ms, FORK, image.title))
+            child.image = Image(image.path, image.args, time_ms, FORK, image.title)
         child.uid, child.user = parent.uid, parent.user
         return child
 
@@ -165,22 +184,32 @@ class ProcessTree:
         self,
         process: Process,
         path: str,
-        argv: tuple[str, ...] | None,
+        argv: Sequence[str] | None,
         time_ms: int,
         title: str | None = None,
         how: str = EXECVE,
     ) -> None:
-        """`process` now runs `path`: the exec chain grows, image and argument labels apply."""
+        """`process` now runs `path`: the exec chain grows, image and argument labels apply.
+
+        What is stale afterwards: the fields of the descendants (they read this process's
+        image), and the process's own fields only when it gained a label (its own fields
+        read its ancestors and its labels, never its own image)."""
         if how == EXECVE:
             self.stats.execs += 1
-        images = process.images
-        images.append(Image(path, argv, time_ms, how, title))
-        if len(images) > MAX_IMAGES:
-            del images[1]  # the first (how it started) and the latest stay
-        command_line = images[-1].command_line
-        for label in self.settings.image_labels(path, command_line):
-            process.add_label(label)
-        self.changed(process)
+        before = process.image
+        args = self.intern(pack_argv(argv)) if argv is not None else None
+        image = Image(self.intern(path), args, time_ms, how, self._title(title))
+        process.run(image, MAX_IMAGES)
+        settings = self.settings
+        labelled = False
+        if settings.labels:
+            command_line = image.command_line if settings.arg_rules else None
+            for label in settings.image_labels(image.path, command_line):
+                labelled = process.add_label(label) or labelled
+        if labelled:
+            process.cached_epoch = -1
+        if labelled or before is None or _differs(before, image):
+            self._descendants_stale(process)
 
     def seen(self, process: Process, path: str, time_ms: int, title: str | None) -> None:
         """An event shows `path` as the executable: an exec the log did not show."""
@@ -192,9 +221,10 @@ class ProcessTree:
             self.changed(process)
 
     def set_user(self, process: Process, uid: str, user: str) -> None:
+        """A new user: the children's fields are stale (ParentUser), the process's are not."""
         if process.uid != uid:
             process.uid, process.user = uid, user
-            self.changed(process)
+            self._descendants_stale(process)
 
     def end(self, process: Process, time_ms: int) -> None:
         """`process` has exited (exit_group, or its PID was taken)."""
@@ -206,9 +236,33 @@ class ProcessTree:
     def changed(self, process: Process) -> None:
         """Fields computed from `process` are stale: its own, and its descendants' if any."""
         process.cached_epoch = -1
+        self._descendants_stale(process)
+
+    def _descendants_stale(self, process: Process) -> None:
+        """The epoch moves (every cached field goes stale) only when `process` has children:
+        the fields of a leaf's descendants cannot be stale, it has none."""
         graph = self.graphs.get(process.host)
         if graph is not None and graph._succ.get(process):
             self.epoch.value += 1
+
+    def intern(self, text: str) -> str:
+        """One copy of each executable path, title and packed argv, however many images hold
+        it. The table is bounded (MAX_INTERNED_CHARS in all; a longer text is not shared):
+        when full it is emptied, which only costs the sharing."""
+        found = self.strings.get(text)
+        if found is None:
+            size = len(text)
+            if size > MAX_INTERNED_TEXT:
+                return text
+            if self.interned_chars + size > MAX_INTERNED_CHARS:
+                self.strings.clear()
+                self.interned_chars = 0
+            self.strings[text] = found = text
+            self.interned_chars += size
+        return found
+
+    def _title(self, title: str | None) -> str | None:
+        return self.intern(title) if title is not None else None
 
     # --- bounds -------------------------------------------------------------------------------
 
@@ -222,13 +276,13 @@ class ProcessTree:
             self.stats.expired += 1
             parent = self._remove(graph, parent)
 
-    def _remove(self, graph: nx.DiGraph, process: Process) -> Process | None:
+    def _remove(self, graph: ProcessGraph, process: Process) -> Process | None:
         parents = list(graph._pred[process])
         graph.remove_node(process)
         self.size -= 1
-        key = (process.host, process.pid)
-        if self.current.get(key) is process:
-            del self.current[key]
+        pids = self.current[process.host]
+        if pids.get(process.pid) is process:
+            del pids[process.pid]
         return parents[0] if parents else None
 
     def _evict(self) -> None:
@@ -249,9 +303,14 @@ def _eviction_order(process: Process) -> tuple[bool, int]:
     return (process.exit_ms is None, process.last_ms)
 
 
-def _expired_leaf(graph: nx.DiGraph, process: Process, deadline: int) -> bool:
+def _expired_leaf(graph: ProcessGraph, process: Process, deadline: int) -> bool:
     exit_ms = process.exit_ms
     return exit_ms is not None and exit_ms <= deadline and not graph._succ[process]
+
+
+def _differs(before: Image, after: Image) -> bool:
+    """Whether what descendants read of a process (executable, command line) may differ."""
+    return before.path != after.path or before.args != after.args or before.title != after.title
 
 
 def _is_ancestor(process: Process, candidate: Process, limit: int) -> bool:

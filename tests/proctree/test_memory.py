@@ -5,12 +5,17 @@ two in three exit (and leave after the one-second grace period), one in three is
 exiting, as when exit_group is not audited, so the table fills up and the least recently seen
 leaves are evicted. The table never holds more than its maximum; the shell and its ancestors,
 the ancestors of every living process, stay.
+
+And what keeps each process small: graphs hold no attribute dicts of their own, images share
+equal texts.
 """
 
 from __future__ import annotations
 
+import pytest
+
 from detect.proctree.settings import TreeSettings
-from detect.proctree.tree import ProcessTree
+from detect.proctree.tree import MAX_INTERNED_TEXT, ProcessTree
 
 PROCESSES = 1_000_000
 MAX = 20_000
@@ -31,9 +36,54 @@ def test_a_million_short_lived_processes_stay_within_the_bound() -> None:
         largest = max(largest, len(tree))
     stats = tree.stats
     assert largest == MAX
-    assert len(tree.current) <= MAX and len(tree.exited) <= 1001
+    assert sum(len(pids) for pids in tree.current.values()) <= MAX and len(tree.exited) <= 1001
     assert sum(len(graph) for graph in tree.graphs.values()) == len(tree)
     assert stats.processes == PROCESSES + 2
     assert stats.expired + stats.evicted == PROCESSES + 2 - len(tree)
     assert stats.evicted_living > 300_000  # never seen exiting: only the bound removes them
     assert tree.lookup("h", 2) is shell and tree.lookup("h", 1) is init
+
+
+def test_process_graphs_share_one_empty_attribute_dict() -> None:
+    tree = ProcessTree(TreeSettings())
+    init = tree.create("h", 1, 0, 0, None)
+    shell = tree.fork(init, 2, 1, 1)
+    graph = tree.graphs["h"]
+    assert graph.nodes[init] is graph.nodes[shell] is graph.edges[init, shell]
+    with pytest.raises(TypeError):
+        graph.nodes[shell]["image"] = "/bin/sh"  # would reach every process
+    with pytest.raises(TypeError):
+        graph.add_node(shell, image="/bin/sh")
+    assert list(graph.successors(init)) == [shell] and graph.nodes[shell] == {}
+
+
+def test_images_share_equal_paths_command_lines_and_argvs() -> None:
+    tree = ProcessTree(TreeSettings())
+    init = tree.create("h", 1, 0, 0, None)
+    first, second = tree.fork(init, 2, 1, 1), tree.fork(init, 3, 1, 2)
+    for process in (first, second):
+        path = "".join(["/usr/bin/", "python3"])  # equal, but a new string each time
+        tree.exec(process, path, ("python3", "".join(["-", "c"])), 2)
+        tree.seen(process, "".join(["/usr/bin/", "id"]), 3, "".join(["id", " -u"]))
+    a, b = first.images, second.images
+    assert a == b and a[0].path is b[0].path and a[0].args is b[0].args
+    assert a[1].path is b[1].path and a[1].title is b[1].title
+    long_path = "/" + "x" * MAX_INTERNED_TEXT  # too long to be shared: still right
+    tree.seen(first, long_path, 4, None)
+    assert first.executable == long_path and long_path not in tree.strings
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [(), ("",), ("", ""), ("bash",), ("sh", "-c", "echo a  b"), ("x\udcff", "é", " ")],
+)
+def test_a_packed_argv_gives_back_the_same_arguments(argv: tuple[str, ...]) -> None:
+    tree = ProcessTree(TreeSettings())
+    process = tree.create("h", 1, 0, 0, None)
+    tree.exec(process, "/bin/x", list(argv), 1)
+    image = process.image
+    assert image is not None and image.argv == argv
+    assert image.command_line == " ".join(argv) == process.command_line
+    tree.seen(process, "/bin/y", 2, "y title")
+    assert process.image is not None and process.image.argv is None
+    assert process.command_line == "y title"

@@ -8,8 +8,12 @@ listed as not applicable, never run.
 
 Record rules are split by the record types they require (`type: EXECVE`); each type, and the
 rules that require none, has its own rule index, so a record of a type no rule names costs a
-dictionary lookup. A record's view is a lazy `RecordView`: the index asks it for a few
-fields, and only the candidate rules look further.
+dictionary lookup. Which rules can care about a record is decided before any view is built
+(DESIGN §9): per record type, a `RecordPlan` says where each field an index reads comes from
+(the SYSCALL context, once per event; the record's own fields, only those its type can carry;
+`type`, fixed), and a record's lazy `RecordView` is built only when it has candidate rules.
+Category views likewise: a `CategoryProbe` answers the few fields a category's index reads,
+and the view is built only for events with candidate rules.
 
 The engine owns a process tree (`tree`, on by default; None turns it off): each event is
 observed by the tree before it is evaluated, so its views carry the tree fields
@@ -30,15 +34,16 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from detect.auditd import interpret
-from detect.auditd.categories import category_views, load_categories
+from detect.auditd.categories import CategoryProbe, event_categories, load_categories
 from detect.auditd.event import AuditEvent
-from detect.auditd.views import RecordView, View, aux_field_sources, syscall_context, syscall_view
+from detect.auditd.record import Record
+from detect.auditd.views import RecordView, SyscallContext, record_sources, syscall_view
 from detect.proctree.chain import CHAIN_KEY, Chain, ChainError, Step, parse_chain
 from detect.proctree.tree import ProcessTree
 from detect.resources import ROOT
 from detect.rules.compile import CompileError, compile_rule
-from detect.rules.condition import Node, Predicate
-from detect.rules.index import Bucket, RuleIndex, requirements, restrict
+from detect.rules.condition import AllOf, AnyOf, FieldTest, Node, Predicate
+from detect.rules.index import Bucket, RuleIndex, best_clause, requirements, restrict
 from detect.rules.load import load_rules
 from detect.rules.model import Rule, RuleError, RuleSet
 from detect.rules.pipeline import prepare
@@ -46,8 +51,14 @@ from detect.rules.pipeline import prepare
 DEFAULT_RULES = ROOT / "detections"
 RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "a0", "name", "key")
 CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name", "file.path")
-TYPE_REQUIREMENT = ("type", "value")
+TYPE_FIELD = "type"
+SYSCALL_FIELD = "SYSCALL"
+# The syscalls most audit events are (DESIGN §9: mostly open() calls, PATH records of each): a
+# rule that also tests another field is better indexed by that field (`without_common_syscalls`)
+COMMON_SYSCALLS = frozenset(("open", "openat", "openat2", "creat"))
+TYPE_REQUIREMENT = (TYPE_FIELD, "value")
 RECORD_VIEW = "auditd"
+MAX_PLANNED_TYPES = 4096  # record types whose plans are kept
 LABEL_KEY = "process_label"
 
 
@@ -95,7 +106,8 @@ def split_by_type(rules: list[Rule]) -> tuple[dict[str, RuleIndex], RuleIndex | 
         name: RuleIndex(found, RECORD_INDEX_FIELDS, _restricted_to(name))
         for name, found in by_type.items()
     }
-    return indexes, RuleIndex(any_type, RECORD_INDEX_FIELDS) if any_type else None
+    index = RuleIndex(any_type, RECORD_INDEX_FIELDS, _clause_plan) if any_type else None
+    return indexes, index
 
 
 def _restricted_to(record_type: str) -> Callable[[Rule], Node]:
@@ -103,9 +115,50 @@ def _restricted_to(record_type: str) -> Callable[[Rule], Node]:
     keeps, per type, only its branches for that type, and so gets indexed by their fields."""
 
     def plan_of(rule: Rule) -> Node:
-        return restrict(rule.plan, "type", record_type.lower()) or rule.plan
+        return without_common_syscalls(
+            restrict(rule.plan, "type", record_type.lower()) or rule.plan
+        )
 
     return plan_of
+
+
+def _clause_plan(rule: Rule) -> Node:
+    return without_common_syscalls(rule.plan)
+
+
+def without_common_syscalls(node: Node) -> Node:
+    """`node` for finding a record rule's index clause: in each AND, a test that the syscall
+    is one of COMMON_SYSCALLS is left out when another part, on another field than `type`, can
+    index the rule, so that the rule is filed under that part's keys (`name|startswith:
+    /home/`) rather than under syscalls most events have. Sound: leaving out a part of an AND
+    (never under a NOT) only widens what the node accepts, so a clause that must hold for the
+    result to hold must hold for the rule to match. Only for finding clauses."""
+    if isinstance(node, AnyOf):
+        return AnyOf(tuple(without_common_syscalls(child) for child in node.children))
+    if not isinstance(node, AllOf):
+        return node
+    children = tuple(without_common_syscalls(child) for child in node.children)
+    kept = tuple(child for child in children if not _common_syscall_test(child))
+    if len(kept) < len(children) and any(_indexable(child) for child in kept):
+        return kept[0] if len(kept) == 1 else AllOf(kept)
+    return AllOf(children)
+
+
+def _common_syscall_test(node: Node) -> bool:
+    if not isinstance(node, FieldTest) or node.field != SYSCALL_FIELD:
+        return False
+    names = node.spec.keys.get("value")
+    return names is not None and names <= COMMON_SYSCALLS
+
+
+def _indexable(node: Node) -> bool:
+    """Whether `node` gives a clause on some field other than `type`."""
+    clause = best_clause(node, _type_last)
+    return clause is not None and any(field != TYPE_FIELD for field, _ in clause)
+
+
+def _type_last(atom: tuple[str, str]) -> tuple[int, int]:
+    return int(atom[0] == TYPE_FIELD), 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +166,111 @@ class Match:
     rule: Rule
     event: AuditEvent
     view: str  # `auditd` or the category
+
+
+class RecordPlan:
+    """Where one record index finds the fields it reads on records of one type, decided once
+    per type and per kind of event, with or without a SYSCALL record (DESIGN §9;
+    `record_sources`): the context fields, read once per event from the SYSCALL record;
+    `type`, the same for every record of the type (`fixed`: its hits); the record's own
+    fields, only those its type can carry; other fields, asked of its view. A plan with
+    neither own nor other fields (`constant`) has the same candidates on every record of the
+    type in an event, and so do the constant plans of an index without `type` hits on all the
+    auxiliary records of an event (`shared`: the key of these candidates in an event). Records
+    of other types are looked up through their view (`direct` is False: `candidates`)."""
+
+    __slots__ = ("constant", "context", "direct", "fixed", "index", "other", "own", "shared")
+
+    def __init__(self, index: RuleIndex, record_type: str, context: bool) -> None:
+        self.index = index
+        sources = record_sources(record_type, index.fields, context)
+        self.direct = sources is not None
+        self.context, self.own, other = sources or ((), (), ())
+        fixed: list[Bucket] = []
+        if TYPE_FIELD in other:
+            index.hits(TYPE_FIELD, record_type, fixed)
+        self.fixed = tuple(fixed)
+        self.other = tuple(name for name in other if name != TYPE_FIELD)
+        self.constant = self.direct and not (self.own or self.other)
+        # the plans of auxiliary records (those with context fields) share the context's hits
+        self.shared = id(index) if self.context and not fixed else id(self)
+
+
+class RecordPass:
+    """One event's records through the record indexes; what its records share (the SYSCALL
+    record's view and context, the context's hits per index, argv) is computed once, when
+    first needed, and a record's view only when something must read it."""
+
+    __slots__ = ("_constant", "_context", "_hits", "_matched", "_view", "event", "syscall")
+
+    def __init__(self, event: AuditEvent, syscall: RecordView | None) -> None:
+        self.event = event
+        self.syscall = syscall
+        self._context: SyscallContext | None = None
+        self._hits: dict[int, list[Bucket]] = {}  # per index: the context's hits
+        self._constant: dict[int, Sequence[Rule]] = {}  # by `RecordPlan.shared`: candidates
+        self._matched: set[int] = set()
+        self._view: RecordView | None = None
+
+    def candidates(self, plan: RecordPlan, record: Record) -> Sequence[Rule]:
+        """`plan.index.candidates(view)` for the record's view, without building it unless
+        the plan must ask it."""
+        index = plan.index
+        if plan.constant:
+            found = self._constant.get(plan.shared)
+            if found is None:
+                found = self._constant[plan.shared] = index.select(self._shared_hits(plan))
+            return found
+        if not plan.direct:
+            return index.candidates(self.view(record))
+        hits = self._shared_hits(plan) if plan.context else [*plan.fixed]
+        fields = record.fields
+        for name in plan.own:
+            index.hits(name, fields.get(name), hits)
+        if plan.other:
+            view = self.view(record)
+            for name in plan.other:
+                index.hits(name, view.get(name), hits)
+        return index.select(hits)
+
+    def _shared_hits(self, plan: RecordPlan) -> list[Bucket]:
+        """A new list of the buckets every record of the plan's type reaches in its index:
+        its type's, and the SYSCALL context's (the same in every plan of the index that has
+        context fields: those of the index's fields, found once per event)."""
+        if not plan.context:
+            return [*plan.fixed]
+        index = plan.index
+        hits = self._hits.get(id(index))
+        if hits is None:
+            hits = self._hits[id(index)] = []
+            syscall = self.syscall
+            if syscall is not None:
+                for name in plan.context:
+                    index.hits(name, syscall.context_get(name), hits)
+        return [*hits, *plan.fixed]
+
+    def first_match(self, rule: Rule, record: Record) -> bool:
+        """True when `rule` matches the record and matched no earlier record of the event."""
+        if id(rule) in self._matched or not rule.match(self.view(record)):
+            return False
+        self._matched.add(id(rule))
+        return True
+
+    def view(self, record: Record) -> RecordView:
+        """The record's view, built once (the SYSCALL record's is the event's)."""
+        view = self._view
+        if view is not None and view.record is record:
+            return view
+        syscall = self.syscall
+        if syscall is not None and record is syscall.record:
+            view = syscall
+        else:
+            if self._context is None and syscall is not None:
+                self._context = SyscallContext(syscall)
+            argv = interpret.execve_argv(self.event) if record.type == "EXECVE" else None
+            view = RecordView(record, self._context, argv, self.event.process)
+        self._view = view
+        return view
 
 
 @dataclass
@@ -140,8 +298,9 @@ class Engine:
             else:
                 by_category.setdefault(kind, []).append(rule)
         self.type_indexes, self.any_type = split_by_type(record_rules)
-        record_indexes = [*self.type_indexes.values(), *filter(None, [self.any_type])]
-        self._sources = {id(index): aux_field_sources(index.fields) for index in record_indexes}
+        # per record type, made on first use: in events with a SYSCALL record, and without
+        self._plans: dict[str, tuple[RecordPlan, ...]] = {}
+        self._bare_plans: dict[str, tuple[RecordPlan, ...]] = {}
         self.category_indexes = {
             name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
         }
@@ -192,65 +351,37 @@ class Engine:
         return kept
 
     def _records(self, event: AuditEvent, matches: list[Match]) -> None:
-        any_type = self.any_type
-        context = syscall_context(event)
+        """Each record through the plans of its type; a record's view is built only when the
+        record has candidate rules (or a plan asks it for a field)."""
         syscall = syscall_view(event)
-        process = event.process
-        argv: list[str] | None = None
-        matched: set[int] = set()
-        shared: dict[int, list[Bucket]] = {}  # per index: the context's hits, once per event
+        records = RecordPass(event, syscall)
+        plans_of = self._plans if syscall is not None else self._bare_plans
         for record in event.records:
-            index = self.type_indexes.get(record.type)
-            if index is None and any_type is None:
-                continue
-            if record.type == "EXECVE" and argv is None:
-                argv = interpret.execve_argv(event)
-            if syscall is not None and record is syscall.record:
-                view = syscall
-            else:
-                view = RecordView(record, context, argv, process)
-            for found in (index, any_type):
-                if found is None:
-                    continue
-                if view.auxiliary:
-                    candidates = self._auxiliary(found, view, context, shared)
-                else:
-                    candidates = found.candidates(view)
-                for rule in candidates:
-                    if id(rule) not in matched and rule.match(view):
-                        matched.add(id(rule))
+            plans = plans_of.get(record.type)
+            if plans is None:
+                plans = self._plans_for(record.type, syscall is not None)
+                if len(plans_of) < MAX_PLANNED_TYPES:  # garbage can invent endless types
+                    plans_of[record.type] = plans
+            for plan in plans:
+                for rule in records.candidates(plan, record):
+                    if records.first_match(rule, record):
                         matches.append(Match(rule, event, RECORD_VIEW))
 
-    def _auxiliary(
-        self,
-        index: RuleIndex,
-        view: RecordView,
-        context: View | None,
-        shared: dict[int, list[Bucket]],
-    ) -> Sequence[Rule]:
-        """`index.candidates(view)` for an auxiliary record, the context's part done once per
-        event and the record's own fields read straight from the record."""
-        in_context, own, other = self._sources[id(index)]
-        hits = shared.get(id(index))
-        if hits is None:
-            hits = shared[id(index)] = []
-            for name in in_context:
-                index.hits(name, context.get(name) if context else None, hits)
-        if not (own or other):
-            return index.select(hits)
-        hits = hits.copy()
-        fields = view.record.fields
-        for name in own:
-            index.hits(name, fields.get(name), hits)
-        for name in other:
-            index.hits(name, view.get(name), hits)
-        return index.select(hits)
+    def _plans_for(self, record_type: str, context: bool) -> tuple[RecordPlan, ...]:
+        """The plans of the indexes a record of `record_type` goes through (made once)."""
+        indexes = (self.type_indexes.get(record_type), self.any_type)
+        found = (RecordPlan(index, record_type, context) for index in indexes if index is not None)
+        return tuple(found)
 
     def _categories(self, event: AuditEvent, matches: list[Match]) -> None:
-        for name, view in category_views(event).items():
+        """Each category view the event offers and some rule reads is looked up field by
+        field (`CategoryProbe`): by the index, then by the candidate rules; the whole view is
+        built only when one of them reads a field the probe does not compute."""
+        for name, kinds in event_categories(event).items():
             index = self.category_indexes.get(name)
             if index is None:
                 continue
+            view = CategoryProbe(event, name, kinds)
             for rule in index.candidates(view):
                 if rule.match(view):
                     matches.append(Match(rule, event, name))

@@ -10,11 +10,16 @@ adds the peer address. With a process tree, every category has the tree fields o
 event's process (`process.parent.executable`…, DESIGN §3); keyword tests do not look at them
 (`CategoryView.values()`), as they describe other processes. Views are built once per event
 and cached on it; callers must not mutate them.
+
+An engine first asks a category's rule index which rules can match, and the index reads only
+a few fields: `CategoryProbe` answers those one by one (the target paths, the executable, a
+tree field…) without building the view, which is built only for events with candidate rules.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +32,7 @@ from detect.auditd.event import AuditEvent
 from detect.auditd.views import View, id_name
 from detect.errors import DetectError
 from detect.proctree.fields import TREE_FIELDS, category_tree_fields
+from detect.proctree.process import Process
 from detect.resources import mapping_path
 
 WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
@@ -263,18 +269,24 @@ def target_paths(event: AuditEvent, kinds: tuple[str, ...]) -> list[str]:
     descriptor (an `*at` call without AT_FDCWD): the kernel logs neither that directory's path
     nor (in PARENT) anything but the working directory, so such names stay relative rather
     than be made wrong."""
-    cwd = working_directory(event) if _relative_to_cwd(event) else None
     found: list[str] = []
+    cwd: str | None = None
+    joined = False  # whether cwd has been looked up: only for a relative name
     for record in event.records:
-        if record.type != "PATH" or record.fields.get("nametype") not in kinds:
+        if record.type != "PATH":
             continue
-        name = record.fields.get("name")
-        if name:
-            path = name
-            if cwd is not None and not name.startswith("/"):
-                path = posixpath.normpath(posixpath.join(cwd, name))
-            if path not in found:
-                found.append(path)
+        fields = record.fields
+        name = fields.get("name")
+        if not name or fields.get("nametype") not in kinds:
+            continue
+        if name[0] != "/":
+            if not joined:
+                cwd = working_directory(event) if _relative_to_cwd(event) else None
+                joined = True
+            if cwd is not None:
+                name = posixpath.normpath(posixpath.join(cwd, name))
+        if name not in found:
+            found.append(name)
     return found
 
 
@@ -304,3 +316,108 @@ def peer_fields(event: AuditEvent) -> View:
         if key in decoded:
             view[f"{side}.{target}"] = decoded[key]
     return view
+
+
+class CategoryProbe(Mapping[str, object]):
+    """One category view of an event, looked up field by field without building it: what a
+    rule index asks to find the candidate rules, and what the candidates read. Each field the
+    probe computes itself (`PROBED`, once) is computed as the view's builder does it, so that
+    it is equal to the view's, present or absent; any other field, and `values()` (keyword
+    tests), are read from the whole view (`view()`), built then."""
+
+    __slots__ = ("_read", "event", "kinds", "name")
+
+    def __init__(self, event: AuditEvent, name: str, kinds: tuple[str, ...]) -> None:
+        self.event = event
+        self.name = name
+        self.kinds = kinds
+        self._read: dict[str, object] | None = None
+
+    def get(self, key: str, default: object = None) -> object:
+        read = self._read
+        if read is not None and key in read:
+            value = read[key]
+        else:
+            probe = PROBED.get(key)
+            if probe is None or "category_views" in self.event.cache:
+                value = self.view().get(key)
+            else:
+                if read is None:
+                    read = self._read = {}
+                value = read[key] = probe(self, key)
+        return default if value is None else value
+
+    def view(self) -> View:
+        """The whole view (built once per event, with the event's other categories)."""
+        return category_views(self.event)[self.name]
+
+    def values(self) -> Any:
+        return self.view().values()
+
+    def __getitem__(self, key: str) -> object:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.view())
+
+    def __len__(self) -> int:
+        return len(self.view())
+
+
+def _probe_paths(probe: CategoryProbe, key: str) -> object:
+    return (target_paths(probe.event, probe.kinds) if probe.kinds else None) or None
+
+
+def _probe_process(probe: CategoryProbe, key: str) -> object:
+    syscall = probe.event.first("SYSCALL")
+    value = syscall.fields.get(PROCESS_SOURCES[key]) if syscall is not None else None
+    return None if value in NO_VALUE else value
+
+
+def _probe_user(probe: CategoryProbe, key: str) -> object:
+    syscall = probe.event.first("SYSCALL")
+    if syscall is None:
+        return None
+    field = NAMED_SOURCES[key]
+    number = syscall.fields.get(field)
+    named = interpret.record_interpreted(syscall).get(field.upper())
+    if number is None or number in NO_VALUE or named == "unset":
+        return None
+    return named or id_name(number)
+
+
+def _probe_syscall(probe: CategoryProbe, key: str) -> object:
+    syscall = probe.event.first("SYSCALL")
+    return interpret.record_interpreted(syscall).get("SYSCALL") if syscall is not None else None
+
+
+def _probe_command_line(probe: CategoryProbe, key: str) -> object:
+    argv = interpret.execve_argv(probe.event) if probe.event.first("SYSCALL") else None
+    return " ".join(argv) if argv else None
+
+
+def _probe_directory(probe: CategoryProbe, key: str) -> object:
+    return working_directory(probe.event) if probe.event.first("SYSCALL") else None
+
+
+def _probe_tree(probe: CategoryProbe, key: str) -> object:
+    process: Process | None = probe.event.process
+    return category_tree_fields(process).get(key) if process is not None else None
+
+
+PROCESS_SOURCES = {target: field for field, target in PROCESS_FIELDS}
+NAMED_SOURCES = {target: field for field, target in NAMED_IDS}
+# The fields a probe computes itself, each as the view's builder does (base_view,
+# _put_process, _category_view); a field missing here costs building the view.
+PROBED: dict[str, Callable[[CategoryProbe, str], object]] = {
+    "file.path": _probe_paths,
+    "auditd.syscall": _probe_syscall,
+    "process.command_line": _probe_command_line,
+    "process.working_directory": _probe_directory,
+    **{target: _probe_process for target in PROCESS_SOURCES},
+    **{target: _probe_user for target in NAMED_SOURCES},
+    **{name: _probe_tree for name in TREE_NAMES},
+}

@@ -40,6 +40,8 @@ from detect.proctree.process import Process
 View = dict[str, object]
 
 ID_FIELDS = ("auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "ouid", "ogid")
+ID_KEYS = {field.upper(): field for field in ID_FIELDS}  # the name of each id, by its field
+COMPOSED_KEYS = frozenset(("proctitle", "CommandLine"))  # extras made from other extras
 CONTEXT = (
     "exe",
     "comm",
@@ -79,7 +81,10 @@ def id_name(number: str) -> str:
 
 
 def record_view(
-    record: Record, context: View | None, argv: list[str] | None, process: Process | None = None
+    record: Record,
+    context: Mapping[str, object] | None,
+    argv: list[str] | None,
+    process: Process | None = None,
 ) -> View:
     """The whole view of one record, as a dict (with the tree fields of `process`)."""
     view: View = dict(record.fields)
@@ -117,7 +122,7 @@ class RecordView(Mapping[str, object]):
     def __init__(
         self,
         record: Record,
-        context: View | None,
+        context: Mapping[str, object] | None,
         argv: list[str] | None,
         process: Process | None = None,
     ) -> None:
@@ -136,7 +141,7 @@ class RecordView(Mapping[str, object]):
         if self._aux and key in CONTEXT_KEYS:  # never a field of these records: no parse
             return self._context.get(key, default)  # type: ignore[union-attr]
         if key in EXTRA_KEYS or key[:1].isupper():
-            value = self.extras().get(key)
+            value = self._extra(key)
             if value is None:
                 value = self.record.fields.get(key)
             if value is None and self._process is not None and key in TREE_KEYS:
@@ -146,6 +151,20 @@ class RecordView(Mapping[str, object]):
         if value is None and self._context is not None:
             value = self._context.get(key)
         return default if value is None else value
+
+    def _extra(self, key: str) -> object:
+        """`extras().get(key)`; an interpreted name or an id's name is read without building
+        the extras (as `_extras` makes them: the interpreted names, then the ids' names)."""
+        if self._extras is not None or key in COMPOSED_KEYS:
+            return self.extras().get(key)
+        record = self.record
+        value = interpret.record_interpreted(record).get(key)
+        if value is None:
+            field = ID_KEYS.get(key)
+            number = record.fields.get(field) if field is not None else None
+            if number is not None:
+                return id_name(number)
+        return value
 
     def extras(self) -> View:
         """What the view adds to the record's own fields (see `_extras`), computed once."""
@@ -159,10 +178,10 @@ class RecordView(Mapping[str, object]):
         whole = {**self.record.fields, **self.extras()}
         return {name: whole[name] for name in CONTEXT if name in whole}
 
-    @property
-    def auxiliary(self) -> bool:
-        """An auxiliary record with its event's context (see `aux_field_sources`)."""
-        return self._aux
+    def context_get(self, key: str) -> object:
+        """`context().get(key)` for a CONTEXT key, without building the context."""
+        value = self._extra(key)
+        return self.record.fields.get(key) if value is None else value
 
     def __getitem__(self, key: str) -> object:
         value = self.get(key)
@@ -202,24 +221,64 @@ AUXILIARY_TYPES = frozenset(
 )
 
 
+# The fields the kernel writes in these records, all of them (kernel/auditsc.c audit_log_exit,
+# audit_log_task_info, show_special, audit_log_proctitle; kernel/audit.c audit_log_name; with
+# several LSMs, `subj=?`/`obj=?` and records of their own, MAC_TASK_CONTEXTS...): a field
+# outside its type's set is never a record's own, so looking it up needs no parse of the body.
+# EXECVE is not here: its argument fields (a0, a1[0], a1_len…) are unbounded.
+KERNEL_FIELDS = {
+    "SYSCALL": frozenset(
+        (
+            *("arch", "syscall", "per", "success", "exit", "a0", "a1", "a2", "a3", "items"),
+            *("ppid", "pid", "auid", "uid", "gid", "euid", "suid", "fsuid", "egid", "sgid"),
+            *("fsgid", "tty", "ses", "comm", "exe", "subj", "key"),
+        )
+    ),
+    "PATH": frozenset(
+        (
+            *("item", "name", "inode", "dev", "mode", "ouid", "ogid", "rdev", "nametype"),
+            *("obj", "osid", "cap_fp", "cap_fi", "cap_fe", "cap_fver", "cap_frootid"),
+        )
+    ),
+    "CWD": frozenset(("cwd",)),
+    "PROCTITLE": frozenset(("proctitle",)),
+    "SOCKADDR": frozenset(("saddr",)),
+    "BPRM_FCAPS": frozenset(
+        (
+            *("fver", "fp", "fi", "fe", "frootid", "pp", "pi", "pe", "pa"),
+            *("old_pp", "old_pi", "old_pe", "old_pa"),
+        )
+    ),
+    "MMAP": frozenset(("fd", "flags")),
+    "FD_PAIR": frozenset(("fd0", "fd1")),
+}
+
+
 FieldSources = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-def aux_field_sources(fields: Iterable[str]) -> FieldSources:
-    """Where an auxiliary record's view (`RecordView.auxiliary`) finds each of `fields`:
-    (the event's context: the same for every auxiliary record of the event; the record's own
-    parsed fields, nothing else; anything else, to be asked of the view)."""
-    context: list[str] = []
+def record_sources(record_type: str, fields: Iterable[str], context: bool) -> FieldSources | None:
+    """Where the view of a record of `record_type` finds each of `fields` (`context`: its
+    event has a SYSCALL record): (the event's context: the same for every auxiliary record of
+    the event; the record's own parsed fields, nothing else; anything else, to be asked of
+    the view); None when only the view can tell (records of other types). An auxiliary record
+    (AUXILIARY_TYPES) takes the CONTEXT fields from the context, a SYSCALL record has no
+    context; a field the type never carries (`KERNEL_FIELDS`) is left out: it is absent."""
+    auxiliary = context and record_type in AUXILIARY_TYPES
+    if not auxiliary and record_type != "SYSCALL":
+        return None
+    carried = KERNEL_FIELDS.get(record_type)
+    from_context: list[str] = []
     own: list[str] = []
     other: list[str] = []
     for name in fields:
-        if name in CONTEXT_KEYS:
-            context.append(name)
+        if auxiliary and name in CONTEXT_KEYS:
+            from_context.append(name)
         elif name == "type" or name in EXTRA_KEYS or name[:1].isupper():
             other.append(name)
-        else:
-            own.append(name)  # the context has only CONTEXT_KEYS: no fallback to it
-    return tuple(context), tuple(own), tuple(other)
+        elif carried is None or name in carried:
+            own.append(name)  # a lower-case CONTEXT key is one here: no fallback to it
+    return tuple(from_context), tuple(own), tuple(other)
 
 
 def _extras(record: Record, argv: list[str] | None) -> View:
@@ -246,6 +305,45 @@ def syscall_view(event: AuditEvent) -> RecordView | None:
         event.cache[SYSCALL_VIEW] = view
     found: RecordView | None = event.cache[SYSCALL_VIEW]
     return found
+
+
+class SyscallContext(Mapping[str, object]):
+    """The context of an event's SYSCALL record read from its view key by key (each value
+    once): equal to `view.context()`, which is built only if the whole mapping is asked for."""
+
+    __slots__ = ("_built", "_read", "view")
+
+    def __init__(self, view: RecordView) -> None:
+        self.view = view
+        self._built: View | None = None
+        self._read: dict[str, object] = {}
+
+    def get(self, key: str, default: object = None) -> object:
+        read = self._read
+        if key in read:
+            value = read[key]
+        elif key in CONTEXT_KEYS:
+            value = read[key] = self.view.context_get(key)
+        else:
+            return default
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> object:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def _whole(self) -> View:
+        if self._built is None:
+            self._built = self.view.context()
+        return self._built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._whole())
+
+    def __len__(self) -> int:
+        return len(self._whole())
 
 
 def syscall_context(event: AuditEvent) -> View | None:

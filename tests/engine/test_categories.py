@@ -6,8 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from detect.auditd.categories import CategoryError, category_views, load_categories
-from tests.capture_events import by_serial, capture_events, capture_events_at
+from detect.auditd.categories import (
+    PROBED,
+    CategoryError,
+    CategoryProbe,
+    category_views,
+    event_categories,
+    load_categories,
+)
+from detect.proctree.tree import ProcessTree
+from tests.capture_events import REPO, by_serial, capture_events, capture_events_at, events_of
+
+CAPTURES = sorted(
+    f"{folder}/{path.stem}"
+    for folder in ("tests/auditd/captures", "tests/proctree/captures", "tests/sigma/captures")
+    for path in (REPO / folder).glob("*.log")
+)
 
 
 def views(serial: int, capture: str) -> dict[str, dict[str, object]]:
@@ -90,3 +104,49 @@ def test_names_relative_to_a_directory_descriptor_stay_relative() -> None:
         capture_events_at("tests/detections/captures/account_database_modified"), 4557
     )
     assert category_views(event)["file_delete"]["file.path"] == ["sudoers"]
+
+
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_a_probe_reads_what_the_view_holds_without_building_it(capture: str) -> None:
+    """The engine decides from a probe which rules can match a category view: each field it
+    computes must equal the view's, present or absent, or a rule would be skipped wrongly."""
+    tree, probed = ProcessTree(), 0
+    for event in capture_events_at(capture):
+        tree.observe(event)
+        probes = [
+            CategoryProbe(event, name, kinds) for name, kinds in event_categories(event).items()
+        ]
+        seen = [{key: probe.get(key) for key in PROBED} for probe in probes]
+        assert "category_views" not in event.cache  # computed field by field
+        for probe, values in zip(probes, seen, strict=True):
+            view = category_views(event)[probe.name]
+            assert values == {key: view.get(key) for key in PROBED}
+            assert {key: probe.get(key) for key in (*view, "Image", "no.such")} == {
+                key: view.get(key) for key in (*view, "Image", "no.such")
+            }
+            assert list(probe.values()) == list(view.values())
+            probed += sum(value is not None for value in values.values())
+    assert probed or "proctree" not in capture
+
+
+UNSET_AND_RELATIVE = """\
+type=SYSCALL msg=audit(1795317168.109:7): arch=c000003e syscall=257 success=yes exit=3 \
+a0=ffffff9c a1=55acd6a5fb50 a2=241 a3=1b6 items=2 ppid=1 pid=9 auid=4294967295 uid=0 gid=0 \
+euid=0 tty=(none) ses=4294967295 comm="" exe="" key=(null)
+type=CWD msg=audit(1795317168.109:7): cwd="/tmp/w"
+type=PATH msg=audit(1795317168.109:7): item=0 name="../w/" nametype=PARENT
+type=PATH msg=audit(1795317168.109:7): item=1 name="x/../made.txt" nametype=CREATE
+type=EOE msg=audit(1795317168.109:7):
+"""
+
+
+def test_a_probe_leaves_out_what_the_view_leaves_out(tmp_path: Path) -> None:
+    """Unset ids, empty names and relative paths, which the captures lack."""
+    log = tmp_path / "unset.log"
+    log.write_text(UNSET_AND_RELATIVE)
+    (event,) = events_of([log])
+    probe = CategoryProbe(event, "file_event", event_categories(event)["file_event"])
+    values = {key: probe.get(key) for key in PROBED}
+    assert values["file.path"] == ["/tmp/w/made.txt"]
+    assert values["process.executable"] is values["user.audit.id"] is None
+    assert values == {key: category_views(event)["file_event"].get(key) for key in PROBED}

@@ -8,7 +8,7 @@ import pytest
 
 from detect.auditd.categories import category_views
 from detect.auditd.views import record_views
-from detect.engine import Engine, compile_chain, load_detections, view_of
+from detect.engine import Engine, compile_chain, load_detections, view_of, without_common_syscalls
 from detect.proctree.chain import CHAIN_KEY
 from detect.proctree.tree import ProcessTree
 from detect.resources import ROOT
@@ -113,7 +113,7 @@ def brute_force(rules: list[Rule], capture: str) -> set[tuple[int, str]]:
             if kind == "auditd":
                 hit = any(rule.match(view) for view in record_views(event))
             else:
-                hit = kind in categories and rule.match(categories[kind])  # type: ignore[index]
+                hit = kind in categories and rule.match(categories[kind])
             if hit and id(rule) in chains:
                 hit = chains[id(rule)].find(event.process) is not None
             if hit:
@@ -154,3 +154,103 @@ def test_default_rules_are_the_shipped_detections(tmp_path: Path) -> None:
     assert all(c.source is not None for c in shipped.correlations)
     correlations = {Path(c.source.path).resolve() for c in shipped.correlations if c.source}
     assert rules | correlations == files  # each file a rule or a correlation (or both)
+
+
+CARRIED = """\
+title: Working directory on any record
+logsource: {product: linux, service: auditd}
+detection: {sel: {cwd|endswith: /detect-capture}, condition: sel}
+---
+title: Created file on a PATH record
+logsource: {product: linux, service: auditd}
+detection: {sel: {type: PATH, nametype: CREATE, name|endswith: /created.txt}, condition: sel}
+---
+title: Command line on any record
+logsource: {product: linux, service: auditd}
+detection: {sel: {proctitle|contains: capture.py}, condition: sel}
+---
+title: Key of the event on a PATH record
+logsource: {product: linux, service: auditd}
+detection: {sel: {type: PATH, key: cap_file, ogid: '0'}, condition: sel}
+---
+title: Syscall argument on any record
+logsource: {product: linux, service: auditd}
+detection: {sel: {a2: '241'}, condition: sel}
+---
+title: Working directory of an event with a key
+logsource: {product: linux, service: auditd}
+detection: {sel: {key: cap_file, cwd|endswith: /detect-capture}, condition: sel}
+---
+title: Items of a SYSCALL record
+logsource: {product: linux, service: auditd}
+detection: {sel: {type: SYSCALL, items: '2', SYSCALL: openat, UID: root}, condition: sel}
+"""
+
+
+def test_rules_on_the_fields_auxiliary_records_carry_fire(tmp_path: Path) -> None:
+    """The engine skips the fields an auxiliary record's type never carries, reads its
+    context from the SYSCALL record once per event: every field such a record does carry,
+    or takes from the context, still makes a rule fire (openat O_CREAT: CWD, two PATH,
+    PROCTITLE), and the fields of the SYSCALL record still match on it."""
+    path = tmp_path / "carried.yml"
+    path.write_text(CARRIED)
+    rules = load_detections([path], default=False)
+    engine = Engine(rules.rules)
+    titles = matched_titles(engine, 2135, "file_ops")
+    assert sorted(titles) == sorted(rule.title for rule in rules.rules)
+
+
+COMMON = """\
+title: Created file by name
+logsource: {product: linux, service: auditd}
+detection:
+  sel: {type: PATH, SYSCALL: [open, openat], name|startswith: /tmp/detect-capture/cr}
+  condition: sel
+---
+title: Opens refused
+logsource: {product: linux, service: auditd}
+detection: {sel: {type: SYSCALL, SYSCALL: openat, exit: -13}, condition: sel}
+---
+title: Opens of anything by name, or any creat
+logsource: {product: linux, service: auditd}
+detection:
+  by_name: {SYSCALL: openat, name|endswith: .txt}
+  created: {SYSCALL: creat}
+  condition: 1 of *
+"""
+
+
+def test_rules_naming_common_syscalls_are_indexed_by_another_field(tmp_path: Path) -> None:
+    """A rule is filed under its `name` rather than under `openat`, which most events have;
+    a rule with nothing else to file it under keeps its syscalls, and so does an OR branch
+    with no other field. The rules still fire (openat O_CREAT of created.txt)."""
+    path = tmp_path / "common.yml"
+    path.write_text(COMMON)
+    rules = load_detections([path], default=False).rules
+    engine = Engine(rules)
+    by_name, refused = engine.type_indexes["PATH"], engine.type_indexes["SYSCALL"]
+    assert [field for field, _ in by_name.clause_of[0] or {}] == ["name"]
+    assert [field for field, _ in refused.clause_of[0] or {}] == ["SYSCALL"]
+    assert engine.any_type is not None
+    assert {field for field, _ in engine.any_type.clause_of[0] or {}} == {"name", "SYSCALL"}
+    assert without_common_syscalls(rules[1].plan) == rules[1].plan
+    titles = matched_titles(engine, 2135, "file_ops")
+    assert sorted(titles) == ["Created file by name", "Opens of anything by name, or any creat"]
+
+
+PROBED_ONLY = """\
+title: File created by bash in the capture dir
+logsource: {product: linux, category: file_event}
+detection:
+  sel: {TargetFilename|startswith: /tmp/detect-capture/, Image|endswith: /bash, User: root}
+  condition: sel
+"""
+
+
+def test_a_category_rule_reading_probed_fields_needs_no_whole_view(tmp_path: Path) -> None:
+    path = tmp_path / "probed.yml"
+    path.write_text(PROBED_ONLY)
+    engine = Engine(load_detections([path], default=False).rules)
+    event = by_serial(capture_events("file_ops"), 2135)
+    assert [match.view for match in engine.evaluate(event)] == ["file_event"]
+    assert "category_views" not in event.cache

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
-from detect.auditd.views import id_name, record_views
-from tests.capture_events import by_serial, capture_events
+import pytest
+
+from detect.auditd import interpret
+from detect.auditd.views import (
+    CONTEXT,
+    ID_KEYS,
+    KERNEL_FIELDS,
+    RecordView,
+    SyscallContext,
+    id_name,
+    record_view,
+    record_views,
+    syscall_context,
+    syscall_view,
+)
+from detect.proctree.fields import TREE_KEYS
+from detect.proctree.tree import ProcessTree
+from tests.capture_events import REPO, by_serial, capture_events, capture_events_at
+
+CAPTURES = sorted(
+    f"{folder}/{path.stem}"
+    for folder in ("tests/auditd/captures", "tests/proctree/captures", "tests/sigma/captures")
+    for path in (REPO / folder).glob("*.log")
+)
+ASKED = (*CONTEXT, *TREE_KEYS, *ID_KEYS, "type", "CommandLine", "proctitle", "PROCTITLE", "a1")
 
 
 def views_by_type(serial: int, *captures: str) -> dict[str, dict[str, object]]:
@@ -54,3 +77,31 @@ def test_failed_calls_name_their_errno() -> None:
 
 def test_id_names() -> None:
     assert [id_name(n) for n in ("0", "4294967295", "1000")] == ["root", "unset", "1000"]
+
+
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_a_lazy_view_answers_each_key_as_the_whole_view(capture: str) -> None:
+    """Each key asked of a new RecordView (nothing computed yet), its context read from the
+    SYSCALL record's view key by key, equals the whole view's."""
+    tree = ProcessTree()
+    for event in capture_events_at(capture):
+        tree.observe(event)
+        syscall = syscall_view(event)
+        context = syscall_context(event)
+        lazy_context = SyscallContext(syscall) if syscall is not None else None
+        assert lazy_context is None or dict(lazy_context) == context
+        argv = interpret.execve_argv(event)
+        for record in event.records:
+            whole = record_view(record, context, argv, event.process)
+            for key in (*whole, *ASKED):
+                lazy = RecordView(record, lazy_context, argv, event.process)
+                assert lazy.get(key) == whole.get(key), (record, key)
+
+
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_kernel_records_carry_only_the_fields_listed_for_them(capture: str) -> None:
+    """The engine never parses such a record for a field outside its type's list: on this
+    machine's kernel, every record of those types keeps within it."""
+    for event in capture_events_at(capture):
+        for record in event.records:
+            assert set(record.fields) <= KERNEL_FIELDS.get(record.type, set(record.fields))

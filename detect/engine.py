@@ -112,14 +112,33 @@ def split_by_type(rules: list[Rule]) -> tuple[dict[str, RuleIndex], RuleIndex | 
 
 def _restricted_to(record_type: str) -> Callable[[Rule], Node]:
     """A rule's plan for records of one type: `1 of selection_*` over several record types
-    keeps, per type, only its branches for that type, and so gets indexed by their fields."""
+    keeps, per type, only its branches for that type, and so gets indexed by their fields;
+    its tests of `type` say nothing more there (every record of the index has that type), so
+    they are left out and the rule is filed under another field's keys."""
 
     def plan_of(rule: Rule) -> Node:
-        return without_common_syscalls(
-            restrict(rule.plan, "type", record_type.lower()) or rule.plan
-        )
+        restricted = restrict(rule.plan, TYPE_FIELD, record_type.lower()) or rule.plan
+        typeless = without_type(restricted)
+        return restricted if typeless is None else without_common_syscalls(typeless)
 
     return plan_of
+
+
+def without_type(node: Node) -> Node | None:
+    """`node` with its tests of `type` left out of ANDs and ORs (None: nothing is left, the
+    node may hold for any record). Sound for finding clauses as `without_common_syscalls` is:
+    leaving out a part of an AND, or all of an OR, only widens what the node accepts."""
+    if isinstance(node, FieldTest):
+        return None if node.field == TYPE_FIELD else node
+    if isinstance(node, AllOf):
+        kept = [child for child in map(without_type, node.children) if child is not None]
+        return None if not kept else kept[0] if len(kept) == 1 else AllOf(tuple(kept))
+    if isinstance(node, AnyOf):
+        children = [without_type(child) for child in node.children]
+        if any(child is None for child in children):
+            return None
+        return AnyOf(tuple(child for child in children if child is not None))
+    return node
 
 
 def _clause_plan(rule: Rule) -> Node:
@@ -128,7 +147,7 @@ def _clause_plan(rule: Rule) -> Node:
 
 def without_common_syscalls(node: Node) -> Node:
     """`node` for finding a record rule's index clause: in each AND, a test that the syscall
-    is one of COMMON_SYSCALLS is left out when another part, on another field than `type`, can
+    may be one of COMMON_SYSCALLS is left out when another part, on another field than `type`, can
     index the rule, so that the rule is filed under that part's keys (`name|startswith:
     /home/`) rather than under syscalls most events have. Sound: leaving out a part of an AND
     (never under a NOT) only widens what the node accepts, so a clause that must hold for the
@@ -148,7 +167,7 @@ def _common_syscall_test(node: Node) -> bool:
     if not isinstance(node, FieldTest) or node.field != SYSCALL_FIELD:
         return False
     names = node.spec.keys.get("value")
-    return names is not None and names <= COMMON_SYSCALLS
+    return names is not None and not names.isdisjoint(COMMON_SYSCALLS)
 
 
 def _indexable(node: Node) -> bool:

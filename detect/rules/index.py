@@ -8,8 +8,9 @@ with `--cpu`. The rule is filed under every key of its clause and only tested on
 hit one of them; rules without a clause are tested on every view.
 
 Keys come from the value tests (`ValueSpec.keys` in `values.py`), per key function: `value`
-(the lowercased value: equality), `basename` (`Image|endswith: /bash`), `prefix` (the first
-PREFIX_LENGTH characters: `startswith: /etc/sudoers`) and `pattern` (RE2 sources: every
+(the lowercased value: equality), `number` (the canonical number: `exit: -13`), `basename`
+(`Image|endswith: /bash`), `prefix` (the first PREFIX_LENGTH characters: `startswith:
+/etc/sudoers`) and `pattern` (RE2 sources: every
 string test, searched all at once with one RE2 set per field). Dictionary keys are
 preferred; fields in `index_fields` are preferred, in order, over other fields.
 
@@ -38,7 +39,7 @@ Requirement = tuple[str, str]  # (field, index key function name): an atom
 Requirements = dict[Requirement, frozenset[str]]
 Clause = dict[Requirement, frozenset[str]]  # holds when any of its atoms holds
 Rank = Callable[[Requirement], tuple[int, int]]
-KEY_PREFERENCE = ("value", "basename", PATTERN_KEY, "prefix")  # per field: cheap, exact
+KEY_PREFERENCE = ("value", "number", "basename", PATTERN_KEY, "prefix")  # cheap, exact
 PATTERN_MEMORY = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
 VALUE_CACHE = 4096  # values remembered per field table (cleared when full)
 

@@ -319,7 +319,23 @@ def number_spec(number: int | float) -> ValueSpec:
         found = to_number(value)
         return found is not None and found == number
 
-    return ValueSpec(equals, COST_NUMBER)
+    return ValueSpec(equals, COST_NUMBER, keys={"number": frozenset((canonical_number(number),))})
+
+
+def canonical_number(number: int | float) -> str:
+    """One text per numeric value: equal numbers (-13, -13.0) give equal texts, unequal ones
+    different texts (an integral float as its int, other floats by repr, which round-trips)."""
+    if type(number) is float and number.is_integer():
+        return str(int(number))
+    return repr(number) if type(number) is float else str(number)
+
+
+def number_key(value: object) -> str:
+    """Index key `number`: the canonical text of the value's number (`to_number`), or "" for
+    a value that is no number (no spec has that key). `to_number(value) == n` exactly when
+    `number_key(value) == canonical_number(n)`, so the key is as fine as the test."""
+    found = to_number(value)
+    return "" if found is None else canonical_number(found)
 
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -413,4 +429,5 @@ KEY_FUNCTIONS: dict[str, Callable[[object], str]] = {
     "value": value_key,
     "basename": basename_key,
     "prefix": prefix_key,
+    "number": number_key,
 }

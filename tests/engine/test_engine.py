@@ -217,23 +217,29 @@ detection:
   by_name: {SYSCALL: openat, name|endswith: .txt}
   created: {SYSCALL: creat}
   condition: 1 of *
+---
+title: Opens failing
+logsource: {product: linux, service: auditd}
+detection: {sel: {type: SYSCALL, SYSCALL: openat, exit|lt: 0}, condition: sel}
 """
 
 
 def test_rules_naming_common_syscalls_are_indexed_by_another_field(tmp_path: Path) -> None:
-    """A rule is filed under its `name` rather than under `openat`, which most events have;
-    a rule with nothing else to file it under keeps its syscalls, and so does an OR branch
-    with no other field. The rules still fire (openat O_CREAT of created.txt)."""
+    """A rule is filed under its `name` (or its exit number) rather than under `openat`, which
+    most events have, nor under `type`, which every record of its index has; a rule with
+    nothing else to file it under keeps its syscalls, and so does an OR branch with no other
+    field. The rules still fire (openat O_CREAT of created.txt)."""
     path = tmp_path / "common.yml"
     path.write_text(COMMON)
     rules = load_detections([path], default=False).rules
     engine = Engine(rules)
     by_name, refused = engine.type_indexes["PATH"], engine.type_indexes["SYSCALL"]
     assert [field for field, _ in by_name.clause_of[0] or {}] == ["name"]
-    assert [field for field, _ in refused.clause_of[0] or {}] == ["SYSCALL"]
+    assert [field for field, _ in refused.clause_of[0] or {}] == ["exit"]
+    assert [field for field, _ in refused.clause_of[1] or {}] == ["SYSCALL"]
     assert engine.any_type is not None
     assert {field for field, _ in engine.any_type.clause_of[0] or {}} == {"name", "SYSCALL"}
-    assert without_common_syscalls(rules[1].plan) == rules[1].plan
+    assert without_common_syscalls(rules[3].plan) == rules[3].plan
     titles = matched_titles(engine, 2135, "file_ops")
     assert sorted(titles) == ["Created file by name", "Opens of anything by name, or any creat"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,33 @@ def test_a_non_ascii_caseless_literal_gives_no_pattern() -> None:
     rule = rule_from({"s": {"name|contains": "ÄÖ"}, "condition": "s"})
     assert ("name", "pattern") not in requirements(rule.plan)
     assert RuleIndex([rule], ["name"]).always == (rule,)
+
+
+def test_a_numeric_equality_is_indexed_by_its_canonical_number() -> None:
+    denied = rule_from({"s": {"exit": [-13, -1]}, "condition": "s"})
+    other = rule_from({"s": {"exit": 2}, "condition": "s"})
+    index = RuleIndex([denied, other], ["SYSCALL", "Image"])  # `type` is no preferred field
+    assert index.always == ()
+    for text in ("-13", "-013", " -13", "-13.0", "-1e0"):  # what to_number reads as -13 or -1
+        view = {"exit": text}
+        assert list(index.candidates(view)) == [denied] and denied.match(view), text
+    for text in ("-12", "13", "x", ""):
+        assert list(index.candidates({"exit": text})) == []
+    assert list(index.candidates({"exit": 2})) == [other]
+
+
+NUMBER_TEXTS = st.one_of(
+    st.integers(-(2**70), 2**70).map(str),
+    st.floats(allow_nan=False).map(repr),
+    st.sampled_from(["-0", "0.0", "-0.0", "007", "+5", " 5 ", "1e3", "1_000", "inf", "x"]),
+)
+
+
+@given(NUMBER_TEXTS, st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=False)))
+def test_number_keys_agree_with_the_numeric_equality_test(text: str, number: float) -> None:
+    from detect.rules.values import canonical_number, number_key, number_spec, to_number
+
+    if isinstance(number, float) and not math.isfinite(number):
+        return
+    same_key = number_key(text) == canonical_number(number)
+    assert same_key == number_spec(number).test(text) == (to_number(text) == number)

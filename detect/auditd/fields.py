@@ -59,6 +59,51 @@ def cached_fields(rtype: str, body: str) -> dict[str, str]:
 
 def parse_fields(rtype: str, body: str) -> dict[str, str]:
     """All fields of a record body; the first occurrence of a repeated key wins."""
+    out = split_fields(rtype, body) if "'" not in body else None
+    if out is None:
+        out = scan_fields(rtype, body)
+    if rtype in AVC_TYPES:
+        _add_avc(body, out)
+    return out
+
+
+def split_fields(rtype: str, body: str) -> dict[str, str] | None:
+    """`scan_fields` for the usual body, token by token (about twice as fast), or None when
+    a token is not a plain `key=value` / `key="value"`: then only the scan gives the same.
+
+    Exact for bodies without single quotes: FIELD_RE's matches are then the tokens between
+    whitespace that hold `=` (a token without one holds no match; one whose key would hold a
+    quote or be empty may hold a match further in: None), with a double-quoted value closed
+    at the token's end (otherwise the quote may run on: None)."""
+    known = _encoded_cache.get(rtype)
+    if known is None:
+        known = _encoded_cache[rtype] = {}
+    out: dict[str, str] = {}
+    for token in body.split():
+        key, equals, value = token.partition("=")
+        if not equals:
+            continue
+        if not key or '"' in key:
+            return None
+        if value[:1] == '"':
+            if len(value) < 2 or value[-1] != '"' or '"' in value[1:-1]:
+                return None
+            if key not in out:
+                out[key] = value[1:-1]
+        elif key in out or value in ABSENT:
+            continue
+        elif value:
+            encoded = known.get(key)
+            if encoded is None:
+                encoded = _is_encoded(known, rtype, key)
+            out[key] = decode_hex(value) if encoded and HEX_RE.fullmatch(value) else value
+        else:
+            out[key] = value
+    return out
+
+
+def scan_fields(rtype: str, body: str) -> dict[str, str]:
+    """Every FIELD_RE match of a body: the general case (single quotes, quotes that run on)."""
     known = _encoded_cache.get(rtype)
     if known is None:
         known = _encoded_cache[rtype] = {}
@@ -79,8 +124,6 @@ def parse_fields(rtype: str, body: str) -> dict[str, str]:
             _merge_nested(rtype, single, out)
         else:
             out[key] = quoted or single
-    if rtype in AVC_TYPES:
-        _add_avc(body, out)
     return out
 
 

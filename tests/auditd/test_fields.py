@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from detect.auditd.fields import scan_fields, split_fields
 from detect.auditd.record import parse_line
 
 
@@ -72,3 +76,47 @@ def test_enriched_part() -> None:
 def test_multiple_keys() -> None:
     fields = fields_of("key=6B31016B32")
     assert fields["key"] == "k1\x01k2"
+
+
+# Pieces of bodies, good and broken: keys, quotes that close or run on, hex, absent values,
+# repeated keys, `=` in odd places, Unicode whitespace (\x1c-\x1f split too), no single quotes.
+BODY_PIECES = st.sampled_from(
+    [
+        "comm=",
+        "exe=",
+        "a0=",
+        "name=",
+        "key=",
+        "k",
+        "=",
+        "==",
+        '"',
+        '""',
+        '"a b"',
+        '"x"y',
+        "(null)",
+        "?",
+        "(none)",
+        "2F746D70",
+        "41",
+        "/usr/bin/cat",
+        " ",
+        "  ",
+        "\t",
+        "\x1d",
+        "\x1f",
+        "é",
+    ]
+)
+
+
+@given(st.lists(BODY_PIECES, max_size=14).map("".join), st.sampled_from(["SYSCALL", "EXECVE"]))
+def test_the_token_split_gives_what_the_field_scan_gives(body: str, rtype: str) -> None:
+    split = split_fields(rtype, body)
+    assert split is None or split == scan_fields(rtype, body)
+
+
+def test_usual_kernel_bodies_take_the_token_split() -> None:
+    body = 'arch=c000003e syscall=257 success=yes exit=3 tty=(none) comm="cat" key=(null) a0=2f'
+    assert split_fields("SYSCALL", body) == scan_fields("SYSCALL", body) == fields_of(body)
+    assert split_fields("SYSCALL", 'comm="a b"') is None  # a quote that runs on: the scan

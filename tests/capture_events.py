@@ -10,6 +10,11 @@ from detect.sources.files import iter_lines
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO / "tests" / "auditd" / "captures"
+# Every kernel capture the views are checked on, as `capture_events_at` paths (folder/stem).
+CAPTURE_FOLDERS = ("tests/auditd/captures", "tests/proctree/captures", "tests/sigma/captures")
+ALL_CAPTURES = sorted(
+    f"{folder}/{path.stem}" for folder in CAPTURE_FOLDERS for path in (REPO / folder).glob("*.log")
+)
 
 
 def events_of(paths: list[Path]) -> list[AuditEvent]:

@@ -15,13 +15,15 @@ from detect.auditd.categories import (
     load_categories,
 )
 from detect.proctree.tree import ProcessTree
-from tests.capture_events import REPO, by_serial, capture_events, capture_events_at, events_of
-
-CAPTURES = sorted(
-    f"{folder}/{path.stem}"
-    for folder in ("tests/auditd/captures", "tests/proctree/captures", "tests/sigma/captures")
-    for path in (REPO / folder).glob("*.log")
+from tests.capture_events import (
+    ALL_CAPTURES,
+    by_serial,
+    capture_events,
+    capture_events_at,
+    events_of,
 )
+
+CAPTURES = ALL_CAPTURES
 
 
 def views(serial: int, capture: str) -> dict[str, dict[str, object]]:

@@ -19,13 +19,9 @@ from detect.auditd.views import (
 )
 from detect.proctree.fields import TREE_KEYS
 from detect.proctree.tree import ProcessTree
-from tests.capture_events import REPO, by_serial, capture_events, capture_events_at
+from tests.capture_events import ALL_CAPTURES, by_serial, capture_events, capture_events_at
 
-CAPTURES = sorted(
-    f"{folder}/{path.stem}"
-    for folder in ("tests/auditd/captures", "tests/proctree/captures", "tests/sigma/captures")
-    for path in (REPO / folder).glob("*.log")
-)
+CAPTURES = ALL_CAPTURES
 ASKED = (*CONTEXT, *TREE_KEYS, *ID_KEYS, "type", "CommandLine", "proctitle", "PROCTITLE", "a1")
 
 

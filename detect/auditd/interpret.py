@@ -7,7 +7,7 @@ ENRICHED logs carry some interpretations already (after 0x1D); RAW logs get the 
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from detect.auditd import tables
@@ -30,8 +30,7 @@ FILE_TYPES = {
 MODE_FLAGS = ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
 SOCKET_FAMILIES = {0: "unspec", 1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet"}
 
-MAX_NAMES = 4096  # (arch, syscall number) pairs whose names `syscall_name` remembers
-_NAMES: dict[tuple[str, str], str | None] = {}
+NAME_CACHE = 4096  # arch and (arch, syscall number) names remembered: garbage invents endless
 
 
 def to_bytes(text: str) -> bytes:
@@ -43,12 +42,12 @@ def from_bytes(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-@cache
+@lru_cache(maxsize=NAME_CACHE)
 def arch_of(arch_hex: str) -> str | None:
     return tables.arch_name(arch_hex)
 
 
-@cache
+@lru_cache(maxsize=NAME_CACHE)
 def syscall_of(arch: str | None, number: str) -> str | None:
     if arch is None or not number.isdigit():
         return None
@@ -191,13 +190,7 @@ def syscall_name(syscall: Record) -> str | None:
     arch = fields.get("arch")
     if arch is None:
         return None
-    key = (arch, fields.get("syscall", ""))
-    if key in _NAMES:
-        return _NAMES[key]
-    if len(_NAMES) >= MAX_NAMES:
-        _NAMES.clear()  # garbage can invent endless pairs
-    found = _NAMES[key] = syscall_of(arch_of(arch), key[1])
-    return found
+    return syscall_of(arch_of(arch), fields.get("syscall", ""))
 
 
 def event_sockaddr(event: AuditEvent) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ import yaml
 
 from detect.auditd import interpret, normalize
 from detect.auditd.event import AuditEvent
+from detect.auditd.record import Record
 from detect.auditd.views import View, id_name
 from detect.errors import DetectError
 from detect.proctree.fields import TREE_FIELDS, category_tree_fields
@@ -218,19 +219,32 @@ def base_view(event: AuditEvent) -> View:
     view: View = {}
     if syscall is None:
         return view
-    fields = syscall.fields
     for field, target in PROCESS_FIELDS:
-        value = fields.get(field)
-        if value not in NO_VALUE:
+        value = process_value(syscall, field)
+        if value is not None:
             view[target] = value
-    names = interpret.record_interpreted(syscall)
     for field, target in NAMED_IDS:
-        number, named = fields.get(field), names.get(field.upper())
-        if number is not None and number not in NO_VALUE and named != "unset":
-            view[target] = named or id_name(number)
-    _put_interpreted(view, names)
+        named = user_name(syscall, field)
+        if named is not None:
+            view[target] = named
+    _put_interpreted(view, interpret.record_interpreted(syscall))
     _put_process(view, event)
     return view
+
+
+def process_value(syscall: Record, field: str) -> str | None:
+    """A process field of the SYSCALL record as category views have it (absent: None)."""
+    value = syscall.fields.get(field)
+    return None if value in NO_VALUE else value
+
+
+def user_name(syscall: Record, field: str) -> str | None:
+    """The name of the SYSCALL record's id `field` (ENRICHED's, else the host's or `#n`)."""
+    number = syscall.fields.get(field)
+    named = interpret.record_interpreted(syscall).get(field.upper())
+    if number is None or number in NO_VALUE or named == "unset":
+        return None
+    return named or id_name(number)
 
 
 def _put_interpreted(view: View, names: dict[str, str]) -> None:
@@ -373,25 +387,16 @@ def _probe_paths(probe: CategoryProbe, key: str) -> object:
 
 def _probe_process(probe: CategoryProbe, key: str) -> object:
     syscall = probe.event.first("SYSCALL")
-    value = syscall.fields.get(PROCESS_SOURCES[key]) if syscall is not None else None
-    return None if value in NO_VALUE else value
+    return process_value(syscall, PROCESS_SOURCES[key]) if syscall is not None else None
 
 
 def _probe_user(probe: CategoryProbe, key: str) -> object:
     syscall = probe.event.first("SYSCALL")
-    if syscall is None:
-        return None
-    field = NAMED_SOURCES[key]
-    number = syscall.fields.get(field)
-    named = interpret.record_interpreted(syscall).get(field.upper())
-    if number is None or number in NO_VALUE or named == "unset":
-        return None
-    return named or id_name(number)
+    return user_name(syscall, NAMED_SOURCES[key]) if syscall is not None else None
 
 
 def _probe_syscall(probe: CategoryProbe, key: str) -> object:
-    syscall = probe.event.first("SYSCALL")
-    return interpret.record_interpreted(syscall).get("SYSCALL") if syscall is not None else None
+    return interpret.event_syscall(probe.event)
 
 
 def _probe_command_line(probe: CategoryProbe, key: str) -> object:

@@ -67,6 +67,14 @@ def parse_fields(rtype: str, body: str) -> dict[str, str]:
     return out
 
 
+def _encoded_known(rtype: str) -> dict[str, bool]:
+    """Which field names of `rtype` are encoded, as far as seen (see `_is_encoded`)."""
+    known = _encoded_cache.get(rtype)
+    if known is None:
+        known = _encoded_cache[rtype] = {}
+    return known
+
+
 def split_fields(rtype: str, body: str) -> dict[str, str] | None:
     """`scan_fields` for the usual body, token by token (about twice as fast), or None when
     a token is not a plain `key=value` / `key="value"`: then only the scan gives the same.
@@ -75,9 +83,7 @@ def split_fields(rtype: str, body: str) -> dict[str, str] | None:
     whitespace that hold `=` (a token without one holds no match; one whose key would hold a
     quote or be empty may hold a match further in: None), with a double-quoted value closed
     at the token's end (otherwise the quote may run on: None)."""
-    known = _encoded_cache.get(rtype)
-    if known is None:
-        known = _encoded_cache[rtype] = {}
+    known = _encoded_known(rtype)
     out: dict[str, str] = {}
     for token in body.split():
         key, equals, value = token.partition("=")
@@ -104,9 +110,7 @@ def split_fields(rtype: str, body: str) -> dict[str, str] | None:
 
 def scan_fields(rtype: str, body: str) -> dict[str, str]:
     """Every FIELD_RE match of a body: the general case (single quotes, quotes that run on)."""
-    known = _encoded_cache.get(rtype)
-    if known is None:
-        known = _encoded_cache[rtype] = {}
+    known = _encoded_known(rtype)
     is_known = known.get
     is_hex = HEX_RE.fullmatch
     out: dict[str, str] = {}

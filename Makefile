@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml setup.py
 
 # The hot modules (detect/native.py) compiled with mypyc beside their sources; redone after an
 # edit of any of them (the tests refuse a stale build). `make pure` removes the build.
-NATIVE_SOURCES := $(shell sed -n 's|^    "\(detect/[^"]*\.py\)",$$|\1|p' detect/native.py)
+NATIVE_SOURCES := $(shell $(PYTHON) -c 'import runpy; print(*runpy.run_path("detect/native.py")["MODULES"])')
 NATIVE_STAMP := build/.native
 
 $(NATIVE_STAMP): $(STAMP) setup.py detect/native.py $(NATIVE_SOURCES)

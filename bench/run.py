@@ -464,8 +464,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         run_worker(args.worker, args.corpus[0], args.result, args.profile is not None)
         return 0
-    if native.status().stale and os.environ.get(native.PURE_ENV) != "1":
-        sys.stderr.write(native.status().summary() + "\n")
+    build = native.status()
+    if build.stale and os.environ.get(native.PURE_ENV) != "1":
+        sys.stderr.write(build.summary() + "\n")
         return 2
     paths = corpora(args)
     if args.profile:

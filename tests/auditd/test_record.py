@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from detect.auditd.record import parse_line
+from detect.auditd.record import HEADER_RE, _parse_usual, parse_line
 from detect.errors import Location, ParseError
 
 SYSCALL = (
@@ -69,3 +71,83 @@ def test_numbers_outside_the_audit_range_are_not_types(token: str) -> None:
     with pytest.raises(ParseError) as caught:
         parse_line(f"type={token} msg=audit(1.002:3): x=1")
     assert caught.value.reason == "bad record type"
+
+
+NOISE = ["", " ", "\t", "\n", "(", ")", ":", ".", "=", "x", "é", "\u0663", "\u00b2"]
+HEADER_PARTS = [  # each part of a usual header, and what can go wrong with it
+    ["", "node=web-1 ", "node= ", "node=a b ", "node=web-1"],
+    ["type=", "tipe="],
+    ["SYSCALL", "UNKNOWN[1300]", "1300", "[]", "sys", "PATH_", "9999", ""],
+    [" msg=audit(", " msg=audit", "msg=audit(", "  msg=audit("],
+    ["1795316486", "12345678901", "123456789012", "\u0663", "\u00b2", ""],
+    ["."],
+    ["890", "123456789", "1234567890", "\u0663", "\u00b2", ""],
+    [":"],
+    ["4", "99999999999999999999", "999999999999999999999", "\u0663", "\u00b2", ""],
+    ["):"],
+    ["", " ", "  ", " x=1", "x=1", " type=x"],
+]
+
+
+def _one_change() -> list[str]:
+    """Every usual header with one part changed: each variant, each followed by each noise."""
+    usual = [variants[0] for variants in HEADER_PARTS]
+    lines = []
+    for at, variants in enumerate(HEADER_PARTS):
+        for variant in variants:
+            for noise in NOISE:
+                lines.append("".join([*usual[:at], variant + noise, *usual[at + 1 :]]))
+    return lines
+
+
+@st.composite
+def headers(draw: st.DrawFn) -> str:
+    """Header lines with several parts changed."""
+    parts = [variants[0] for variants in HEADER_PARTS]
+    for _ in range(draw(st.integers(2, 4))):
+        at = draw(st.integers(0, len(HEADER_PARTS) - 1))
+        parts[at] = draw(st.sampled_from(HEADER_PARTS[at])) + draw(st.sampled_from(NOISE))
+    return "".join(parts)
+
+
+def _same_as_the_regex(line: str) -> None:
+    match = HEADER_RE.match(line)
+    try:
+        record = _parse_usual(line, "-", 0)
+    except ParseError:  # a token of the regex's class that names no type: both refuse it
+        assert match is not None
+        return
+    if match is None:
+        assert record is None, line
+        return
+    if record is None:  # digits beyond ASCII (`\\d` takes them): left to the regex
+        assert not match.group().isascii(), line
+        return
+    node, _, stamp, serial = match.groups()
+    assert (record.node, record.stamp, record.serial, record.body_at) == (
+        node or None,
+        stamp,
+        int(serial),
+        match.end(),
+    ), line
+
+
+def test_the_usual_header_parse_agrees_with_the_regex_on_every_single_change() -> None:
+    lines = _one_change()
+    assert len(lines) > 500
+    for line in lines:
+        _same_as_the_regex(line)
+
+
+@given(headers())
+def test_the_usual_header_parse_agrees_with_the_regex_on_several_changes(line: str) -> None:
+    _same_as_the_regex(line)
+
+
+def test_usual_headers_take_the_fast_parse() -> None:
+    line = "node=web-1 type=UNKNOWN[1300] msg=audit(1.002:3):  arch=c000003e"
+    record = _parse_usual(line, "-", 0)
+    assert record is not None
+    assert (record.node, record.type, record.body) == ("web-1", "SYSCALL", " arch=c000003e")
+    assert _parse_usual("type=SYSCALL msg=audit(1.2:3) x", "-", 0) is None
+    assert _parse_usual("node=a tipe=SYSCALL msg=audit(1.2:3): type=x", "-", 0) is None

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
@@ -49,17 +50,17 @@ from detect.rules.model import Rule, RuleError, RuleSet
 from detect.rules.pipeline import prepare
 
 DEFAULT_RULES = ROOT / "detections"
-RECORD_INDEX_FIELDS = ("SYSCALL", "exe", "comm", "a0", "name", "key")
-CATEGORY_INDEX_FIELDS = ("process.executable", "auditd.syscall", "process.name", "file.path")
-TYPE_FIELD = "type"
-SYSCALL_FIELD = "SYSCALL"
+RECORD_INDEX_FIELDS: Final = ("SYSCALL", "exe", "comm", "a0", "name", "key")
+CATEGORY_INDEX_FIELDS: Final = ("process.executable", "auditd.syscall", "process.name", "file.path")
+TYPE_FIELD: Final = "type"
+SYSCALL_FIELD: Final = "SYSCALL"
 # The syscalls most audit events are (DESIGN §9: mostly open() calls, PATH records of each): a
 # rule that also tests another field is better indexed by that field (`without_common_syscalls`)
-COMMON_SYSCALLS = frozenset(("open", "openat", "openat2", "creat"))
-TYPE_REQUIREMENT = (TYPE_FIELD, "value")
-RECORD_VIEW = "auditd"
-MAX_PLANNED_TYPES = 4096  # record types whose plans are kept
-LABEL_KEY = "process_label"
+COMMON_SYSCALLS: Final = frozenset(("open", "openat", "openat2", "creat"))
+TYPE_REQUIREMENT: Final = (TYPE_FIELD, "value")
+RECORD_VIEW: Final = "auditd"
+MAX_PLANNED_TYPES: Final = 4096  # record types whose plans are kept
+LABEL_KEY: Final = "process_label"
 
 
 def load_detections(paths: Iterable[str | Path] = (), *, default: bool = True) -> RuleSet:

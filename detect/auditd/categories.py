@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -36,26 +36,31 @@ from detect.proctree.fields import TREE_FIELDS, category_tree_fields
 from detect.proctree.process import Process
 from detect.resources import mapping_path
 
-WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
-FLAG_FORMS = ("write", "unknown")
-NAMETYPES = frozenset(("NORMAL", "CREATE", "DELETE", "PARENT", "UNKNOWN"))
-CATEGORY_KEYS = frozenset(("syscalls", "targets"))
+WRITE_FLAGS: Final = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
+FLAG_FORMS: Final = ("write", "unknown")
+NAMETYPES: Final = frozenset(("NORMAL", "CREATE", "DELETE", "PARENT", "UNKNOWN"))
+CATEGORY_KEYS: Final = frozenset(("syscalls", "targets"))
 FILE_EVENT, FILE_ACCESS = "file_event", "file_access"
 PROCESS_CREATION, NETWORK_CONNECTION = "process_creation", "network_connection"
-INET_FAMILIES = frozenset(("inet", "inet6"))
-AT_FDCWD = frozenset(("ffffff9c", "ffffffffffffff9c"))  # -100 as a 32- or 64-bit argument
-DIRFD_ARGS = {  # the directory-descriptor arguments of `*at` calls, when not just a0
+INET_FAMILIES: Final = frozenset(("inet", "inet6"))
+AT_FDCWD: Final = frozenset(("ffffff9c", "ffffffffffffff9c"))  # -100 as a 32- or 64-bit argument
+DIRFD_ARGS: Final = {  # the directory-descriptor arguments of `*at` calls, when not just a0
     "renameat": ("a0", "a2"),
     "renameat2": ("a0", "a2"),
     "linkat": ("a0", "a2"),
     "symlinkat": ("a1",),
 }
-ACCESS_MODES = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")
+ACCESS_MODES: Final = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")
 # The same values on every architecture detect reads (asm-generic, x86, arm, ppc, s390, riscv).
-OPEN_FLAGS = ((0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o1000, "O_TRUNC"), (0o2000, "O_APPEND"))
-OPEN_TARGETS = {FILE_EVENT: ("CREATE", "NORMAL"), FILE_ACCESS: ("NORMAL",)}
-NO_VALUE = (None, "", interpret.UNSET_ID)
-PROCESS_FIELDS = (
+OPEN_FLAGS: Final = (
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+)
+OPEN_TARGETS: Final = {FILE_EVENT: ("CREATE", "NORMAL"), FILE_ACCESS: ("NORMAL",)}
+NO_VALUE: Final = (None, "", interpret.UNSET_ID)
+PROCESS_FIELDS: Final = (
     ("exe", "process.executable"),
     ("comm", "process.name"),
     ("pid", "process.pid"),
@@ -67,9 +72,13 @@ PROCESS_FIELDS = (
     ("tty", "auditd.tty"),
     ("success", "auditd.success"),
 )
-NAMED_IDS = (("uid", "user.name"), ("euid", "user.effective.name"), ("auid", "user.audit.name"))
-TREE_NAMES = frozenset(TREE_FIELDS.values())
-TREE_DEPTH = TREE_FIELDS["ProcessTreeDepth"]
+NAMED_IDS: Final = (
+    ("uid", "user.name"),
+    ("euid", "user.effective.name"),
+    ("auid", "user.audit.name"),
+)
+TREE_NAMES: Final = frozenset(TREE_FIELDS.values())
+TREE_DEPTH: Final = TREE_FIELDS["ProcessTreeDepth"]
 
 
 class CategoryView(dict[str, object]):
@@ -413,11 +422,11 @@ def _probe_tree(probe: CategoryProbe, key: str) -> object:
     return category_tree_fields(process).get(key) if process is not None else None
 
 
-PROCESS_SOURCES = {target: field for field, target in PROCESS_FIELDS}
-NAMED_SOURCES = {target: field for field, target in NAMED_IDS}
+PROCESS_SOURCES: Final = {target: field for field, target in PROCESS_FIELDS}
+NAMED_SOURCES: Final = {target: field for field, target in NAMED_IDS}
 # The fields a probe computes itself, each as the view's builder does (base_view,
 # _put_process, _category_view); a field missing here costs building the view.
-PROBED: dict[str, Callable[[CategoryProbe, str], object]] = {
+PROBED: Final[dict[str, Callable[[CategoryProbe, str], object]]] = {
     "file.path": _probe_paths,
     "auditd.syscall": _probe_syscall,
     "process.command_line": _probe_command_line,

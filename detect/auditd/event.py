@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from detect.auditd.record import Record, stamp_to_ms
 
 # How an event was completed.
-EOE = "eoe"  # an EOE record closed it
-STANDALONE = "standalone"  # a single-record type
-EXPIRED = "expired"  # audit time moved past the horizon without an EOE
-EVICTED = "evicted"  # the in-flight table was full
-FLUSHED = "flushed"  # end of input
-LATE = "late"  # records that arrived after their event had already been completed
+EOE: Final = "eoe"  # an EOE record closed it
+STANDALONE: Final = "standalone"  # a single-record type
+EXPIRED: Final = "expired"  # audit time moved past the horizon without an EOE
+EVICTED: Final = "evicted"  # the in-flight table was full
+FLUSHED: Final = "flushed"  # end of input
+LATE: Final = "late"  # records that arrived after their event had already been completed
 
 
 @lru_cache(maxsize=1024)

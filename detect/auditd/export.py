@@ -4,7 +4,7 @@ record text beside it stays exactly as the kernel wrote it (hex), so nothing is 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from detect.auditd import interpret, normalize
 from detect.auditd.event import AuditEvent
@@ -47,7 +47,7 @@ def event_to_dict(event: AuditEvent) -> dict[str, Any]:
     return out
 
 
-CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {
+CONTROL_ESCAPES: Final = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {
     ord("\n"): "\\n",
     ord("\t"): "\\t",
 }

@@ -8,26 +8,29 @@ that are not UTF-8 are kept losslessly as surrogate escapes (`errors="surrogatee
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from detect.auditd import tables
 
 # key=value where value is "double quoted", 'single quoted' (user-space msg='...') or bare;
 # quoted values come out without their quotes. A missing closing quote takes the rest; inside
 # msg='...' a quote followed by a non-space (it's) does not close it.
-FIELD_RE = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|'((?:[^']|'(?=\S))*)'?|(\S*))")
+FIELD_RE: Final = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|'((?:[^']|'(?=\S))*)'?|(\S*))")
 # ENRICHED values: "quoted", bare, or a {...} structure with spaces (SADDR={ saddr_fam=inet ... }).
-ENRICHED_RE = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|(\{[^}]*\}?)|(\S*))")
-HEX_RE = re.compile(r"(?:[0-9A-F]{2})+")
-ABSENT = frozenset(("(null)", "?"))
-NESTED = "msg"
-AVC_TYPES = frozenset(("AVC", "USER_AVC"))
+ENRICHED_RE: Final = re.compile(r"([^\s=\"']+)=(?:\"([^\"]*)\"?|(\{[^}]*\}?)|(\S*))")
+HEX_RE: Final = re.compile(r"(?:[0-9A-F]{2})+")
+ABSENT: Final = frozenset(("(null)", "?"))
+NESTED: Final = "msg"
+AVC_TYPES: Final = frozenset(("AVC", "USER_AVC"))
 # Kept as hex: binary structures interpreted elsewhere.
-BINARY_FIELDS = frozenset(("saddr",))
-AVC_RE = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
-ENCODED_CACHE_LIMIT = 4096  # field names remembered per record type (garbage has endless names)
+BINARY_FIELDS: Final = frozenset(("saddr",))
+AVC_RE: Final = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
+ENCODED_CACHE_LIMIT: Final = (
+    4096  # field names remembered per record type (garbage has endless names)
+)
 _encoded_cache: dict[str, dict[str, bool]] = {}
-BODY_CACHE_SIZE = 8192
-UNIQUE_BODIES = frozenset(("SYSCALL", "EXECVE"))  # pids, pointers, arguments: never recur
+BODY_CACHE_SIZE: Final = 8192
+UNIQUE_BODIES: Final = frozenset(("SYSCALL", "EXECVE"))  # pids, pointers, arguments: never recur
 _body_cache: dict[tuple[str, str], dict[str, str]] = {}
 
 

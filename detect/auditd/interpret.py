@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cache, lru_cache
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from detect.auditd import tables
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
 
 Order = Literal["little", "big"]
-UNSET_ID = "4294967295"
-ID_NAMES = ("auid", "uid", "gid", "euid", "suid", "fsuid", "egid", "sgid", "fsgid", "ouid", "ogid")
-BIG_ENDIAN_ARCHES = frozenset(("ppc64", "ppc", "s390x", "s390", "armeb"))
-FILE_TYPES = {
+UNSET_ID: Final = "4294967295"
+ID_NAMES: Final = (
+    "auid",
+    "uid",
+    "gid",
+    "euid",
+    "suid",
+    "fsuid",
+    "egid",
+    "sgid",
+    "fsgid",
+    "ouid",
+    "ogid",
+)
+BIG_ENDIAN_ARCHES: Final = frozenset(("ppc64", "ppc", "s390x", "s390", "armeb"))
+FILE_TYPES: Final = {
     0o140000: "socket",
     0o120000: "link",
     0o100000: "file",
@@ -27,10 +39,19 @@ FILE_TYPES = {
     0o020000: "character-device",
     0o010000: "fifo",
 }
-MODE_FLAGS = ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
-SOCKET_FAMILIES = {0: "unspec", 1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet"}
+MODE_FLAGS: Final = ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
+SOCKET_FAMILIES: Final = {
+    0: "unspec",
+    1: "unix",
+    2: "inet",
+    10: "inet6",
+    16: "netlink",
+    17: "packet",
+}
 
-NAME_CACHE = 4096  # arch and (arch, syscall number) names remembered: garbage invents endless
+NAME_CACHE: Final = (
+    4096  # arch and (arch, syscall number) names remembered: garbage invents endless
+)
 
 
 def to_bytes(text: str) -> bytes:
@@ -255,7 +276,7 @@ def _netlink(data: bytes, order: Order, out: dict[str, Any]) -> None:
         out["groups"] = int.from_bytes(data[8:12], order)
 
 
-SOCKADDR_DECODERS = {"inet": _inet, "inet6": _inet6, "unix": _unix, "netlink": _netlink}
+SOCKADDR_DECODERS: Final = {"inet": _inet, "inet6": _inet6, "unix": _unix, "netlink": _netlink}
 
 
 @cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -17,24 +17,24 @@ from detect.auditd.record import Record
 from detect.errors import DetectError
 from detect.resources import mapping_path
 
-ECS_CATEGORIES = frozenset(
+ECS_CATEGORIES: Final = frozenset(
     (
         "api", "authentication", "configuration", "database", "driver", "email", "file", "host",
         "iam", "intrusion_detection", "library", "malware", "network", "package", "process",
         "registry", "session", "threat", "vulnerability", "web",
     )
 )  # fmt: skip
-ECS_TYPES = frozenset(
+ECS_TYPES: Final = frozenset(
     (
         "access", "admin", "allowed", "change", "connection", "creation", "deletion", "denied",
         "end", "error", "group", "indicator", "info", "installation", "protocol", "start", "user",
     )
 )  # fmt: skip
-ACCOUNT_CHANGES = frozenset(
+ACCOUNT_CHANGES: Final = frozenset(
     ("ADD_USER", "DEL_USER", "USER_MGMT", "USER_CHAUTHTOK", "ADD_GROUP", "DEL_GROUP", "GRP_MGMT")
 )
-PATH_PREFERENCE = ("CREATE", "DELETE", "NORMAL", "UNKNOWN")
-PROCESS_FIELDS = (("pid", "pid"), ("ppid", "ppid"), ("exe", "executable"), ("comm", "name"))
+PATH_PREFERENCE: Final = ("CREATE", "DELETE", "NORMAL", "UNKNOWN")
+PROCESS_FIELDS: Final = (("pid", "pid"), ("ppid", "ppid"), ("exe", "executable"), ("comm", "name"))
 
 
 class MappingError(DetectError):

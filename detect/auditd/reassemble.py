@@ -15,20 +15,23 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from functools import cache
+from typing import Final
 
 from detect.auditd import tables
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
 from detect.auditd.record import Record, parse_line
 from detect.errors import ParseError
 
-USER_MESSAGE = 1005  # AUDIT_USER: `auditctl -m` and old user-space senders
-HORIZON_MS = 2000  # auditd's own end_of_event_timeout
-MAX_INFLIGHT = 50_000
-RECENT_KEYS = 4096  # completed keys remembered per node, to recognise late records
-MAX_EXAMPLES = 10
-SERIAL_MODULUS = 1 << 32  # the kernel's serial is an unsigned int
-MAX_JUMP_MS = 10 * 60 * 1000  # a forward jump of audit time larger than this needs a second event
-RESET_DISTANCE = 1 << 24  # a backward jump this large is a wrap or a reboot, not disorder
+USER_MESSAGE: Final = 1005  # AUDIT_USER: `auditctl -m` and old user-space senders
+HORIZON_MS: Final = 2000  # auditd's own end_of_event_timeout
+MAX_INFLIGHT: Final = 50_000
+RECENT_KEYS: Final = 4096  # completed keys remembered per node, to recognise late records
+MAX_EXAMPLES: Final = 10
+SERIAL_MODULUS: Final = 1 << 32  # the kernel's serial is an unsigned int
+MAX_JUMP_MS: Final = (
+    10 * 60 * 1000
+)  # a forward jump of audit time larger than this needs a second event
+RESET_DISTANCE: Final = 1 << 24  # a backward jump this large is a wrap or a reboot, not disorder
 
 Key = tuple[str, int]
 

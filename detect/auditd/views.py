@@ -29,7 +29,7 @@ tests); both give the same answer for every key.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, ValuesView
-from typing import Any
+from typing import Any, Final
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
@@ -39,10 +39,22 @@ from detect.proctree.process import Process
 
 View = dict[str, object]
 
-ID_FIELDS = ("auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "ouid", "ogid")
-ID_KEYS = {field.upper(): field for field in ID_FIELDS}  # the name of each id, by its field
-COMPOSED_KEYS = frozenset(("proctitle", "CommandLine"))  # extras made from other extras
-CONTEXT = (
+ID_FIELDS: Final = (
+    "auid",
+    "uid",
+    "euid",
+    "suid",
+    "fsuid",
+    "gid",
+    "egid",
+    "sgid",
+    "fsgid",
+    "ouid",
+    "ogid",
+)
+ID_KEYS: Final = {field.upper(): field for field in ID_FIELDS}  # the name of each id, by its field
+COMPOSED_KEYS: Final = frozenset(("proctitle", "CommandLine"))  # extras made from other extras
+CONTEXT: Final = (
     "exe",
     "comm",
     "key",
@@ -66,9 +78,9 @@ CONTEXT = (
     "GID",
     "EXIT",
 )
-ROOT_ID = "0"
-SYSCALL_VIEW = "syscall_view"  # its key in AuditEvent.cache
-TREE_DEPTH = "ProcessTreeDepth"  # the one tree field always there when any is
+ROOT_ID: Final = "0"
+SYSCALL_VIEW: Final = "syscall_view"  # its key in AuditEvent.cache
+TREE_DEPTH: Final = "ProcessTreeDepth"  # the one tree field always there when any is
 
 
 def id_name(number: str) -> str:
@@ -212,11 +224,11 @@ class RecordView(Mapping[str, object]):
         return self.whole().values()
 
 
-EXTRA_KEYS = frozenset(("proctitle",))  # own fields the extras override
-CONTEXT_KEYS = frozenset(CONTEXT)
+EXTRA_KEYS: Final = frozenset(("proctitle",))  # own fields the extras override
+CONTEXT_KEYS: Final = frozenset(CONTEXT)
 # Kernel records that follow a SYSCALL record and never carry a CONTEXT field themselves (nor
 # its upper-case name, ENRICHED or not): their context comes straight from the SYSCALL record.
-AUXILIARY_TYPES = frozenset(
+AUXILIARY_TYPES: Final = frozenset(
     ("PATH", "CWD", "PROCTITLE", "SOCKADDR", "EXECVE", "BPRM_FCAPS", "MMAP", "FD_PAIR")
 )
 
@@ -226,7 +238,7 @@ AUXILIARY_TYPES = frozenset(
 # several LSMs, `subj=?`/`obj=?` and records of their own, MAC_TASK_CONTEXTS...): a field
 # outside its type's set is never a record's own, so looking it up needs no parse of the body.
 # EXECVE is not here: its argument fields (a0, a1[0], a1_len…) are unbounded.
-KERNEL_FIELDS = {
+KERNEL_FIELDS: Final = {
     "SYSCALL": frozenset(
         (
             *("arch", "syscall", "per", "success", "exit", "a0", "a1", "a2", "a3", "items"),

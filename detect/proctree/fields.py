@@ -11,12 +11,12 @@ process costs one comparison per event. List fields (`AncestorImages`,
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from detect.proctree.process import Process
 
-MAX_DEPTH = 64  # ancestry walks stop here (a bound, and a guard against a cycle)
-TREE_FIELDS = {  # Sigma name -> category view name
+MAX_DEPTH: Final = 64  # ancestry walks stop here (a bound, and a guard against a cycle)
+TREE_FIELDS: Final = {  # Sigma name -> category view name
     "ParentImage": "process.parent.executable",
     "ParentCommandLine": "process.parent.command_line",
     "ParentUser": "process.parent.user.name",
@@ -27,7 +27,7 @@ TREE_FIELDS = {  # Sigma name -> category view name
     "ProcessTreeDepth": "process.tree.depth",
     "ProcessLabels": "process.labels",
 }
-TREE_KEYS = frozenset(TREE_FIELDS)
+TREE_KEYS: Final = frozenset(TREE_FIELDS)
 Fields = dict[str, object]
 
 

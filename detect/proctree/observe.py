@@ -20,7 +20,7 @@ Only events with a SYSCALL record describe a process (its `pid`, `ppid`, `exe`, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from detect.auditd import interpret, normalize
 from detect.auditd.views import id_name
@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from detect.auditd.record import Record
     from detect.proctree.tree import ProcessTree
 
-EXECS = frozenset(("execve", "execveat"))
-FORKS = frozenset(("fork", "vfork", "clone", "clone3"))
-EXITS = frozenset(("exit_group",))
-CLONE_THREAD = 0x10000
-NO_PARENT = 0  # the ppid of init and kthreadd
+EXECS: Final = frozenset(("execve", "execveat"))
+FORKS: Final = frozenset(("fork", "vfork", "clone", "clone3"))
+EXITS: Final = frozenset(("exit_group",))
+CLONE_THREAD: Final = 0x10000
+NO_PARENT: Final = 0  # the ppid of init and kthreadd
 
 
 def observe_event(tree: ProcessTree, event: AuditEvent) -> Process | None:

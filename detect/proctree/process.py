@@ -9,17 +9,18 @@ each `Image` is one program the process ran, in order, with where we learnt it f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 # How an image became known.
-EXECVE = "execve"  # an audited execve/execveat
-FORK = "fork"  # inherited from the parent at an audited fork/clone
-SEEN = "seen"  # the `exe` of one of the process's events (its exec was not audited)
-PROC = "proc"  # read from /proc when seeding
+EXECVE: Final = "execve"  # an audited execve/execveat
+FORK: Final = "fork"  # inherited from the parent at an audited fork/clone
+SEEN: Final = "seen"  # the `exe` of one of the process's events (its exec was not audited)
+PROC: Final = "proc"  # read from /proc when seeding
 # How a process's start became known (its key's time): only FORK and PROC are its real start.
-EVENT = "event"  # its first own event
-PPID = "ppid"  # another process named it as its parent
+EVENT: Final = "event"  # its first own event
+PPID: Final = "ppid"  # another process named it as its parent
 
-ARG_END = "\x00"  # ends each argument of a packed argv (no argument holds one)
+ARG_END: Final = "\x00"  # ends each argument of a packed argv (no argument holds one)
 ProcessKey = tuple[str, int, int, int]  # (host, pid, first_ms, first_serial)
 
 

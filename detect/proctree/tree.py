@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from detect.proctree.graph import ProcessGraph
 from detect.proctree.observe import observe_event
@@ -41,11 +41,11 @@ from detect.proctree.settings import TreeSettings, load_settings
 if TYPE_CHECKING:
     from detect.auditd.event import AuditEvent
 
-EVICT_TO = 0.9  # an eviction pass brings the table down to this share of its maximum
-MAX_IMAGES = 16  # exec chain kept per process: the first image and the latest ones
-MAX_INTERNED_CHARS = 2_000_000  # paths, titles and argvs shared between images, in all
-MAX_INTERNED_TEXT = 256_000  # longer ones are not shared
-NO_ARGV: Sequence[str] | None = None
+EVICT_TO: Final = 0.9  # an eviction pass brings the table down to this share of its maximum
+MAX_IMAGES: Final = 16  # exec chain kept per process: the first image and the latest ones
+MAX_INTERNED_CHARS: Final = 2_000_000  # paths, titles and argvs shared between images, in all
+MAX_INTERNED_TEXT: Final = 256_000  # longer ones are not shared
+NO_ARGV: Final[Sequence[str] | None] = None
 
 
 @dataclass

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from detect.rules.values import ValueSpec, merge_specs, text_of
 
 View = Mapping[str, object]
 Predicate = Callable[[View], bool]
 
-KEYWORD_COST_FACTOR = 8  # a keyword test looks at every value of the view
-COST_VIEW = 1
-COST_FIELDREF = 4
+KEYWORD_COST_FACTOR: Final = 8  # a keyword test looks at every value of the view
+COST_VIEW: Final = 1
+COST_FIELDREF: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,7 @@ def _texts(value: object) -> list[str]:
     return [text_of(item).lower() for item in items if item is not None]
 
 
-RELATIONS: dict[tuple[bool, bool], Callable[[str, str], bool]] = {
+RELATIONS: Final[dict[tuple[bool, bool], Callable[[str, str], bool]]] = {
     (False, False): str.__eq__,
     (True, False): str.startswith,
     (False, True): str.endswith,
@@ -271,7 +272,7 @@ def _not(node: Node) -> Predicate:
     return lambda view: not inner(view)
 
 
-BUILDERS: dict[type, Callable[[Node], Predicate]] = {
+BUILDERS: Final[dict[type, Callable[[Node], Predicate]]] = {
     FieldTest: _field,
     KeywordTest: _keyword,
     ViewTest: _view,

@@ -27,7 +27,7 @@ nothing. The key functions computed on view values are the ones the keys were ma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import re2
 
@@ -39,9 +39,9 @@ Requirement = tuple[str, str]  # (field, index key function name): an atom
 Requirements = dict[Requirement, frozenset[str]]
 Clause = dict[Requirement, frozenset[str]]  # holds when any of its atoms holds
 Rank = Callable[[Requirement], tuple[int, int]]
-KEY_PREFERENCE = ("value", "number", "basename", PATTERN_KEY, "prefix")  # cheap, exact
-PATTERN_MEMORY = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
-VALUE_CACHE = 4096  # values remembered per field table (cleared when full)
+KEY_PREFERENCE: Final = ("value", "number", "basename", PATTERN_KEY, "prefix")  # cheap, exact
+PATTERN_MEMORY: Final = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
+VALUE_CACHE: Final = 4096  # values remembered per field table (cleared when full)
 
 
 def requirements(node: Node) -> Requirements:

@@ -19,6 +19,7 @@ from enum import Enum
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from math import isfinite
+from typing import Final
 
 import re2
 
@@ -28,18 +29,18 @@ ValueTest = Callable[[object], bool]
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
 
-MAX_ADDRESS_TEXT = 64  # longer text is never an IP address; keeps the parse cache small
-ADDRESS_CACHE = 65536
+MAX_ADDRESS_TEXT: Final = 64  # longer text is never an IP address; keeps the parse cache small
+ADDRESS_CACHE: Final = 65536
 
 # Relative evaluation costs: cheap tests run first inside AND / OR.
-PREFIX_LENGTH = 5  # `/etc/`, `/tmp/`, `/usr/`: long enough to split paths, short for rules
-COST_EQ = 1
-COST_AFFIX = 2
-COST_NUMBER = 2
-COST_CONTAINS = 3
-COST_CIDR = 4
-COST_WILDCARD = 5
-COST_REGEX = 6
+PREFIX_LENGTH: Final = 5  # `/etc/`, `/tmp/`, `/usr/`: long enough to split paths, short for rules
+COST_EQ: Final = 1
+COST_AFFIX: Final = 2
+COST_NUMBER: Final = 2
+COST_CONTAINS: Final = 3
+COST_CIDR: Final = 4
+COST_WILDCARD: Final = 5
+COST_REGEX: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,8 +282,8 @@ def wildcard_body(parts: Pattern) -> str:
     )
 
 
-WILDCARD_REGEX = {Wild.MANY: ".*", Wild.ONE: "."}
-SHAPES: dict[tuple[str | Wild, ...], str] = {
+WILDCARD_REGEX: Final = {Wild.MANY: ".*", Wild.ONE: "."}
+SHAPES: Final[dict[tuple[str | Wild, ...], str]] = {
     (): "eq",
     ("",): "eq",
     ("", Wild.MANY): "prefix",
@@ -290,7 +291,7 @@ SHAPES: dict[tuple[str | Wild, ...], str] = {
     (Wild.MANY, "", Wild.MANY): "contains",
     (Wild.MANY,): "any",
 }
-CASED_KINDS = frozenset({"eq", "prefix", "suffix", "contains", "wildcard"})
+CASED_KINDS: Final = frozenset({"eq", "prefix", "suffix", "contains", "wildcard"})
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def number_key(value: object) -> str:
     return "" if found is None else canonical_number(found)
 
 
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+COMPARISONS: Final[dict[str, Callable[[float, float], bool]]] = {
     "LT": operator.lt,
     "LTE": operator.le,
     "GT": operator.gt,
@@ -403,7 +404,7 @@ def cidr_spec(cidr: str) -> ValueSpec:
 
 # --- registries ---------------------------------------------------------------------------
 
-BUILDERS: dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]] = {
+BUILDERS: Final[dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]]] = {
     "eq": (_eq, COST_EQ),
     "eq_cased": (_eq_cased, COST_EQ),
     "prefix": (_prefix, COST_AFFIX),
@@ -418,14 +419,14 @@ BUILDERS: dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]] = {
     "cidr": (_cidr, COST_CIDR),
 }
 
-PATTERN_KEY = "pattern"  # searched with an RE2 set, not looked up (see rules/index.py)
-PATTERN_SHAPES = {"eq": "^{}$", "prefix": "^{}", "suffix": "{}$", "contains": "{}"}
-EQUALITY_KINDS = frozenset({"eq", "eq_cased"})
-SUFFIX_KINDS = frozenset({"suffix", "suffix_cased"})
-PREFIX_KINDS = frozenset({"prefix", "prefix_cased"})
+PATTERN_KEY: Final = "pattern"  # searched with an RE2 set, not looked up (see rules/index.py)
+PATTERN_SHAPES: Final = {"eq": "^{}$", "prefix": "^{}", "suffix": "{}$", "contains": "{}"}
+EQUALITY_KINDS: Final = frozenset({"eq", "eq_cased"})
+SUFFIX_KINDS: Final = frozenset({"suffix", "suffix_cased"})
+PREFIX_KINDS: Final = frozenset({"prefix", "prefix_cased"})
 
 # Index key functions by name; the rule index computes them on view values.
-KEY_FUNCTIONS: dict[str, Callable[[object], str]] = {
+KEY_FUNCTIONS: Final[dict[str, Callable[[object], str]]] = {
     "value": value_key,
     "basename": basename_key,
     "prefix": prefix_key,

@@ -25,8 +25,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from detect.auditd import interpret, normalize
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
@@ -35,6 +33,7 @@ from detect.errors import DetectError
 from detect.proctree.fields import TREE_FIELDS, category_tree_fields
 from detect.proctree.process import Process
 from detect.resources import mapping_path
+from detect.yamlio import parse_yaml
 
 WRITE_FLAGS: Final = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
 FLAG_FORMS: Final = ("write", "unknown")
@@ -111,7 +110,7 @@ class CategoryTable:
 @cache
 def load_categories(path: Path | None = None) -> CategoryTable:
     source = path or mapping_path("categories.yaml")
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data = parse_yaml(source.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or set(data) != {"categories", "opens", "initiated"}:
         raise CategoryError(f"{source}: expected the keys categories, opens and initiated")
     by_syscall: dict[str, list[str]] = {}

@@ -9,13 +9,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
 from detect.errors import DetectError
 from detect.resources import mapping_path
+from detect.yamlio import parse_yaml
 
 ECS_CATEGORIES: Final = frozenset(
     (
@@ -45,7 +44,7 @@ class MappingError(DetectError):
 def load_actions(path: Path | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """`mappings/ecs.yaml`, checked strictly: a bad built-in table fails at start-up."""
     source = path or mapping_path("ecs.yaml")
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data = parse_yaml(source.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or set(data) != {"record_types", "syscalls"}:
         raise MappingError(f"{source}: expected the keys record_types and syscalls")
     for section, entries in data.items():

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from detect.auditd.categories import (
     FILE_ACCESS,
     FILE_EVENT,
@@ -43,6 +41,7 @@ from detect.engine import RECORD_VIEW, view_of
 from detect.errors import DetectError
 from detect.resources import mapping_path
 from detect.rules.model import Rule
+from detect.yamlio import parse_yaml
 
 ANY = "any"
 RECORD_TYPE_FIELD = "type"
@@ -131,7 +130,7 @@ class GenTable:
 @cache
 def load_table(path: Path | None = None) -> GenTable:
     source = path or mapping_path("auditgen.yaml")
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data = parse_yaml(source.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or set(data) != MAPPING_KEYS:
         raise DeriveError(f"{source}: expected the keys {', '.join(sorted(MAPPING_KEYS))}")
     records: dict[str, frozenset[str] | None] = {}

@@ -25,6 +25,7 @@ import yaml
 from detect.errors import DetectError
 from detect.proctree.fields import MAX_DEPTH
 from detect.resources import mapping_path
+from detect.yamlio import parse_yaml
 
 GRACE_MS = 60_000  # exited processes stay this long (audit time) for late events
 MAX_PROCESSES = 50_000  # in all hosts together (~1-1.6 KB each); past it LRU leaves are evicted
@@ -156,7 +157,7 @@ def load_settings(path: Path | None = None) -> TreeSettings:
 @cache
 def _load(source: str) -> TreeSettings:
     try:
-        data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        data = parse_yaml(Path(source).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise SettingsError(f"{source}: {error}") from None
     return settings_from_dict(data, source)

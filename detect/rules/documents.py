@@ -15,7 +15,9 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from detect.yamlio import SafeLoader
+
+BaseLoader: Any = SafeLoader
 
 
 class RuleYamlLoader(BaseLoader):

@@ -19,6 +19,7 @@ from sigma.rule import SigmaRule
 
 from detect.errors import DetectError
 from detect.resources import mapping_path
+from detect.yamlio import parse_yaml
 
 PIPELINE_FILES = ("linux.yml",)
 
@@ -33,7 +34,7 @@ def pipeline_documents() -> tuple[tuple[Path, dict[str, Any]], ...]:
     documents = []
     for path in default_paths():
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = parse_yaml(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             raise PipelineError(f"{path}: {error}") from error
         if not isinstance(data, dict):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+import pytest
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from detect.auditd.fields import scan_fields, split_fields
+from detect.auditd.fields import parse_fields, scan_fields, split_fields, syscall_fields
 from detect.auditd.record import parse_line
 
 
@@ -110,6 +111,30 @@ BODY_PIECES = st.sampled_from(
 )
 
 
+EDGE_BODIES = [  # each found once to separate a wrong token split from the scan
+    'comm=" a=1',
+    'comm="',
+    'comm="x" comm="y"',
+    "k=1 k=2",
+    "k=(null) k=2",
+    "k=? k=",
+    'k="" k=1',
+    'k="a"b" x=1',
+    "=x a=1",
+    'a"b=1',
+    "a=1\tb=2",
+    "a=1  b=2 ",
+    "a=1\x1cb=2",
+    "a=1\u3000b=2",
+]
+
+
+@pytest.mark.parametrize("body", EDGE_BODIES)
+def test_the_token_split_on_edge_bodies(body: str) -> None:
+    split = split_fields("SYSCALL", body)
+    assert split is None or split == scan_fields("SYSCALL", body)
+
+
 @given(st.lists(BODY_PIECES, max_size=14).map("".join), st.sampled_from(["SYSCALL", "EXECVE"]))
 def test_the_token_split_gives_what_the_field_scan_gives(body: str, rtype: str) -> None:
     split = split_fields(rtype, body)
@@ -120,3 +145,57 @@ def test_usual_kernel_bodies_take_the_token_split() -> None:
     body = 'arch=c000003e syscall=257 success=yes exit=3 tty=(none) comm="cat" key=(null) a0=2f'
     assert split_fields("SYSCALL", body) == scan_fields("SYSCALL", body) == fields_of(body)
     assert split_fields("SYSCALL", 'comm="a b"') is None  # a quote that runs on: the scan
+
+
+SYSCALL_BODY = (
+    "arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=7ffd1 a2=0 a3=0 items=1 "
+    "ppid=1 pid=812 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 "
+    'tty=(none) ses=4294967295 comm="cron" exe="/usr/sbin/cron" subj=unconfined key=(null)'
+)
+# Bodies around the cut between the call and the task part: the same field on both sides,
+# absent values, quotes running over the cut, the mark inside a quoted value.
+TASK_PIECES = st.sampled_from(
+    [
+        " ppid=1",
+        " ppid=",
+        "ppid=2",
+        " pid=3",
+        " exit=4",
+        " exit=(null)",
+        ' comm="a',
+        'comm="b"',
+        '"',
+        " ",
+        "?",
+        "'",
+        "x",
+        " key=6B",
+        "=",
+        ' exe="/bin/sh"',
+        ' ppid="',
+        "\t",
+    ],
+)
+
+
+@given(st.lists(TASK_PIECES, max_size=10).map("".join))
+@example("exit=4 ppid=1 exit=5 pid=2")
+@example("exit=4 ppid=1 pid=2")
+@example("exit=(null) ppid=1 exit=5")
+@example("k='a b' ppid=1 pid=2")
+@example('comm="a ppid=1 b"')
+def test_syscall_bodies_parse_as_a_whole(body: str) -> None:
+    expected = parse_fields("SYSCALL", body)
+    first = syscall_fields(body)
+    assert first == expected
+    assert list(first) == list(expected)  # the same order of fields
+    first["injected"] = "x"  # a caller's change must not reach the cached task part
+    assert syscall_fields(body) == expected
+
+
+def test_a_syscall_task_part_is_parsed_once() -> None:
+    first = syscall_fields(SYSCALL_BODY)
+    second = syscall_fields(SYSCALL_BODY.replace("a1=7ffd1", "a1=7ffd2"))
+    assert first == {**parse_fields("SYSCALL", SYSCALL_BODY)}
+    assert second["a1"] == "7ffd2" and second["comm"] == "cron"
+    assert first is not second

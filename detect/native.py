@@ -6,13 +6,16 @@ source and are what runs wherever no compiled module sits beside them. An extens
 shadows its `.py` file on import, so after an edit the build must be redone (`make build`):
 `status()` tells compiled, stale and pure modules apart, the tests refuse a stale build, and
 `prefer_source()` (DETECT_PURE=1 for the tests and the benchmark) imports the `.py` files even
-where a build exists, to profile or to test the pure-Python path. Never compiled itself.
+where a build exists, to profile or to test the pure-Python path. `use_current_code()` runs at
+the import of `detect`: in a source checkout a stale build gives way to the sources, with a
+warning, so that `detect` never runs code older than what is on disk. Never compiled itself.
 """
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,9 +103,31 @@ class _SourceFinder:
 
 
 def prefer_source(root: Path = PACKAGE_ROOT) -> None:
-    """Import the hot modules from their `.py` files from now on (call before importing them)."""
+    """Import the hot modules from their `.py` files from now on (call before importing them;
+    again later, it does nothing)."""
+    if any(isinstance(finder, _SourceFinder) for finder in sys.meta_path):
+        return
     loaded = [name for name in map(module_name, MODULES) if name in sys.modules]
     if loaded:
         raise RuntimeError(f"prefer_source() after {', '.join(loaded)} was imported")
-    if not any(isinstance(finder, _SourceFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _SourceFinder(root))
+    sys.meta_path.insert(0, _SourceFinder(root))
+
+
+def use_current_code(root: Path = PACKAGE_ROOT) -> None:
+    """DETECT_PURE=1: the sources. In a source checkout (setup.py beside the package), a
+    compiled module older than its `.py` file (edited, not rebuilt) would run old code: the
+    sources run instead, and stderr says so. An installed package is left alone: the times of
+    its files say nothing about edits."""
+    if os.environ.get(PURE_ENV) == "1":
+        prefer_source(root)
+        return
+    if not (root / "setup.py").is_file():
+        return
+    stale = status(root).stale
+    if stale:
+        print(
+            f"detect: running the .py sources (slower): {', '.join(stale)} changed since the"
+            " last `make build`",
+            file=sys.stderr,
+        )
+        prefer_source(root)

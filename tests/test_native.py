@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,5 +68,43 @@ def test_prefer_source_refuses_once_a_hot_module_is_imported() -> None:
         "from detect import native\n"
         "try:\n    native.prefer_source()\nexcept RuntimeError as e:\n    print(e)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {**os.environ, native.PURE_ENV: "0"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert "detect.auditd.record was imported" in run.stdout
+
+
+_BUILDS = shutil.ignore_patterns("*.so", "__pycache__")
+
+
+def _checkout(tmp_path: Path, extension_age: float) -> Path:
+    """A source checkout of the package without builds, but for a fake build of record.py
+    (`extension_age` seconds newer than its source) that fails if it is ever imported."""
+    shutil.copytree(native.PACKAGE_ROOT / "detect", tmp_path / "detect", ignore=_BUILDS)
+    (tmp_path / "setup.py").write_text("", encoding="utf-8")
+    source = tmp_path / "detect" / "auditd" / "record.py"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        source.with_name("record" + suffix).unlink(missing_ok=True)
+    built = source.with_name("record" + importlib.machinery.EXTENSION_SUFFIXES[0])
+    built.write_bytes(b"not a module")
+    mtime = source.stat().st_mtime + extension_age
+    os.utime(built, (mtime, mtime))
+    return tmp_path
+
+
+def _import_record(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, native.PURE_ENV: "0", "PYTHONPATH": str(root)}
+    code = "import detect.auditd.record as m\nprint(m.__file__)\n"
+    run = [sys.executable, "-S", "-c", code]  # -S: no site, so not the editable install
+    return subprocess.run(run, env=env, cwd=root, capture_output=True, text=True)
+
+
+def test_a_stale_build_in_a_checkout_gives_way_to_the_sources(tmp_path: Path) -> None:
+    run = _import_record(_checkout(tmp_path, extension_age=-10.0))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith("detect/auditd/record.py")
+    assert "running the .py sources" in run.stderr and "detect/auditd/record.py" in run.stderr
+
+
+def test_a_current_build_is_imported(tmp_path: Path) -> None:
+    run = _import_record(_checkout(tmp_path, extension_age=10.0))  # the fake: import fails
+    assert run.returncode != 0 and "running the .py sources" not in run.stderr

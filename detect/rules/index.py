@@ -27,7 +27,7 @@ nothing. The key functions computed on view values are the ones the keys were ma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import re2
 
@@ -115,7 +115,8 @@ def _any_requirements(parts: list[Requirements]) -> Requirements:
 
 Bucket = tuple[tuple[int, ...], tuple[Rule, ...]]
 KeyTable = tuple[Callable[[object], str], dict[str, Bucket]]
-PatternTable = tuple[Any, tuple[Bucket, ...]]  # an RE2 set, the bucket of each pattern
+SetMatch = Callable[[bytes], "list[int] | None"]  # an RE2 set's Match on UTF-8 text
+PatternTable = tuple[SetMatch, tuple[Bucket, ...]]  # the bucket of each pattern of the set
 
 
 class FieldTable:
@@ -152,8 +153,8 @@ class FieldTable:
             bucket = table.get(key_of(item))
             if bucket is not None:
                 found.append(bucket)
-        for patterns, buckets in self.patterns:
-            found.extend(buckets[i] for i in _search(patterns, item))
+        for match, buckets in self.patterns:
+            found.extend(buckets[i] for i in _search(match, item))
         return tuple(found)
 
 
@@ -225,7 +226,7 @@ class RuleIndex:
             patterns.Add(pattern)
             buckets.append(self._bucket(found))
         patterns.Compile()
-        return patterns, tuple(buckets)
+        return set_matcher(patterns), tuple(buckets)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -262,11 +263,16 @@ class RuleIndex:
         return tuple(self.rules[i] for i in sorted(chosen))
 
 
-def _search(patterns: Any, value: object) -> list[int]:
+def set_matcher(patterns: Any) -> SetMatch:
+    """The compiled set's own `Match` (C++, on bytes) where google-re2's wrapper keeps it in
+    `_set`: the wrapper's Python method costs more than the search on short values. The
+    wrapper's `Match`, which takes bytes too, otherwise."""
+    inner = getattr(patterns, "_set", None)
+    match = getattr(inner, "Match", None)
+    return cast(SetMatch, match if callable(match) else patterns.Match)
+
+
+def _search(match: SetMatch, value: object) -> list[int]:
     """The ids of the patterns found in a value's text (RE2 reads undecodable bytes too)."""
     text = value if type(value) is str else str(value)
-    try:
-        found = patterns.Match(text)
-    except UnicodeEncodeError:  # lone surrogates from undecodable log bytes
-        found = patterns.Match(text.encode("utf-8", "surrogateescape"))
-    return found or []
+    return match(text.encode("utf-8", "surrogateescape")) or []

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Any
 
+import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detect.rules.index import Requirements, RuleIndex, best_clause, requirements, restrict
+from detect.rules.index import (
+    Requirements,
+    RuleIndex,
+    best_clause,
+    requirements,
+    restrict,
+    set_matcher,
+)
 from detect.rules.load import load_rules
 from tests.rules.build import rule_from
 
@@ -267,6 +276,21 @@ def test_a_regex_is_its_own_pattern_and_undecodable_bytes_are_searched() -> None
     across = {"CommandLine": "nc \udcff -e sh"}  # RE2's `.` does not match a bad byte
     assert not rule.match(across)
     assert list(index.candidates({"CommandLine": "nc host 80"})) == []
+
+
+def test_pattern_sets_are_searched_past_the_python_wrapper() -> None:
+    options = re2.Options()
+    options.log_errors = False
+    patterns = re2.Set.SearchSet(options)
+    for pattern in ("(?si)^--cpu", "(?s)é$", "x"):
+        patterns.Add(pattern)
+    patterns.Compile()
+    match = set_matcher(patterns)
+    assert not inspect.isfunction(getattr(match, "__func__", match))  # C++, not Python
+    for text in ("--CPU-priority", "café", "7ffd3ax", "\udcff--cpu", "", "nothing"):
+        encoded = text.encode("utf-8", "surrogateescape")
+        assert sorted(match(encoded) or []) == sorted(patterns.Match(encoded) or [])
+    assert sorted(match("--cpu é".encode()) or []) == [0, 1]
 
 
 def test_a_non_ascii_caseless_literal_gives_no_pattern() -> None:

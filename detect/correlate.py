@@ -120,8 +120,18 @@ class CorrelationStage:
                 correlator.push(hit_of(match))
             if key not in correlator.silent:
                 own.append(match)
-        self.observe(event.time_ms)
+        self.observe(self._audit_time(event))
         return own
+
+    def _audit_time(self, event: AuditEvent) -> int:
+        """The event's time, or its node's audit time when reassembly holds the node's clock
+        back from it (one bogus timestamp far ahead): no window may close early for it."""
+        time_ms = event.time_ms
+        if self.machine is not None:
+            confirmed = self.machine.audit_time(event.node)
+            if 0 <= confirmed < time_ms:
+                return confirmed
+        return time_ms
 
     def observe(self, time_ms: int) -> None:
         """An event of audit time `time_ms` was seen."""

@@ -133,6 +133,12 @@ class Reassembler:
         if node is not None and node.inflight.get(key) is event:
             self._close(node, key, event, EXPIRED)
 
+    def audit_time(self, node: str | None) -> int:
+        """The newest audit time `node`'s records have confirmed (a far jump ahead waits for a
+        second event, see `_advance`); -1 before its first record."""
+        found = self._nodes.get(node)
+        return -1 if found is None else found.watermark
+
     def oldest_inflight_ms(self) -> int | None:
         """A lower bound of the audit time of the events in flight (events this old may still
         be emitted); None when none are in flight."""

@@ -83,3 +83,38 @@ def test_reload_keeps_the_process_tree_and_keeps_it_off_when_off() -> None:
     scan.engine = Engine(rules.rules, tree=None)
     scan.reload(rules)
     assert scan.engine.tree is None
+
+
+def _stamp(line: str) -> str:
+    return line.split(" msg=audit(", 1)[1].split("):", 1)[0]
+
+
+def with_eoe(lines: list[str]) -> list[str]:
+    """The capture as written by a kernel that ends each event with an EOE record: events
+    complete at once, so nothing in flight holds the correlations' clock back."""
+    out: list[str] = []
+    for line, following in zip_longest(lines, lines[1:]):
+        out.append(line)
+        if following is None or _stamp(following) != _stamp(line):
+            out.append(f"type=EOE msg=audit({_stamp(line)}): \n")
+    return out
+
+
+def test_one_event_far_ahead_in_time_does_not_close_the_windows(tmp_path: Path) -> None:
+    lines = with_eoe((CAPTURES / "shadow_read_failures.log").read_text().splitlines(keepends=True))
+    third_failure = next(
+        i for i, line in enumerate(lines) if "type=EOE" in line and ":5085)" in line
+    )
+    a_year_later = 1795321522 + 365 * 24 * 3600  # a bogus clock on one record
+    bogus = (
+        f"type=USER_START msg=audit({a_year_later}.100:5086): pid=1 uid=0 auid=4294967295 "
+        'ses=4294967295 msg=\'op=PAM:session_open acct="root" exe="/bin/login" '
+        "hostname=? addr=? terminal=? res=success'\n"
+    )
+    path = tmp_path / "bogus.log"
+    path.write_text("".join([*lines[: third_failure + 1], bogus, *lines[third_failure + 1 :]]))
+    alerts: list[dict[str, Any]] = []
+    _, summary = scan_files([str(path)], load_detections(), alerts.append)
+    assert [a for a in correlation_alerts(alerts) if a["rule"]["id"] == SHADOW_ID]
+    assert summary.to_dict()["time_jumps_held"] == 1  # reassembly held its clock back
+    assert summary.extra["correlations"]["late"] == 0

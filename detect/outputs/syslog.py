@@ -39,7 +39,8 @@ class SyslogTarget:
 
     @classmethod
     def parse(cls, url: str) -> SyslogTarget:
-        """`udp://HOST:PORT`, `tcp://HOST:PORT` or `unix:///dev/log`."""
+        """`udp://HOST:PORT`, `tcp://HOST:PORT` (an IPv6 address in brackets: `[::1]`) or
+        `unix:///dev/log`."""
         parts = urlsplit(url)
         if parts.scheme == "unix" and parts.path:
             return cls("unix", parts.path)
@@ -94,16 +95,22 @@ class SyslogSink:
             sock.send(message)
 
     def _connect(self) -> socket.socket:
-        family = socket.AF_UNIX if self.target.transport == "unix" else socket.AF_INET
+        """Connect to the target: a host name is tried at each of its addresses, IPv6 or
+        IPv4, in the resolver's order; the last failure is raised."""
+        if self.target.transport == "unix":
+            self._sock = _open(socket.AF_UNIX, socket.SOCK_DGRAM, self.target.address)
+            return self._sock
+        assert isinstance(self.target.address, tuple)
+        host, port = self.target.address
         kind = socket.SOCK_STREAM if self.target.transport == "tcp" else socket.SOCK_DGRAM
-        sock = socket.socket(family, kind)
-        try:
-            sock.connect(self.target.address)
-        except OSError:
-            sock.close()
-            raise
-        self._sock = sock
-        return sock
+        failure: OSError = OSError(f"{host}: no address")
+        for family, _, _, _, address in socket.getaddrinfo(host, port, type=kind):
+            try:
+                self._sock = _open(family, kind, address)
+                return self._sock
+            except OSError as error:
+                failure = error
+        raise failure
 
     def flush(self) -> None:
         """Every message is sent when written."""
@@ -112,3 +119,13 @@ class SyslogSink:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+def _open(family: int, kind: int, address: str | tuple[Any, ...]) -> socket.socket:
+    sock = socket.socket(family, kind)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock

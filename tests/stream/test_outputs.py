@@ -43,6 +43,48 @@ def test_syslog_udp() -> None:
     server.close()
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+def test_syslog_udp_and_tcp_over_ipv6() -> None:
+    server = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    server.settimeout(5)  # a message that never comes fails the test instead of hanging it
+    server.bind(("::1", 0))
+    sink = sink_to(f"udp://[::1]:{server.getsockname()[1]}")
+    sink(ALERT)
+    check_message(server.recv(65536))
+    server.close()
+    listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    listener.settimeout(5)
+    listener.bind(("::1", 0))
+    listener.listen(1)
+    tcp = sink_to(f"tcp://[::1]:{listener.getsockname()[1]}")
+    tcp(ALERT)
+    conn, _ = listener.accept()
+    length, _, rest = conn.recv(65536).partition(b" ")
+    check_message(rest[: int(length)])
+    assert (sink.sent, tcp.sent) == (1, 1)
+    conn.close()
+    listener.close()
+    tcp.close()
+
+
+def test_syslog_tcp_to_a_closed_port_is_counted() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]  # bound, never listening: connections are refused
+        sink = sink_to(f"tcp://localhost:{port}")
+        sink(ALERT)
+    assert (sink.sent, sink.failed) == (0, 1)
+
+
 def test_syslog_tcp_octet_counting() -> None:
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))

@@ -26,9 +26,8 @@ AVC_TYPES: Final = frozenset(("AVC", "USER_AVC"))
 # Kept as hex: binary structures interpreted elsewhere.
 BINARY_FIELDS: Final = frozenset(("saddr",))
 AVC_RE: Final = re.compile(r"avc:\s+(\w+)\s+\{\s*([^}]*?)\s*\}")
-ENCODED_CACHE_LIMIT: Final = (
-    4096  # field names remembered per record type (garbage has endless names)
-)
+# Field names remembered per record type (garbage has endless names).
+ENCODED_CACHE_LIMIT: Final = 4096
 _encoded_cache: dict[str, dict[str, bool]] = {}
 BODY_CACHE_SIZE: Final = 8192
 _body_cache: dict[tuple[str, str], dict[str, str]] = {}
@@ -122,8 +121,9 @@ def _encoded_known(rtype: str) -> dict[str, bool]:
 
 
 def split_fields(rtype: str, body: str) -> dict[str, str] | None:
-    """`scan_fields` for the usual body, token by token (about three times as fast), or None
-    when a token is not a plain `key=value` / `key="value"`: then only the scan gives the same.
+    """`scan_fields` for the usual body, token by token (twice as fast: 3.3 µs for a SYSCALL
+    body, compiled), or None when a token is not a plain `key=value` / `key="value"`: then
+    only the scan gives the same.
 
     Exact for printable bodies without single quotes: FIELD_RE's matches are then the tokens
     between spaces that hold `=` (a token without one holds no match; one whose key would hold

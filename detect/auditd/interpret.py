@@ -49,9 +49,8 @@ SOCKET_FAMILIES: Final = {
     17: "packet",
 }
 
-NAME_CACHE: Final = (
-    4096  # arch and (arch, syscall number) names remembered: garbage invents endless
-)
+# Arch and (arch, syscall number) names remembered: garbage invents endless ones.
+NAME_CACHE: Final = 4096
 
 
 def to_bytes(text: str) -> bytes:

@@ -28,9 +28,8 @@ MAX_INFLIGHT: Final = 50_000
 RECENT_KEYS: Final = 4096  # completed keys remembered per node, to recognise late records
 MAX_EXAMPLES: Final = 10
 SERIAL_MODULUS: Final = 1 << 32  # the kernel's serial is an unsigned int
-MAX_JUMP_MS: Final = (
-    10 * 60 * 1000
-)  # a forward jump of audit time larger than this needs a second event
+# A forward jump of audit time larger than this needs a second event.
+MAX_JUMP_MS: Final = 10 * 60 * 1000
 RESET_DISTANCE: Final = 1 << 24  # a backward jump this large is a wrap or a reboot, not disorder
 
 Key = tuple[str, int]

@@ -249,7 +249,9 @@ def _parse_other(line: str, source: str, lineno: int) -> Record:
         raise _fail("no audit(timestamp:serial) header", line, source, lineno)
     stamp, colon, serial_text = line[open_at + 6 : close_at].partition(":")
     seconds, dot, millis = stamp.partition(".")
-    if not (colon and dot and serial_text.isdecimal() and seconds.isdigit() and millis.isdigit()):
+    if not (
+        colon and dot and serial_text.isdecimal() and seconds.isdecimal() and millis.isdecimal()
+    ):
         raise _fail("bad audit(timestamp:serial)", line, source, lineno)
     if len(serial_text) > 20 or len(seconds) > MAX_SECONDS_DIGITS:
         raise _fail("absurd timestamp or serial", line, source, lineno)

@@ -53,6 +53,9 @@ def test_formats(line: str, node: str | None, rtype: str) -> None:
         ("type=SYSCALL", "no record header"),
         ("type=SYSCALL msg=audit(abc:1): x=1", "bad audit(timestamp:serial)"),
         ("type=SYSCALL msg=audit(1.2): x=1", "bad audit(timestamp:serial)"),
+        # a superscript is a digit to isdigit() but not to int(): refused, not a crash later
+        ("audit: type=1300 audit(17\u00b295.1:5): x=1", "bad audit(timestamp:serial)"),
+        ("audit: type=1300 audit(1.\u00b2:5): x=1", "bad audit(timestamp:serial)"),
         ("type=SYSCALL something else", "no audit(timestamp:serial) header"),
         ("type=sys$call msg=audit(1.2:3): x", "bad record type"),
         ("type=SYSCALL msg=audit(99999999999999.000:1): x", "absurd timestamp or serial"),

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from detect.rules.values import ValueSpec, merge_specs, text_of
+from detect.rules.values import ValueSpec, ValueTest, merge_specs, text_of
 
 View = Mapping[str, object]
 Predicate = Callable[[View], bool]
@@ -192,20 +192,23 @@ def predicate(node: Node) -> Predicate:
     return BUILDERS[type(node)](node)
 
 
+def passes(test: ValueTest, value: object) -> bool:
+    """`test` on a value of a view: on each element of a list (None elements never pass)."""
+    if type(value) is list:
+        for item in value:  # noqa: SIM110 - hot path, no generator per call
+            if item is not None and test(item):
+                return True
+        return False
+    return test(value)
+
+
 def _field(node: Node) -> Predicate:
     assert isinstance(node, FieldTest)
     field, test = node.field, node.spec.test
 
     def check(view: View) -> bool:
         value = view.get(field)
-        if value is None:
-            return False
-        if type(value) is list:
-            for item in value:  # noqa: SIM110 - hot path, no generator per call
-                if item is not None and test(item):
-                    return True
-            return False
-        return test(value)
+        return value is not None and passes(test, value)
 
     return check
 
@@ -215,14 +218,8 @@ def _keyword(node: Node) -> Predicate:
     test = node.spec.test
 
     def check(view: View) -> bool:
-        for value in view.values():
-            if value is None:
-                continue
-            if type(value) is list:
-                for item in value:
-                    if item is not None and test(item):
-                        return True
-            elif test(value):
+        for value in view.values():  # noqa: SIM110 - hot path, no generator per call
+            if value is not None and passes(test, value):
                 return True
         return False
 

@@ -69,9 +69,9 @@ def _record_getter(rule: Rule, event: AuditEvent) -> FieldGetter:
     return get
 
 
-def hit_of(match: Match) -> Hit:
+def hit_of(key: str, match: Match) -> Hit:
+    """The hit of `match` for the correlations over rule `key` (`rule_key` of its rule)."""
     event = match.event
-    key = rule_key(match.rule.id, match.rule.name)
     return Hit(
         key, event.time_ms, event.node, (event.node or "", event.serial), field_getter(match), match
     )
@@ -117,7 +117,7 @@ class CorrelationStage:
         for match in matches:
             key = rule_key(match.rule.id, match.rule.name)
             if correlator.wants(key):
-                correlator.push(hit_of(match))
+                correlator.push(hit_of(key, match))
             if key not in correlator.silent:
                 own.append(match)
         self.observe(self._audit_time(event))

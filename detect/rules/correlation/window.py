@@ -19,6 +19,7 @@ import heapq
 from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 from detect.rules.correlation.hit import Entry, Hit, Result
@@ -29,6 +30,7 @@ MAX_GROUPS = 10_000
 MAX_GROUP_HITS = 1_000
 MAX_HITS = 10_000
 GroupKey = tuple[Hashable, ...]
+_time_of = attrgetter("time_ms")  # an Entry's audit time, for bisect
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Windows:
         self._measure = MEASURES[correlation.type]
         self._valued = correlation.type in VALUED
         self._span = correlation.timespan_ms
+        self._fires_at_hit = correlation.rising
 
     # -- input -------------------------------------------------------------------------------
 
@@ -98,7 +101,7 @@ class Windows:
             position -= 1
         if self.held > self.limits.max_hits:
             self._evict_groups(keep=key)
-        if self.correlation.rising:
+        if self._fires_at_hit:
             return self._rising(key, entries, position) if position >= 0 else []
         if position <= 0:  # a new oldest hit: the group's window starts there
             self._schedule(key, entries)
@@ -178,7 +181,7 @@ class Windows:
 
     def close_until(self, limit_ms: float, inclusive: bool) -> list[Result]:
         """Decide every window that ends before `limit_ms` (or at it, when `inclusive`)."""
-        if self.correlation.rising:
+        if self._fires_at_hit:
             self._expire(limit_ms)
             return []
         results: list[Result] = []
@@ -192,7 +195,7 @@ class Windows:
         return results
 
     def _close(self, key: GroupKey, entries: list[Entry], close_ms: int) -> list[Result]:
-        count = bisect_right([entry.time_ms for entry in entries], close_ms)
+        count = bisect_right(entries, close_ms, key=_time_of)
         window = entries[:count]
         value = self._measure(window, self.correlation.spec)
         if self.correlation.condition.holds(value):
@@ -207,12 +210,13 @@ class Windows:
 
     def _expire(self, limit_ms: float) -> None:
         """Drop rising groups whose newest hit can be in no window still to come."""
-        for key in list(self.groups):
-            entries = self.groups[key]
+        expired: list[GroupKey] = []
+        for key, entries in self.groups.items():
             if entries[-1].time_ms + self._span >= limit_ms:
                 break  # least recently updated first: the rest are newer
-            del self.groups[key]
-            self.held -= len(entries)
+            expired.append(key)
+        for key in expired:
+            self.held -= len(self.groups.pop(key))
 
     def flush(self) -> list[Result]:
         return self.close_until(float("inf"), inclusive=True)

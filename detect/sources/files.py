@@ -106,23 +106,26 @@ class ZstdReader(io.RawIOBase):
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self._decoder = zstandard.ZstdDecompressor().decompressobj()
-        self._pending = b""
+        self._pending = b""  # decompressed, read up to _offset
+        self._offset = 0
         self._started = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._pending:
+        while self._offset >= len(self._pending):
             chunk = self._raw.read(READ_SIZE)
             if not chunk:
                 if self._started and not self._decoder.eof:
                     raise zstandard.ZstdError("zstd data is truncated")
                 return 0
             self._pending = self._feed(chunk)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
+            self._offset = 0
+        start = self._offset
+        size = min(len(buffer), len(self._pending) - start)
+        buffer[:size] = memoryview(self._pending)[start : start + size]
+        self._offset = start + size
         return size
 
     def _feed(self, chunk: bytes) -> bytes:

@@ -243,7 +243,6 @@ class Stream:
         for error in rules.errors:
             self.err.write(f"stream: reload: rule error: {error}\n")
         if not rules.rules:
-            self.counts.reload_errors.append("no rules loaded; the previous rules stay")
             self.err.write("stream: reload: no rules loaded; the previous rules stay\n")
             return
         self.scan.reload(rules)

@@ -279,10 +279,6 @@ class Catalog:
     def active_techniques(self) -> list[Technique]:
         return [t for t in self.techniques.values() if t.is_active]
 
-    def subtechniques(self, parent_id: str) -> list[Technique]:
-        parent = parent_id.strip().upper()
-        return [t for t in self.techniques.values() if t.parent == parent and t.is_active]
-
     def techniques_of_tactic(self, tactic_id: str, platform: str | None = None) -> list[Technique]:
         return [
             t

@@ -55,6 +55,7 @@ LISTS = ("exit", "task", "user", "exclude", "filesystem", "io_uring")
 OBSOLETE_LISTS = ("entry",)
 ACTIONS = ("always", "never")
 OPS = ("!=", "<=", ">=", "&=", "=", "<", ">", "&")  # longest first: how a field splits
+FIELD_RE = re.compile(rf"([a-z_][a-z0-9_]*)({'|'.join(map(re.escape, OPS))})(.*)\Z", re.S)
 STRING_OPS = ("=", "!=")
 WATCH_DEFAULT_PERMS = "rwxa"
 ALL_SYSCALLS = "all"
@@ -108,7 +109,7 @@ class Field:
 
     @classmethod
     def from_value(cls, text: str) -> Field:
-        found = re.match(r"([a-z_][a-z0-9_]*)(!=|<=|>=|&=|=|<|>|&)(.*)\Z", text, re.S)
+        found = FIELD_RE.match(text)
         if found is None:
             raise fail("a field is NAME OP VALUE, OP one of = != < > <= >= & &=", text)
         name, op, value = found[1], found[2], found[3]

@@ -10,7 +10,7 @@ read: not root, or privileges dropped).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -18,11 +18,9 @@ from typing import Any
 class StreamCounts:
     lines: int = 0
     events: int = 0
-    alerts: int = 0
     newest_event_ms: int = -1
     skipped_lines: int = 0  # lines of events completed before a restart (checkpoint)
     reloads: int = 0
-    reload_errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ EXECS: Final = frozenset(("execve", "execveat"))
 FORKS: Final = frozenset(("fork", "vfork", "clone", "clone3"))
 EXITS: Final = frozenset(("exit_group",))
 CLONE_THREAD: Final = 0x10000
-NO_PARENT: Final = 0  # the ppid of init and kthreadd
 
 
 def observe_event(tree: ProcessTree, event: AuditEvent) -> Process | None:

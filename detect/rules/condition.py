@@ -51,10 +51,8 @@ class KeywordTest:
 class ViewTest:
     """A test that needs the view itself: null, exists, field references."""
 
-    field: str
     check: Predicate
     cost: int
-    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +145,12 @@ def has_no_value(value: object) -> bool:
 
 
 def null_test(field: str) -> ViewTest:
-    return ViewTest(field, lambda view: has_no_value(view.get(field)), COST_VIEW, "null")
+    return ViewTest(lambda view: has_no_value(view.get(field)), COST_VIEW)
 
 
 def exists_test(field: str, exists: bool) -> ViewTest:
     if exists:
-        return ViewTest(field, lambda view: not has_no_value(view.get(field)), COST_VIEW, "exists")
+        return ViewTest(lambda view: not has_no_value(view.get(field)), COST_VIEW)
     return null_test(field)
 
 
@@ -166,7 +164,7 @@ def fieldref_test(field: str, other: str, starts: bool, ends: bool) -> ViewTest:
             return False
         return any(relation(left, ref) for left in _texts(view.get(field)) for ref in right)
 
-    return ViewTest(field, check, COST_FIELDREF, f"fieldref {other}")
+    return ViewTest(check, COST_FIELDREF)
 
 
 def _texts(value: object) -> list[str]:

@@ -10,9 +10,9 @@ process costs one comparison per event. List fields (`AncestorImages`,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Final
 
+from detect.auditd.event import iso_ms
 from detect.proctree.process import Process
 
 MAX_DEPTH: Final = 64  # ancestry walks stop here (a bound, and a guard against a cycle)
@@ -96,15 +96,10 @@ def describe(process: Process) -> dict[str, Any]:
     ):
         if value is not None:
             out[name] = value
-    out["start"] = _iso(process.start_ms)
+    out["start"] = iso_ms(process.start_ms)
     out["start_from"] = process.origin  # fork and proc: the real start; else first seen
     if process.exit_ms is not None:
-        out["end"] = _iso(process.exit_ms)
+        out["end"] = iso_ms(process.exit_ms)
     if process.labels:
         out["labels"] = list(process.labels)
     return out
-
-
-def _iso(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms // 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"

@@ -33,6 +33,7 @@ import re2
 
 from detect.rules.condition import AllOf, AnyOf, FieldTest, Node, View
 from detect.rules.model import Rule
+from detect.rules.regex import re2_options
 from detect.rules.values import KEY_FUNCTIONS, PATTERN_KEY
 
 Requirement = tuple[str, str]  # (field, index key function name): an atom
@@ -217,10 +218,7 @@ class RuleIndex:
         )
 
     def _pattern_set(self, table: dict[str, list[int]]) -> PatternTable:
-        options = re2.Options()
-        options.max_mem = PATTERN_MEMORY
-        options.log_errors = False
-        patterns = re2.Set.SearchSet(options)
+        patterns = re2.Set.SearchSet(re2_options(max_mem=PATTERN_MEMORY))
         buckets: list[Bucket] = []
         for pattern, found in table.items():
             patterns.Add(pattern)

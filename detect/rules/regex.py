@@ -25,10 +25,14 @@ class RegexError(ValueError):
     """RE2 refused a pattern; the message says why."""
 
 
-def _options() -> Any:
+def re2_options(*, capture: bool = False, max_mem: int | None = None) -> Any:
+    """RE2 options as the project uses them: errors raised, never logged to stderr; no
+    capture groups unless asked (faster); `max_mem` bytes for the compiled program."""
     options = re2.Options()
     options.log_errors = False
-    options.never_capture = True
+    options.never_capture = not capture
+    if max_mem is not None:
+        options.max_mem = max_mem
     return options
 
 
@@ -36,7 +40,7 @@ def _options() -> Any:
 def compile_re2(pattern: str) -> Any:
     """The compiled RE2 object for `pattern` (inline flags like `(?i)` included); cached."""
     try:
-        return re2.compile(pattern, _options())
+        return re2.compile(pattern, re2_options())
     except re2.error as error:
         raise RegexError(_describe(error, pattern)) from None
 
@@ -79,19 +83,13 @@ class QuietRE2Engine(RegexEngine):
         prefix = "".join(letter for bit, letter in FLAG_LETTERS.items() if flags & bit)
         full = f"(?{prefix}){pattern}" if prefix else pattern
         try:
-            return cast(RegexPattern, re2.compile(full, _options_with_captures()))
+            return cast(RegexPattern, re2.compile(full, re2_options(capture=True)))
         except re2.error as error:
             raise re2.error(f"not supported by RE2: {_detail(error)}") from None
 
     @property
     def error(self) -> type[Exception]:
         return cast(type[Exception], re2.error)
-
-
-def _options_with_captures() -> Any:
-    options = re2.Options()
-    options.log_errors = False
-    return options
 
 
 def sigma_policy() -> SigmaPolicy:

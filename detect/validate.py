@@ -43,7 +43,7 @@ from detect.errors import Location
 from detect.proctree.chain import CHAIN_KEY, ChainError
 from detect.proctree.fields import TREE_KEYS
 from detect.rules.correlation.resolve import resolve
-from detect.rules.documents import Document, read_documents
+from detect.rules.documents import Document, child, line_of, node_line, read_documents
 from detect.rules.model import Rule, RuleError, RuleSet, location_of
 from detect.rules.pipeline import field_mapping
 from detect.samples import sample_path
@@ -206,22 +206,22 @@ def _named_location(error: RuleError) -> Location:
     names = QUOTED.findall(error.reason)
     if document is None or not names:
         return error.location
-    found = _child(document.node, "correlation")
-    node = found[0] if found else document.node
+    found = child(document.node, "correlation")
+    node = found[1] if found else document.node
     line = _scalar_line(node, names[0]) or _scalar_line(document.node, names[0])
     return Location(error.location.source, line) if line else error.location
 
 
 def _scalar_line(node: Node, value: str) -> int | None:
     if isinstance(node, ScalarNode):
-        return _line(node) if node.value == value else None
+        return node_line(node) if node.value == value else None
     children: list[Node] = []
     if isinstance(node, MappingNode):
         children = [part for pair in node.value for part in pair]
     elif isinstance(node, SequenceNode):
         children = list(node.value)
-    for child in children:
-        line = _scalar_line(child, value)
+    for part in children:
+        line = _scalar_line(part, value)
         if line is not None:
             return line
     return None
@@ -232,30 +232,7 @@ def _path_location(where: Location, path: YamlPath) -> Location:
     document = _document(where)
     if document is None:
         return where
-    node, line = document.node, where.line
-    for part in path:
-        found = _child(node, part)
-        if found is None:
-            break
-        node, line = found
-    return Location(where.source, line)
-
-
-def _child(node: Node, part: str | int) -> tuple[Node, int] | None:
-    """The value of key `part` in a mapping (and the key's line), or item `part` of a
-    sequence (and its line)."""
-    if isinstance(node, MappingNode) and isinstance(part, str):
-        for key, value in node.value:
-            if isinstance(key, ScalarNode) and key.value == part:
-                return value, _line(key)
-    if isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
-        item: Node = node.value[part]
-        return item, _line(item)
-    return None
-
-
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
+    return Location(where.source, line_of(document.node, path))
 
 
 def _document(where: Location) -> Document | None:

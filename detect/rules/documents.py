@@ -61,7 +61,7 @@ def read_documents(text: str) -> tuple[list[Document], YamlProblem | None]:
     loader = RuleYamlLoader(text)
     try:
         for node in _nodes(loader):
-            documents.append(Document(loader.construct_document(node), node, _line(node)))
+            documents.append(Document(loader.construct_document(node), node, node_line(node)))
     except yaml.MarkedYAMLError as error:
         return documents, YamlProblem(_yaml_reason(error), _mark_line(error))
     except (yaml.YAMLError, RecursionError) as error:
@@ -86,36 +86,45 @@ def _mark_line(error: yaml.MarkedYAMLError) -> int:
     return mark.line + 1 if mark is not None else 0
 
 
-def _line(node: Node) -> int:
+def node_line(node: Node) -> int:
+    """The 1-based line where `node` starts."""
     return int(node.start_mark.line) + 1
 
 
-def line_of(node: Node, path: Sequence[str]) -> int:
+def line_of(node: Node, path: Sequence[str | int]) -> int:
     """The line of the deepest key of `path` found under `node` (the document's line if none).
 
     Keys match exactly first, then by their field name (the part before `|`), so that
     `("detection", "selection", "CommandLine|contains")` finds `CommandLine|contains|all`.
-    Sequences (lists of selections) are searched item by item.
+    A number picks that item of a sequence; a key is searched for in each item of a sequence
+    (lists of selections).
     """
-    line = _line(node)
+    line = node_line(node)
     current = node
     for segment in path:
-        found = _child(current, segment, exact=True) or _child(current, segment, exact=False)
+        found = child(current, segment, exact=True) or child(current, segment, exact=False)
         if found is None:
             break
         key, current = found
-        line = _line(key)
+        line = node_line(key)
     return line
 
 
-def _child(node: Node, segment: str, exact: bool) -> tuple[Node, Node] | None:
+def child(node: Node, segment: str | int, exact: bool = True) -> tuple[Node, Node] | None:
+    """The key and value of `segment` in a mapping (by name, or by field name unless `exact`),
+    in an item of a sequence, or the item numbered `segment` (twice: it is its own key)."""
+    if isinstance(segment, int):
+        if isinstance(node, SequenceNode) and 0 <= segment < len(node.value):
+            item: Node = node.value[segment]
+            return item, item
+        return None
     if isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(key, ScalarNode) and _same_key(str(key.value), segment, exact):
                 return key, value
     elif isinstance(node, SequenceNode):
         for item in node.value:
-            found = _child(item, segment, exact)
+            found = child(item, segment, exact)
             if found is not None:
                 return found
     return None

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
@@ -18,7 +18,7 @@ from detect.cli_attack import attack
 from detect.cli_rules import rules
 from detect.cli_stream import stream
 from detect.engine import DEFAULT_RULES, load_detections
-from detect.outputs.alerts import JsonAlertWriter, TextAlertWriter
+from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
 from detect.outputs.summary import RunSummary, write_scan_text
 from detect.runtime import tune_for_throughput
@@ -30,10 +30,6 @@ from detect.validate import ERROR, validate
 FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
     "jsonl": JsonLinesWriter,
     "text": TextWriter,
-}
-ALERT_FORMATS: dict[str, Callable[[TextIO], Callable[[dict[str, Any]], object]]] = {
-    "jsonl": JsonAlertWriter,
-    "text": TextAlertWriter,
 }
 EXIT_ALERTS, EXIT_ERROR = 1, 2
 
@@ -101,7 +97,7 @@ def run_events(
 @click.argument("paths", nargs=-1)
 @click.option("--rules", "rule_paths", multiple=True, help="More rule files or folders.")
 @click.option("--no-default-rules", is_flag=True, help="Leave out the shipped detections.")
-@click.option("--format", "fmt", type=click.Choice(sorted(ALERT_FORMATS)), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
@@ -131,7 +127,7 @@ def scan(
         sys.exit(EXIT_ERROR)
     stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
-        result, summary = scan_files(paths, rules, ALERT_FORMATS[fmt](stream), horizon_ms)
+        result, summary = scan_files(paths, rules, ALERT_WRITERS[fmt](stream), horizon_ms)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_ERROR)

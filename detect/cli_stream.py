@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from detect.engine import load_detections
 from detect.errors import DetectError
 from detect.live.outputs import AlertOutputs, truncate_to
 from detect.live.privileges import drop_to
-from detect.outputs.alerts import JsonAlertWriter, TextAlertWriter
+from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.syslog import SyslogSink, SyslogTarget
 from detect.outputs.webhook import WebhookSink
@@ -29,10 +28,6 @@ from detect.sources.stdin import StdinSource
 from detect.sources.unix import UnixSource
 from detect.stream import Stream, StreamSettings
 
-WRITERS: dict[str, Callable[[TextIO], Callable[[dict[str, Any]], object]]] = {
-    "jsonl": JsonAlertWriter,
-    "text": TextAlertWriter,
-}
 EXIT_ERROR = 2
 
 
@@ -62,7 +57,7 @@ class _Stdout:
 
 def build_outputs(options: OutputOptions, resume: Checkpoint | None) -> AlertOutputs:
     outputs = AlertOutputs()
-    writer = WRITERS[options.fmt]
+    writer = ALERT_WRITERS[options.fmt]
     if options.output is None:
         outputs.add(writer(sys.stdout), _Stdout(sys.stdout))
     elif options.rotate_bytes:
@@ -124,7 +119,7 @@ def load_rules_or_exit(rule_paths: tuple[str, ...], default: bool) -> RuleSet:
 @click.option("--from-beginning", is_flag=True, help="Follow: without checkpoint, read it all.")
 @click.option("--rules", "rule_paths", multiple=True, help="More rule files or folders.")
 @click.option("--no-default-rules", is_flag=True, help="Leave out the shipped detections.")
-@click.option("--format", "fmt", type=click.Choice(sorted(WRITERS)), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--rotate-bytes", type=int, default=0, help="Rotate --output at this size.")
 @click.option("--rotate-backups", type=int, default=5, show_default=True)

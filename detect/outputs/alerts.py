@@ -9,7 +9,7 @@ executable, command line, user and start time); the text format draws it as a sm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TextIO
 
 from detect.attack.catalog import Catalog
@@ -190,3 +190,10 @@ def _techniques(alert: dict[str, Any]) -> str:
     )
     tactics = threat.get("tactic", {}).get("name", [])
     return f"{shown} [{', '.join(tactics)}]" if tactics else shown
+
+
+# The alert formats of `detect scan` and `detect stream`, by --format name.
+ALERT_WRITERS: dict[str, Callable[[TextIO], Callable[[dict[str, Any]], object]]] = {
+    "jsonl": JsonAlertWriter,
+    "text": TextAlertWriter,
+}

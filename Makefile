@@ -13,12 +13,12 @@ $(STAMP): pyproject.toml setup.py
 	DETECT_PURE=1 $(BIN)/pip install --quiet -e '.[dev]'  # compiled below, by `build`
 	touch $(STAMP)
 
-# The hot modules (detect/native.py) compiled with mypyc beside their sources; redone after an
+# The hot modules (detect/core/native.py) compiled with mypyc beside their sources; redone after an
 # edit of any of them (the tests refuse a stale build). `make pure` removes the build.
-NATIVE_SOURCES := $(shell $(PYTHON) -c 'import runpy; print(*runpy.run_path("detect/native.py")["MODULES"])')
+NATIVE_SOURCES := $(shell $(PYTHON) -c 'import runpy; print(*runpy.run_path("detect/core/native.py")["MODULES"])')
 NATIVE_STAMP := build/.native
 
-$(NATIVE_STAMP): $(STAMP) setup.py detect/native.py $(NATIVE_SOURCES)
+$(NATIVE_STAMP): $(STAMP) setup.py detect/core/native.py $(NATIVE_SOURCES)
 	@mkdir -p build
 	$(BIN)/python setup.py build_ext --inplace >build/native.log 2>&1 || { cat build/native.log; exit 1; }
 	find detect -name '*.so' -exec touch {} +  # current, rebuilt or not: newer than the sources

@@ -1,4 +1,4 @@
-"""Build hook: the hot modules that `detect/native.py` lists are compiled to C extensions with
+"""Build hook: the hot modules that `detect/core/native.py` lists are compiled to C extensions with
 mypyc (from their type hints; their .py files stay the source). DETECT_PURE=1 builds none."""
 
 import os
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from setuptools import setup
 
-NATIVE = runpy.run_path(str(Path(__file__).resolve().parent / "detect" / "native.py"))
+NATIVE = runpy.run_path(str(Path(__file__).resolve().parent / "detect" / "core" / "native.py"))
 GROUP = "detect.hotpath"  # one shared library for the compiled modules: detect/hotpath__mypyc
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detect import native  # the standard library only: keeps the driver small
+from detect.core import native
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
@@ -40,7 +40,7 @@ PROFILE_TOP = 30
 # Imported before the clock starts: start-up, not throughput. Only what a stage needs, since
 # imports count in its peak RSS (pySigma and pydantic, for the scans, are ~0.2 s and ~30 MB).
 WARM_IMPORTS = ("detect.auditd.export", "detect.auditd.reassemble", "detect.sources.files")
-SCAN_IMPORTS = (*WARM_IMPORTS, "detect.engine", "detect.scan")
+SCAN_IMPORTS = (*WARM_IMPORTS, "detect.matching.engine", "detect.pipeline.scan")
 
 Counts = dict[str, Any]
 
@@ -60,7 +60,7 @@ def body_read(corpus: str) -> Counts:
 
 def _reassemble(corpus: str, emit: Callable[[Any], object]) -> Counts:
     from detect.auditd.reassemble import Reassembler
-    from detect.runtime import tune_for_throughput
+    from detect.cli.runtime import tune_for_throughput
     from detect.sources.files import iter_lines
 
     tune_for_throughput()  # as the command line does
@@ -101,8 +101,9 @@ SIGMA_LINUX = ("rules/linux", "rules-threat-hunting/linux", "rules-emerging-thre
 def _scan(corpus: str, rule_paths: Sequence[Path], default: bool) -> Counts:
     """The engine over every event (alerts built and dropped); loading the rules and building
     the engine's indexes are timed apart."""
-    from detect.engine import Engine, load_detections
-    from detect.scan import Scan
+    from detect.matching.engine import Engine
+    from detect.pipeline.scan import Scan
+    from detect.sigma.load import load_detections
 
     loading = time.perf_counter()
     rules = load_detections(rule_paths, default=default)
@@ -133,8 +134,8 @@ def body_scan_sigma(corpus: str) -> Counts:
 
 def body_scan_corr(corpus: str) -> Counts:
     """(scan d) the shipped detections with their correlations, as `detect scan` runs them."""
-    from detect.engine import load_detections
-    from detect.scan import Scan
+    from detect.pipeline.scan import Scan
+    from detect.sigma.load import load_detections
 
     loading = time.perf_counter()
     scan = Scan.of(load_detections(), _discard)
@@ -364,7 +365,7 @@ def machine_info() -> dict[str, Any]:
 
 
 def build_summary() -> str:
-    """Which build of the hot modules the stages run (detect/native.py)."""
+    """Which build of the hot modules the stages run (detect/core/native.py)."""
     if os.environ.get(native.PURE_ENV) == "1":
         return f"pure Python ({native.PURE_ENV}=1)"
     return native.status().summary()

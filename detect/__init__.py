@@ -1,5 +1,2 @@
-"""Detection engine for Linux audit logs."""
-
-from detect.native import use_current_code
-
-use_current_code()  # before any hot module is imported: never run a stale compiled build
+"""Detection engine for Linux audit logs. Importing the package does nothing but import: the
+stages are its subpackages (docs/architecture.md), the command line is `detect.cli`."""

@@ -8,9 +8,10 @@ Input: the SigmaHQ snapshot in ../shared/sigma (see its SOURCE.txt), read in pla
 every rule under `rules/linux` and `rules-threat-hunting/linux`, and the rules under
 `rules-emerging-threats` whose logsource names `product: linux` (emerging threats cover every
 platform; the others are counted as out of scope, not loaded). Rules are loaded as `detect scan`
-loads them (`detect.engine.load_detections`: pySigma, the field mapping pipelines, compilation).
-For each loaded rule the report says which view runs it (`detect.engine.view_of`) and lists the
-fields its logsource cannot produce (`detect.validate.rule_problems`). `unsupported/` holds rules
+loads them (`detect.sigma.load.load_detections`: pySigma, the field mapping pipelines,
+compilation). For each loaded rule the report says which view runs it
+(`detect.matching.dispatch.view_of`) and lists the fields its logsource cannot produce
+(`detect.authoring.validate.rule_problems`). `unsupported/` holds rules
 SigmaHQ itself no longer supports (the old aggregation syntax): each must be rejected with a
 clear message, and the report lists the message. `deprecated/` is not read.
 
@@ -31,9 +32,10 @@ from typing import Any
 
 import yaml
 
-from detect.engine import load_detections, view_of
-from detect.rules.model import Rule
-from detect.validate import rule_problems
+from detect.authoring.validate import rule_problems
+from detect.matching.dispatch import view_of
+from detect.sigma.load import load_detections
+from detect.sigma.model import Rule
 
 REPO = Path(__file__).resolve().parents[1]
 SIGMA = REPO.parent / "shared" / "sigma"

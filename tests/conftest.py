@@ -1,4 +1,4 @@
-"""Session-wide test set-up: which build of the hot modules runs (detect/native.py).
+"""Session-wide test set-up: which build of the hot modules runs (detect/core/native.py).
 
 A compiled module older than its source would test old code: the run stops and says to
 `make build`. DETECT_PURE=1 tests the `.py` sources even where a build exists."""
@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from detect import native
+from detect.core import native
 
 if os.environ.get(native.PURE_ENV) == "1":
     native.prefer_source()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from detect.cli import main
+from detect.cli.commands import main
 
 CAPTURES = Path(__file__).parent / "auditd" / "captures"
 DETECT = Path(sys.executable).with_name("detect")  # the console script of this venv

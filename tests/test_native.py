@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from detect import native
+from detect.core import native
 
 
 def test_every_listed_module_exists_and_is_a_module_of_detect() -> None:
     for path in native.MODULES:
         assert (native.PACKAGE_ROOT / path).is_file(), path
         assert native.module_name(path).startswith("detect.")
-    assert "detect/native.py" not in native.MODULES  # the list itself is never compiled
+    assert "detect/core/native.py" not in native.MODULES  # the list itself is never compiled
 
 
 def _module(root: Path, stem: str, extension_age: float | None) -> str:
@@ -45,7 +45,7 @@ def _file_of(module: str, pure: bool) -> str:
     env = {**os.environ, native.PURE_ENV: "1" if pure else "0"}
     code = (
         "import os\n"
-        "from detect import native\n"
+        "from detect.core import native\n"
         "if os.environ['DETECT_PURE'] == '1': native.prefer_source()\n"
         f"import {module} as m\n"
         "print(m.__file__)\n"
@@ -65,7 +65,7 @@ def test_prefer_source_imports_the_py_files_even_beside_a_build() -> None:
 def test_prefer_source_refuses_once_a_hot_module_is_imported() -> None:
     code = (
         "import detect.auditd.record\n"
-        "from detect import native\n"
+        "from detect.core import native\n"
         "try:\n    native.prefer_source()\nexcept RuntimeError as e:\n    print(e)\n"
     )
     env = {**os.environ, native.PURE_ENV: "0"}
@@ -93,7 +93,12 @@ def _checkout(tmp_path: Path, extension_age: float) -> Path:
 
 def _import_record(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, native.PURE_ENV: "0", "PYTHONPATH": str(root)}
-    code = "import detect.auditd.record as m\nprint(m.__file__)\n"
+    code = (  # what the `detect` program does first (detect.cli.main)
+        "from detect.core.native import use_current_code\n"
+        "use_current_code()\n"
+        "import detect.auditd.record as m\n"
+        "print(m.__file__)\n"
+    )
     run = [sys.executable, "-S", "-c", code]  # -S: no site, so not the editable install
     return subprocess.run(run, env=env, cwd=root, capture_output=True, text=True)
 
@@ -108,3 +113,11 @@ def test_a_stale_build_in_a_checkout_gives_way_to_the_sources(tmp_path: Path) ->
 def test_a_current_build_is_imported(tmp_path: Path) -> None:
     run = _import_record(_checkout(tmp_path, extension_age=10.0))  # the fake: import fails
     assert run.returncode != 0 and "running the .py sources" not in run.stderr
+
+
+def test_importing_the_package_does_nothing_but_import() -> None:
+    """No module of the package but `detect` itself is loaded, no build is checked."""
+    code = "import sys, detect\nprint(sorted(m for m in sys.modules if m.startswith('detect')))\n"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "['detect']" and not run.stderr

@@ -17,8 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from detect.errors import DetectError
-from detect.resources import mapping_path
+from detect.core.errors import DetectError
+from detect.core.resources import mapping_path
 
 FORMAT_VERSION = 1
 CATALOG_DIR = mapping_path("attack")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Final
 
 from detect.auditd.record import Record, stamp_to_ms
+from detect.core.timefmt import iso_ms
 
 # How an event was completed.
 EOE: Final = "eoe"  # an EOE record closed it
@@ -15,17 +14,6 @@ EXPIRED: Final = "expired"  # audit time moved past the horizon without an EOE
 EVICTED: Final = "evicted"  # the in-flight table was full
 FLUSHED: Final = "flushed"  # end of input
 LATE: Final = "late"  # records that arrived after their event had already been completed
-
-
-@lru_cache(maxsize=1024)
-def iso_second(seconds: int) -> str:
-    """`2026-11-22T03:01:26`: events of one second share it."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def iso_ms(ms: int) -> str:
-    """Milliseconds since the epoch as ISO 8601 UTC: `2026-11-22T03:01:26.890Z`."""
-    return f"{iso_second(ms // 1000)}.{ms % 1000:03d}Z"
 
 
 class AuditEvent:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from detect.auditd import tables
+from detect.kernel import tables
 
 # key=value where value is "double quoted", 'single quoted' (user-space msg='...') or bare;
 # quoted values come out without their quotes. A missing closing quote takes the rest; inside

@@ -10,12 +10,13 @@ import ipaddress
 from functools import cache, lru_cache
 from typing import Any, Final, Literal
 
-from detect.auditd import tables
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
+from detect.kernel import tables
 
 Order = Literal["little", "big"]
 UNSET_ID: Final = "4294967295"
+ROOT_ID: Final = "0"
 ID_NAMES: Final = (
     "auid",
     "uid",
@@ -292,3 +293,12 @@ def file_mode(mode_text: str) -> dict[str, Any] | None:
     }
     out["flags"] = [name for bit, name in MODE_FLAGS if mode & bit]
     return out
+
+
+def id_name(number: str) -> str:
+    """What a RAW log's id reads as when ENRICHED names are not there."""
+    if number == ROOT_ID:
+        return "root"
+    if number == UNSET_ID:
+        return "unset"
+    return number

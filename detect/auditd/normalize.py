@@ -12,9 +12,9 @@ from typing import Any, Final
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
-from detect.errors import DetectError
-from detect.resources import mapping_path
-from detect.yamlio import parse_yaml
+from detect.core.errors import DetectError
+from detect.core.resources import mapping_path
+from detect.core.yamlio import parse_yaml
 
 ECS_CATEGORIES: Final = frozenset(
     (

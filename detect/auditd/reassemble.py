@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Final
 
-from detect.auditd import tables
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
 from detect.auditd.record import Record, parse_line
-from detect.errors import ParseError
+from detect.core.errors import ParseError
+from detect.kernel import tables
 
 USER_MESSAGE: Final = 1005  # AUDIT_USER: `auditctl -m` and old user-space senders
 HORIZON_MS: Final = 2000  # auditd's own end_of_event_timeout

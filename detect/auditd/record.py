@@ -11,8 +11,8 @@ import re
 from typing import Final
 
 from detect.auditd import fields as body_fields
-from detect.auditd import tables
-from detect.errors import Location, ParseError
+from detect.core.errors import Location, ParseError
+from detect.kernel import tables
 
 ENRICHED_SEPARATOR: Final = "\x1d"
 MAX_LINE: Final = 1 << 20  # the kernel caps a record far below this; longer is garbage

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detect.auditd import interpret, tables
+from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.auditgen.derive import HOME_SCOPE, Derivation, Need, derive_all, load_table
@@ -38,9 +38,10 @@ from detect.auditgen.simulate import (
 )
 from detect.auditgen.values import arch_of
 from detect.auditgen.write import write_item
-from detect.engine import view_of
-from detect.rules.model import Rule
-from detect.samples import MATCH, read_sample, sample_path
+from detect.kernel import tables
+from detect.matching.dispatch import view_of
+from detect.pipeline.samples import MATCH, read_sample, sample_path
+from detect.sigma.model import Rule
 
 EventKey = tuple[str | None, str, int]
 PATH_FIELDS = ("dir", "path")

@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from detect.auditd.categories import (
+from detect.auditgen.terms import EQ, PREFIX, Atom, Term, TooComplex, condition_terms
+from detect.core.errors import DetectError
+from detect.core.resources import mapping_path
+from detect.core.yamlio import parse_yaml
+from detect.matching.dispatch import RECORD_VIEW, view_of
+from detect.sigma.model import Rule
+from detect.views.category import (
     FILE_ACCESS,
     FILE_EVENT,
     NETWORK_CONNECTION,
@@ -36,12 +42,6 @@ from detect.auditd.categories import (
     CategoryTable,
     load_categories,
 )
-from detect.auditgen.terms import EQ, PREFIX, Atom, Term, TooComplex, condition_terms
-from detect.engine import RECORD_VIEW, view_of
-from detect.errors import DetectError
-from detect.resources import mapping_path
-from detect.rules.model import Rule
-from detect.yamlio import parse_yaml
 
 ANY = "any"
 RECORD_TYPE_FIELD = "type"

@@ -21,7 +21,6 @@ import posixpath
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from detect.auditd import tables
 from detect.auditgen.derive import (
     HOME_SCOPE,
     PROCESS_TREE,
@@ -43,8 +42,9 @@ from detect.auditgen.model import (
     SyscallRule,
     Syscalls,
 )
-from detect.errors import DetectError
-from detect.rules.model import Rule
+from detect.core.errors import DetectError
+from detect.kernel import tables
+from detect.sigma.model import Rule
 
 BACKLOG = "8192"
 BACKLOG_WAIT = "60000"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detect.errors import DetectError
+from detect.core.errors import DetectError
 
 MAX_KEY = 31
 HASH_LENGTH = 8

@@ -35,7 +35,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from detect.auditd import tables
 from detect.auditgen.values import (
     EQUALITY_ONLY,
     FIELD_ALIASES,
@@ -49,7 +48,8 @@ from detect.auditgen.values import (
     perm_value,
     rule_table,
 )
-from detect.errors import Location
+from detect.core.errors import Location
+from detect.kernel import tables
 
 LISTS = ("exit", "task", "user", "exclude", "filesystem", "io_uring")
 OBSOLETE_LISTS = ("entry",)

@@ -25,7 +25,7 @@ from detect.auditgen.model import (
     Watch,
 )
 from detect.auditgen.values import RuleError, fail
-from detect.errors import Location
+from detect.core.errors import Location
 
 
 def split_line(text: str) -> list[str]:

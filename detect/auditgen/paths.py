@@ -17,9 +17,9 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from detect.auditd import tables
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
+from detect.kernel import tables
 
 OPENS = frozenset(("open", "openat", "openat2", "open_by_handle_at"))
 DIRFD_SYSCALLS = frozenset(

@@ -31,7 +31,6 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from detect.auditd import tables
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
 from detect.auditgen.model import (
@@ -45,6 +44,7 @@ from detect.auditgen.model import (
 )
 from detect.auditgen.paths import PathMemory
 from detect.auditgen.values import rule_table
+from detect.kernel import tables
 
 USER_MESSAGES = ((1100, 1199), (2100, 2999))  # AUDIT_FIRST/LAST_USER_MSG, ..._MSG2
 # Records the kernel writes only as part of a recorded syscall (audit_log_exit's auxiliaries).

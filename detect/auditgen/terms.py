@@ -31,7 +31,7 @@ from sigma.conditions import (
 from sigma.rule import SigmaRule
 from sigma.types import SigmaBool, SigmaExpansion, SigmaNumber, SigmaString, SpecialChars
 
-from detect.errors import DetectError
+from detect.core.errors import DetectError
 
 MAX_TERMS = 512
 EQ, PREFIX, OTHER = "eq", "prefix", "other"

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from detect.auditd import tables
-from detect.errors import DetectError, Location
-from detect.resources import mapping_path
+from detect.core.errors import DetectError, Location
+from detect.core.resources import mapping_path
+from detect.kernel import tables
 
 PERM_LETTERS = "rwxa"
 UNSET_ID = 4294967295  # (u32)-1: auid and session ids never set

@@ -1,110 +1,23 @@
-"""Alerts as ECS-aligned data, and their writers: JSON lines, or a readable block per alert.
-
-An alert names its rule (id, title, description, references, level as `event.severity`), the
-rule's ATT&CK techniques and tactics (`threat.*`, from the catalog), and the matched event in
-full (`detect.events`: host, serial, @timestamp, interpreted fields and every raw record), and
-with a process tree the process's ancestry (`detect.ancestry`: oldest first, each with pid,
-executable, command line, user and start time); the text format draws it as a small tree.
-"""
+"""Alert writers (detect.core.alert): JSON lines, or a readable block per alert for people,
+which draws the process ancestry as a small tree."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
-from detect.attack.catalog import Catalog
-from detect.attack.tags import resolve_tags, threat_fields
 from detect.auditd import export
-from detect.auditd.views import id_name
-from detect.engine import Match
-from detect.errors import Location
+from detect.auditd.interpret import id_name
+from detect.core.alert import Alert
 from detect.outputs.events import dumps
-from detect.proctree.fields import ancestry
-from detect.rules.model import Rule
-
-SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
-DEFAULT_LEVEL = "medium"
-
-
-def nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"a.b": 1}` -> `{"a": {"b": 1}}`."""
-    out: dict[str, Any] = {}
-    for key, value in dotted.items():
-        target = out
-        *parents, last = key.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[last] = value
-    return out
-
-
-class AlertBuilder:
-    """Builds alert dicts; the per-rule part (rule, threat) is computed once per rule."""
-
-    def __init__(self, catalog: Catalog | None = None) -> None:
-        self.catalog = catalog
-        self._rule_parts: dict[int, dict[str, Any]] = {}
-
-    def __call__(self, match: Match) -> dict[str, Any]:
-        event = match.event
-        alert: dict[str, Any] = {"@timestamp": event.timestamp}
-        if event.node:
-            alert["host"] = {"name": event.node}
-        alert.update(self.rule_part(match.rule))
-        detected = export.event_to_dict(event)
-        detected["view"] = match.view
-        alert["detect"] = {**alert["detect"], "events": [detected]}
-        if event.process is not None:
-            alert["detect"]["ancestry"] = ancestry(event.process)
-        return alert
-
-    def rule_part(self, rule: Rule) -> dict[str, Any]:
-        part = self._rule_parts.get(id(rule))
-        if part is None:
-            part = self._rule_parts[id(rule)] = rule_fields(rule.id, rule, self.catalog)
-        return part
-
-
-class Described(Protocol):
-    """What an alert says of the rule (or correlation) that raised it."""
-
-    title: str
-    level: str | None
-    description: str
-    references: tuple[str, ...]
-    tags: tuple[str, ...]
-    source: Location
-
-
-def rule_fields(rule_id: str, rule: Described, catalog: Catalog | None) -> dict[str, Any]:
-    """The per-rule part of an alert: event kind and severity, rule, tags, threat, level."""
-    level = rule.level or DEFAULT_LEVEL
-    out: dict[str, Any] = {
-        "event": {
-            "kind": "alert",
-            "module": "auditd",
-            "severity": SEVERITY.get(level, SEVERITY[DEFAULT_LEVEL]),
-        },
-        "rule": {
-            "id": rule_id,
-            "name": rule.title,
-            "description": rule.description,
-            "reference": list(rule.references),
-        },
-        "tags": list(rule.tags),
-    }
-    threat = threat_fields(resolve_tags(rule.tags, catalog), catalog)
-    out.update(nest(threat))
-    out["detect"] = {"level": level, "rule_source": str(rule.source)}
-    return out
 
 
 class JsonAlertWriter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
-    def __call__(self, alert: dict[str, Any]) -> None:
-        self.stream.write(dumps(alert))
+    def __call__(self, alert: Alert) -> None:
+        self.stream.write(dumps(alert.document()))
         self.stream.write("\n")
 
 
@@ -114,15 +27,16 @@ class TextAlertWriter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
-    def __call__(self, alert: dict[str, Any]) -> None:
-        event = alert["detect"]["events"][0]
-        level = alert["detect"]["level"].upper()
-        head = f"{alert['@timestamp']} {event.get('host') or '-'} #{event['serial']} {level}"
-        lines = [f"{head}  {alert['rule']['name']}"]
+    def __call__(self, alert: Alert) -> None:
+        event = alert.events[0]
+        rule = alert.rule
+        host = event.get("host") or "-"
+        head = f"{alert.timestamp} {host} #{event['serial']} {rule.level.upper()}"
+        lines = [f"{head}  {rule.title}"]
         lines.extend(_details(event))
-        lines.extend(draw_ancestry(alert["detect"].get("ancestry", [])))
-        lines.append(f"  techniques: {_techniques(alert)}")
-        lines.append(f"  rule: {alert['rule']['id']} ({alert['detect']['rule_source']})")
+        lines.extend(draw_ancestry(alert.ancestry or []))
+        lines.append(f"  techniques: {_techniques(rule.fields)}")
+        lines.append(f"  rule: {rule.fields['rule']['id']} ({rule.source})")
         self.stream.write("\n".join(lines) + "\n\n")
 
 
@@ -176,8 +90,8 @@ def _ancestor(entry: dict[str, Any]) -> str:
     return " ".join(parts) + f"  [{seen}{start[11:23]}]"
 
 
-def _techniques(alert: dict[str, Any]) -> str:
-    threat = alert.get("threat", {})
+def _techniques(fields: Mapping[str, Any]) -> str:
+    threat = fields.get("threat", {})
     technique = threat.get("technique", {})
     parts = (technique, technique.get("subtechnique", {}))
     shown = (
@@ -193,7 +107,7 @@ def _techniques(alert: dict[str, Any]) -> str:
 
 
 # The alert formats of `detect scan` and `detect stream`, by --format name.
-ALERT_WRITERS: dict[str, Callable[[TextIO], Callable[[dict[str, Any]], object]]] = {
+ALERT_WRITERS: dict[str, Callable[[TextIO], Callable[[Alert], object]]] = {
     "jsonl": JsonAlertWriter,
     "text": TextAlertWriter,
 }

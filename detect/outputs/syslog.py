@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from detect.errors import DetectError
+from detect.core.alert import Alert
+from detect.core.errors import DetectError
 from detect.outputs.events import dumps
 
 BOM = "\ufeff"
@@ -78,8 +79,9 @@ class SyslogSink:
         self.failed = 0
         self._sock: socket.socket | None = None
 
-    def __call__(self, alert: dict[str, Any]) -> None:
-        message = format_message(alert, self.facility, self.host, os.getpid(), self.clock())
+    def __call__(self, alert: Alert) -> None:
+        document = alert.document()
+        message = format_message(document, self.facility, self.host, os.getpid(), self.clock())
         try:
             self._send(message)
             self.sent += 1

@@ -12,8 +12,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any
 
+from detect.core.alert import Alert
 from detect.outputs.events import dumps
 
 ATTEMPTS = 5
@@ -67,9 +67,9 @@ class WebhookSink:
         self._thread = threading.Thread(target=self._run, name="webhook", daemon=True)
         self._thread.start()
 
-    def __call__(self, alert: dict[str, Any]) -> None:
+    def __call__(self, alert: Alert) -> None:
         try:
-            self._queue.put_nowait(dumps(alert).encode("utf-8", "surrogateescape"))
+            self._queue.put_nowait(dumps(alert.document()).encode("utf-8", "surrogateescape"))
         except queue.Full:
             self.dropped += 1
 

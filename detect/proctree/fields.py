@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from detect.auditd.event import iso_ms
+from detect.core.timefmt import iso_ms
 from detect.proctree.process import Process
 
 MAX_DEPTH: Final = 64  # ancestry walks stop here (a bound, and a guard against a cycle)

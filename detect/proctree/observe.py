@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from detect.auditd import interpret, normalize
-from detect.auditd.views import id_name
+from detect.auditd.interpret import id_name
 from detect.proctree.process import Process
 
 if TYPE_CHECKING:

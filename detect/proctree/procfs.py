@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from detect.auditd.views import id_name
+from detect.auditd.interpret import id_name
 from detect.proctree.process import PROC, Process
 from detect.proctree.tree import ProcessTree
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import yaml
 
-from detect.errors import DetectError
+from detect.core.errors import DetectError
+from detect.core.resources import mapping_path
+from detect.core.yamlio import parse_yaml
 from detect.proctree.fields import MAX_DEPTH
-from detect.resources import mapping_path
-from detect.yamlio import parse_yaml
 
 GRACE_MS = 60_000  # exited processes stay this long (audit time) for late events
 MAX_PROCESSES = 50_000  # in all hosts together (~1-1.6 KB each); past it LRU leaves are evicted

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detect.errors import DetectError
+from detect.core.errors import DetectError
 from detect.sources.live import FileMark
 
 VERSION = 1

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from detect.errors import DetectError
+from detect.core.errors import DetectError
 from detect.sources.checkpoint import Checkpoint, Position, digest
 from detect.sources.live import Batch, FileMark, decode, split_lines
 

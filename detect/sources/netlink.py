@@ -17,8 +17,8 @@ import select
 import socket
 import struct
 
-from detect.auditd import tables
-from detect.errors import DetectError
+from detect.core.errors import DetectError
+from detect.kernel import tables
 from detect.sources.live import Batch
 
 NETLINK_AUDIT = 9

@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from detect.errors import DetectError
+from detect.core.errors import DetectError
 from detect.sources.live import Batch, LineBatcher
 
 READ_SIZE = 1 << 20

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from detect import engine
 from detect.attack.catalog import load_catalog
 from detect.attack.layer import NAVIGATOR_VERSION
-from detect.cli_attack import attack, enabled_rules
+from detect.cli.attack import attack, enabled_rules
+from detect.sigma import load as sigma_load
 
 RULE = """\
 title: {title}
@@ -140,7 +140,7 @@ def test_default_rules_are_enabled_unless_told(
     rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shipped = write_rules(tmp_path / "shipped", {"x.yml": RULES["cron.yml"]})
-    monkeypatch.setattr(engine, "DEFAULT_RULES", shipped)
+    monkeypatch.setattr(sigma_load, "DEFAULT_RULES", shipped)
     assert [r.title for r in enabled_rules((), False)] == ["Cron job written"]
     assert enabled_rules((), True) == []
     both = enabled_rules((rules / "shell.yml",), False)

@@ -21,8 +21,8 @@ from detect.attack.catalog import load_catalog
 from detect.attack.layer import NAVIGATOR_VERSION
 from detect.attack.lint import rule_tag_problems
 from detect.attack.tags import resolve_tags
-from detect.cli_attack import attack
-from detect.resources import ROOT
+from detect.cli.attack import attack
+from detect.core.resources import ROOT
 
 DETECTIONS = ROOT / "detections"
 SUFFIXES = (".yml", ".yaml")

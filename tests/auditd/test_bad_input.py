@@ -12,7 +12,7 @@ from detect.auditd.event import AuditEvent
 from detect.auditd.export import event_to_dict
 from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
-from detect.errors import ParseError
+from detect.core.errors import ParseError
 from detect.outputs.events import dumps
 
 CAPTURES = Path(__file__).parent / "captures"

@@ -22,7 +22,7 @@ import pytest
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.export import event_to_dict
-from detect.cli import run_events
+from detect.cli.commands import run_events
 from detect.outputs.events import dumps
 
 GOLDEN = Path(__file__).parent / "golden"

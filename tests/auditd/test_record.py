@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detect.auditd.record import HEADER_RE, _parse_usual, parse_line
-from detect.errors import Location, ParseError
+from detect.core.errors import Location, ParseError
 
 SYSCALL = (
     "type=SYSCALL msg=audit(1795316486.890:4): arch=c000003e syscall=59 success=yes exit=0 "

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from detect.auditd import tables
+from detect.kernel import tables
 
 SOURCE_RE = re.compile(r"^# source: ausyscall (\S+) --dump", re.M)
 PACKAGE_RE = re.compile(r"^# package: auditd (\S+)", re.M)

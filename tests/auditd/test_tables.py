@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from detect.auditd import tables
-from detect.auditd.tables import TableError
-from detect.errors import Location
+from detect.core.errors import Location
+from detect.kernel import tables
+from detect.kernel.tables import TableError
 
 SPECS = (
     Path(__file__).resolve().parents[3]

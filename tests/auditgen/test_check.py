@@ -13,10 +13,11 @@ from detect.auditgen.model import SyscallRule
 from detect.auditgen.parse import parse_rules, read_rules
 from detect.auditgen.simulate import Simulator
 from detect.auditgen.write import write_items
-from detect.cli import main
-from detect.engine import load_detections, view_of
-from detect.resources import ROOT
-from detect.rules.model import Rule
+from detect.cli.commands import main
+from detect.core.resources import ROOT
+from detect.matching.dispatch import view_of
+from detect.sigma.load import load_detections
+from detect.sigma.model import Rule
 
 NEO23X0 = Path("/work/shared/auditd-rulesets/Neo23x0__auditd/audit.rules")
 SHARED = pytest.mark.skipif(not NEO23X0.exists(), reason="shared rule sets not present")

@@ -8,8 +8,8 @@ import pytest
 
 from detect.auditgen.derive import Derivation, Filter, Need, derive, load_table
 from detect.auditgen.terms import EQ, PREFIX, Atom, condition_terms
-from detect.engine import load_detections
-from detect.rules.model import Rule
+from detect.sigma.load import load_detections
+from detect.sigma.model import Rule
 
 RULE = """\
 title: {title}

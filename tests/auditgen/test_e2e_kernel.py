@@ -24,8 +24,9 @@ from detect.auditd.reassemble import Reassembler
 from detect.auditgen import host
 from detect.auditgen.generate import Options, generate
 from detect.auditgen.write import write_items
-from detect.engine import Engine, load_detections
-from detect.resources import ROOT
+from detect.core.resources import ROOT
+from detect.matching.engine import Engine
+from detect.sigma.load import load_detections
 from tests.scripts import load_script
 
 SCRIPTS = ROOT / "scripts" / "capture" / "auditgen"

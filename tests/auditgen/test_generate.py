@@ -18,8 +18,8 @@ from detect.auditgen.keys import MAX_KEY, Served
 from detect.auditgen.model import Control, SyscallRule
 from detect.auditgen.output import render_file, render_fragments
 from detect.auditgen.parse import parse_rules
-from detect.engine import load_detections
-from detect.resources import ROOT
+from detect.core.resources import ROOT
+from detect.sigma.load import load_detections
 
 RULESETS = ROOT / "rulesets"
 GOLDEN_OPTIONS = Options(arch="x86_64")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from detect.resources import ROOT
+from detect.core.resources import ROOT
 from tests.scripts import load_script
 
 SCRIPTS = ROOT / "scripts" / "capture" / "auditgen"

@@ -19,7 +19,7 @@ from detect.auditgen.model import (
 )
 from detect.auditgen.parse import parse_rule, parse_rules, read_rules, split_line
 from detect.auditgen.values import UNSET_ID, RuleError
-from detect.errors import DetectError, Location
+from detect.core.errors import DetectError, Location
 from tests.auditgen.corpus import RULESETS, rule_files
 
 # Lines of the public rule sets that auditctl itself refuses, and why (checked by hand against

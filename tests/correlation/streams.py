@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detect.engine import load_detections
-from detect.rules.correlation.correlator import Correlator
-from detect.rules.correlation.hit import Hit, Result
-from detect.rules.correlation.resolve import resolve
-from detect.rules.correlation.window import Limits
+from detect.sigma.correlation.correlator import Correlator
+from detect.sigma.correlation.hit import Hit, Result
+from detect.sigma.correlation.resolve import resolve
+from detect.sigma.correlation.window import Limits
+from detect.sigma.load import load_detections
 
 BASE = """\
 title: Base {name}

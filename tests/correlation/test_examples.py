@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detect.engine import load_detections
-from detect.resources import ROOT
-from detect.rules.correlation.resolve import resolve
+from detect.core.resources import ROOT
+from detect.sigma.correlation.resolve import resolve
+from detect.sigma.load import load_detections
 
 EXAMPLES = ROOT.parent / "shared" / "sigma" / "correlation-examples"
 BASE = """\

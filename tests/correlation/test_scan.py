@@ -4,17 +4,25 @@ input split across two files)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 from detect.auditd.reassemble import Reassembler
-from detect.engine import Engine, load_detections
+from detect.core.alert import Alert
+from detect.matching.engine import Engine
 from detect.outputs.events import dumps
-from detect.scan import Scan, scan_files
+from detect.pipeline.scan import Scan, scan_files
+from detect.sigma.load import load_detections
 
 CAPTURES = Path(__file__).parent / "captures"
 SHADOW_ID = "d01def29-a213-4406-b07b-e693601cfb38"
+
+
+def documents(out: list[dict[str, Any]]) -> Callable[[Alert], None]:
+    """A sink that keeps each alert's JSON document."""
+    return lambda alert: out.append(alert.document())
 
 
 def correlation_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -24,7 +32,7 @@ def correlation_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_alert_carries_group_window_value_and_events() -> None:
     alerts: list[dict[str, Any]] = []
     _, summary = scan_files(
-        [str(CAPTURES / "shadow_read_failures.log")], load_detections(), alerts.append
+        [str(CAPTURES / "shadow_read_failures.log")], load_detections(), documents(alerts)
     )
     (alert,) = [a for a in correlation_alerts(alerts) if a["rule"]["id"] == SHADOW_ID]
     assert alert["correlation"]["group"] == {"uid": "65534"}
@@ -58,9 +66,9 @@ def test_batch_equals_live(tmp_path: Path) -> None:
     files = two_hosts(tmp_path)
     rules = load_detections()
     batch: list[dict[str, Any]] = []
-    scan_files([str(path) for path in files], rules, batch.append)
+    scan_files([str(path) for path in files], rules, documents(batch))
     live: list[dict[str, Any]] = []
-    scan = Scan.of(rules, live.append)
+    scan = Scan.of(rules, documents(live))
     machine = Reassembler(scan.on_event)
     assert scan.correlations is not None
     scan.correlations.machine = machine
@@ -114,7 +122,7 @@ def test_one_event_far_ahead_in_time_does_not_close_the_windows(tmp_path: Path) 
     path = tmp_path / "bogus.log"
     path.write_text("".join([*lines[: third_failure + 1], bogus, *lines[third_failure + 1 :]]))
     alerts: list[dict[str, Any]] = []
-    _, summary = scan_files([str(path)], load_detections(), alerts.append)
+    _, summary = scan_files([str(path)], load_detections(), documents(alerts))
     assert [a for a in correlation_alerts(alerts) if a["rule"]["id"] == SHADOW_ID]
     assert summary.to_dict()["time_jumps_held"] == 1  # reassembly held its clock back
     assert summary.extra["correlations"]["late"] == 0

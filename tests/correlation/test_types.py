@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detect.rules.correlation.window import Limits
+from detect.sigma.correlation.window import Limits
 from tests.correlation.streams import UUIDS, stream
 
 A, B, C = UUIDS["a"], UUIDS["b"], UUIDS["c"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from detect.engine import DEFAULT_RULES
-from detect.samples import check_rule_file
-from detect.validate import ERROR, validate
+from detect.authoring.validate import ERROR, validate
+from detect.pipeline.samples import check_rule_file
+from detect.sigma.load import DEFAULT_RULES
 
 SHIPPED = sorted(DEFAULT_RULES.rglob("*.yml"))
 MIN_SHIPPED = 30  # the list in issue 3; fewer means detections went missing
@@ -31,7 +31,7 @@ def test_shipped_detections_validate_without_errors() -> None:
 
 
 def test_rule_ids_are_unique() -> None:
-    from detect.engine import load_detections
+    from detect.sigma.load import load_detections
 
     ids = [rule.id for rule in load_detections([], default=True).rules]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

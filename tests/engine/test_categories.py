@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from detect.auditd.categories import (
+from detect.proctree.tree import ProcessTree
+from detect.views.category import (
     PROBED,
     CategoryError,
     CategoryProbe,
@@ -14,7 +15,6 @@ from detect.auditd.categories import (
     event_categories,
     load_categories,
 )
-from detect.proctree.tree import ProcessTree
 from tests.capture_events import (
     ALL_CAPTURES,
     by_serial,

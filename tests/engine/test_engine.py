@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from detect.auditd.categories import category_views
-from detect.auditd.views import record_views
-from detect.engine import Engine, compile_chain, load_detections, view_of, without_common_syscalls
-from detect.proctree.chain import CHAIN_KEY
+from detect.core.resources import ROOT
+from detect.matching.chains import CHAIN_KEY, compile_chain
+from detect.matching.dispatch import view_of, without_common_syscalls
+from detect.matching.engine import Engine
 from detect.proctree.tree import ProcessTree
-from detect.resources import ROOT
-from detect.rules.model import Rule
+from detect.sigma.load import load_detections
+from detect.sigma.model import Rule
+from detect.views.category import category_views
+from detect.views.record import record_views
 from tests.capture_events import REPO, by_serial, capture_events, capture_events_at
 
 SIGMA = ROOT.parent / "shared" / "sigma"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from detect.cli import main
-from detect.samples import check_rule_file
+from detect.cli.commands import main
+from detect.pipeline.samples import check_rule_file
 from tests.capture_events import CAPTURES
 
 RULE_ID = "5d1e4c52-8f0e-4a55-9a55-2b8f0f3c0c02"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from detect.cli import main
+from detect.cli.commands import main
 from tests.capture_events import CAPTURES
 
 RULE = """\

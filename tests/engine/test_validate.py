@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from detect import validate as validate_module
-from detect.cli import main
-from detect.validate import validate
+from detect.authoring import validate as validate_module
+from detect.authoring.validate import validate
+from detect.cli.commands import main
 
 GOOD = """\
 title: Chmod under /tmp

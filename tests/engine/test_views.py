@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from detect.auditd import interpret
-from detect.auditd.views import (
+from detect.proctree.fields import TREE_KEYS
+from detect.proctree.tree import ProcessTree
+from detect.views.record import (
     CONTEXT,
     ID_KEYS,
     KERNEL_FIELDS,
@@ -17,8 +19,6 @@ from detect.auditd.views import (
     syscall_context,
     syscall_view,
 )
-from detect.proctree.fields import TREE_KEYS
-from detect.proctree.tree import ProcessTree
 from tests.capture_events import ALL_CAPTURES, by_serial, capture_events, capture_events_at
 
 CAPTURES = ALL_CAPTURES

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
-from detect.engine import Engine, load_detections
+from detect.core.resources import ROOT
+from detect.matching.engine import Engine
 from detect.proctree.fields import tree_fields
-from detect.resources import ROOT
+from detect.sigma.load import load_detections
 from detect.sources.files import iter_lines
 
 CAPTURES = [

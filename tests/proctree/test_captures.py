@@ -8,12 +8,12 @@ began), so the scenario's own bash always has a parent known only as its `ppid`.
 from __future__ import annotations
 
 from detect.auditd import interpret
-from detect.auditd.categories import category_views
 from detect.auditd.event import AuditEvent
-from detect.auditd.views import RecordView, record_views, syscall_context
 from detect.proctree.fields import tree_fields
 from detect.proctree.process import EXECVE, FORK
 from detect.proctree.tree import ProcessTree
+from detect.views.category import category_views
+from detect.views.record import RecordView, record_views, syscall_context
 from tests.capture_events import capture_events_at
 
 W = "/tmp/detect-capture"

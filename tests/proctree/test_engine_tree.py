@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from detect.auditd.categories import category_views
-from detect.engine import Engine, compile_chain, load_detections
-from detect.outputs.alerts import AlertBuilder, TextAlertWriter
-from detect.proctree.chain import ChainError, parse_chain
+from detect.matching.alert import AlertBuilder
+from detect.matching.chains import ChainError, compile_chain, parse_chain
+from detect.matching.engine import Engine
+from detect.outputs.alerts import TextAlertWriter
 from detect.proctree.settings import LabelRule, TreeSettings
 from detect.proctree.tree import ProcessTree
+from detect.sigma.load import load_detections
+from detect.views.category import category_views
 from tests.capture_events import capture_events_at
 
 CAPTURE = "tests/proctree/captures/tree_detections"
@@ -133,7 +135,8 @@ def test_alerts_carry_and_draw_the_ancestry() -> None:
     build = AlertBuilder()
     alerts = [build(m) for e in capture_events_at(CAPTURE) for m in engine.evaluate(e)]
     (alert,) = alerts
-    chain = alert["detect"]["ancestry"]
+    chain = alert.ancestry
+    assert chain is not None
     assert [entry.get("executable") for entry in chain] == [
         None,
         "/usr/bin/bash",

@@ -7,9 +7,9 @@ from typing import Any
 
 from sigma.rule import SigmaRule
 
-from detect.rules.compile import compile_rule
-from detect.rules.model import Rule
-from detect.rules.regex import sigma_policy
+from detect.sigma.compile import compile_rule
+from detect.sigma.model import Rule
+from detect.sigma.regex import sigma_policy
 
 
 def rule_from(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from detect.rules.condition import AllOf, AnyOf, FieldTest, Negation
-from detect.rules.model import Rule
+from detect.sigma.condition import AllOf, AnyOf, FieldTest, Negation
+from detect.sigma.model import Rule
 from tests.rules.build import rule_from
 
 SELECTIONS = {

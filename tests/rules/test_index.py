@@ -11,7 +11,7 @@ import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detect.rules.index import (
+from detect.sigma.index import (
     Requirements,
     RuleIndex,
     best_clause,
@@ -19,7 +19,7 @@ from detect.rules.index import (
     restrict,
     set_matcher,
 )
-from detect.rules.load import load_rules
+from detect.sigma.load import load_rules
 from tests.rules.build import rule_from
 
 INDEX_FIELDS = ["type", "SYSCALL", "key", "Image"]
@@ -321,7 +321,7 @@ NUMBER_TEXTS = st.one_of(
 
 @given(NUMBER_TEXTS, st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=False)))
 def test_number_keys_agree_with_the_numeric_equality_test(text: str, number: float) -> None:
-    from detect.rules.values import canonical_number, number_key, number_spec, to_number
+    from detect.sigma.values import canonical_number, number_key, number_spec, to_number
 
     if isinstance(number, float) and not math.isfinite(number):
         return

@@ -8,10 +8,10 @@ from textwrap import dedent
 import pytest
 from sigma.rule import SigmaRule
 
-from detect.errors import Location
-from detect.rules.compile import AGGREGATION_MESSAGE
-from detect.rules.load import load_rules
-from detect.rules.model import LogSource, RuleError
+from detect.core.errors import Location
+from detect.sigma.compile import AGGREGATION_MESSAGE
+from detect.sigma.load import load_rules
+from detect.sigma.model import LogSource, RuleError
 
 SIGMA = Path(__file__).resolve().parents[3] / "shared" / "sigma"
 SUPPORTED = [

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from detect.rules.compile import CompileError
+from detect.sigma.compile import CompileError
 from tests.rules.build import rule_from
 
 

@@ -6,7 +6,7 @@ from types import ModuleType
 
 import pytest
 
-from detect.resources import ROOT
+from detect.core.resources import ROOT
 from tests.scripts import load_script
 
 SIGMA_ROOT = ROOT.parent / "shared" / "sigma"

@@ -22,8 +22,9 @@ import yaml
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
-from detect.engine import Engine, load_detections
-from detect.resources import ROOT
+from detect.core.resources import ROOT
+from detect.matching.engine import Engine
+from detect.sigma.load import load_detections
 from detect.sources.files import iter_lines
 
 SIGMA_ROOT = ROOT.parent / "shared" / "sigma"

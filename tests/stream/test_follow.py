@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from detect.pipeline.stream import line_key
 from detect.sources.checkpoint import Checkpoint, CheckpointError, Position, Progress
 from detect.sources.follow import Follower, rotated_siblings
 from detect.sources.live import Batch, FileMark
-from detect.stream import line_key
 
 
 def follower(path: Path, **kwargs: object) -> Follower:

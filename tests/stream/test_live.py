@@ -9,9 +9,9 @@ import struct
 import pytest
 
 from detect.auditd.reassemble import Reassembler
-from detect.live.expiry import WallClockExpiry
-from detect.live.reader import Reader
-from detect.live.stats import StatsSnapshot
+from detect.pipeline.expiry import WallClockExpiry
+from detect.pipeline.reader import Reader
+from detect.pipeline.stats import StatsSnapshot
 from detect.sources.live import Batch
 from detect.sources.netlink import HEADER, decode_messages, record_line
 from detect.sources.stdin import StdinSource
@@ -98,7 +98,7 @@ def test_stats_line() -> None:
 def test_drop_privileges_in_a_child() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to drop privileges")
-    from detect.live.privileges import PrivilegeError, drop_to
+    from detect.pipeline.privileges import PrivilegeError, drop_to
 
     with pytest.raises(PrivilegeError, match="no such user"):
         drop_to("no-such-user-here")

@@ -13,11 +13,16 @@ from typing import Any, ClassVar
 
 import pytest
 
+from detect.core.alert import Alert, RuleInfo
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.syslog import BOM, SyslogError, SyslogSink, SyslogTarget
 from detect.outputs.webhook import WebhookSink
 
-ALERT: dict[str, Any] = {"@timestamp": "t", "rule": {"id": "r1"}, "detect": {"level": "high"}}
+RULE = RuleInfo(
+    "r1", "Rule one", "high", "r.yml", (), {"rule": {"id": "r1"}, "detect": {"level": "high"}}
+)
+ALERT = Alert(RULE, 1_764_000_000_000, None, [])
+DOCUMENT: dict[str, Any] = ALERT.document()
 NOW = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=UTC)
 
 
@@ -30,7 +35,7 @@ def check_message(message: bytes) -> None:
     head, _, body = text.partition(BOM)
     assert head.startswith("<131>1 2026-11-22T10:00:00.123456Z h1 detect ")  # local0*8 + err
     assert head.endswith(" alert - ")
-    assert json.loads(body) == ALERT
+    assert json.loads(body) == DOCUMENT
 
 
 def test_syslog_udp() -> None:
@@ -153,7 +158,7 @@ def test_webhook_retries_with_backoff() -> None:
     sink(ALERT)
     sink.close()
     server.shutdown()
-    assert handler.bodies == [ALERT]
+    assert handler.bodies == [DOCUMENT]
     assert delays == [0.01, 0.02] and (sink.sent, sink.retries, sink.failed) == (1, 2, 0)
 
 

@@ -162,7 +162,7 @@ def generated_rules(**options: object) -> str:
     from detect.auditgen import host
     from detect.auditgen.generate import Options, generate
     from detect.auditgen.write import write_items
-    from detect.engine import load_detections
+    from detect.sigma.load import load_detections
 
     settings = Options(is_dir=host.is_dir, knows=host.knows_syscall, **options)  # type: ignore[arg-type]
     return write_items(generate(load_detections().rules, settings, str(REPO)).items)

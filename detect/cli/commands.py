@@ -1,0 +1,175 @@
+"""Command line: wiring only."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from detect.attack.layer import write_layer
+from detect.auditd.event import AuditEvent
+from detect.auditd.reassemble import Reassembler
+from detect.authoring.validate import ERROR, validate
+from detect.cli.attack import attack
+from detect.cli.audit_rules import rules
+from detect.cli.runtime import tune_for_throughput
+from detect.cli.stream import stream
+from detect.outputs.alerts import ALERT_WRITERS
+from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
+from detect.outputs.summary import RunSummary, write_scan_text
+from detect.pipeline.samples import check_rule_file, rule_files
+from detect.pipeline.scan import alerts_layer, scan_files
+from detect.sigma.load import DEFAULT_RULES, load_detections
+from detect.sources.files import SourceStats, iter_lines
+
+FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
+    "jsonl": JsonLinesWriter,
+    "text": TextWriter,
+}
+EXIT_ALERTS, EXIT_ERROR = 1, 2
+
+
+@click.group()
+@click.version_option(package_name="detect")
+def main() -> None:
+    """Detection engine for Linux audit logs."""
+    tune_for_throughput()
+
+
+main.add_command(attack)
+main.add_command(stream)
+main.add_command(rules)
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="jsonl")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--horizon-ms",
+    type=int,
+    default=2000,
+    show_default=True,
+    help="Audit-time horizon after which an event without EOE is complete.",
+)
+def events(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    summary_json: Path | None,
+    horizon_ms: int,
+) -> None:
+    """Print reassembled, interpreted events (PATHS: files, folders, globs; none or - is stdin)."""
+    stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        summary = run_events(paths, FORMATS[fmt](stream), horizon_ms)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    finally:
+        if output:
+            stream.close()
+    summary.write_text(sys.stderr)
+    if summary_json:
+        summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
+    if summary.file_errors and not summary.reassembly["lines"]:
+        sys.exit(2)
+
+
+def run_events(
+    paths: tuple[str, ...], emit: Callable[[AuditEvent], object], horizon_ms: int
+) -> RunSummary:
+    sources = SourceStats()
+    machine = Reassembler(emit, horizon_ms=horizon_ms)
+    started = time.perf_counter()
+    machine.feed(iter_lines(paths, sources))
+    machine.flush()
+    return RunSummary.collect(machine, sources, time.perf_counter() - started)
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--rules", "rule_paths", multiple=True, help="More rule files or folders.")
+@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped detections.")
+@click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--layer",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write an ATT&CK Navigator layer of the alerts' techniques.",
+)
+@click.option("--horizon-ms", type=int, default=2000, show_default=True)
+def scan(
+    paths: tuple[str, ...],
+    rule_paths: tuple[str, ...],
+    no_default_rules: bool,
+    fmt: str,
+    output: Path | None,
+    summary_json: Path | None,
+    layer: Path | None,
+    horizon_ms: int,
+) -> None:
+    """Scan audit logs with detections (PATHS as for `events`). Exit 0: no alerts, 1: alerts,
+    2: error."""
+    rules = load_detections(rule_paths, default=not no_default_rules)
+    if not rules.rules:
+        for error in rules.errors:
+            click.echo(f"rule error: {error}", err=True)
+        click.echo("no rules to run", err=True)
+        sys.exit(EXIT_ERROR)
+    stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        result, summary = scan_files(paths, rules, ALERT_WRITERS[fmt](stream), horizon_ms)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    finally:
+        if output:
+            stream.close()
+    write_scan_text(summary, sys.stderr)
+    if summary_json:
+        summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
+    if layer:
+        write_layer(alerts_layer(result), layer)
+    if summary.file_errors and not summary.reassembly["lines"]:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_ALERTS if result.alerts else 0)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1)
+def test_detections(paths: tuple[str, ...]) -> None:
+    """Run detections over the annotated sample lines beside them (default: the shipped
+    detections); report missed and unexpected alerts. Exit 1 if any rule fails."""
+    files, errors = rule_files(paths or (str(DEFAULT_RULES),))
+    failed = len(errors)
+    for error in errors:
+        click.echo(f"FAIL {error}")
+    for path in files:
+        result = check_rule_file(path)
+        failed += not result.passed
+        for line in result.report():
+            click.echo(line)
+    click.echo(f"{len(files)} rule files, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1)
+def validate_rules(paths: tuple[str, ...]) -> None:
+    """Lint rules (default: the shipped detections): one line per problem with file:line.
+    Exit 1 if any error."""
+    problems = validate(paths or (str(DEFAULT_RULES),))
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(problem.severity == ERROR for problem in problems)
+    click.echo(f"{len(problems)} problems, {errors} errors", err=True)
+    sys.exit(1 if errors else 0)

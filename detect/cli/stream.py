@@ -1,0 +1,206 @@
+"""`detect stream`: wiring only (sources, outputs, privileges, the live loop)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from detect.core.errors import DetectError
+from detect.outputs.alerts import ALERT_WRITERS
+from detect.outputs.fanout import AlertOutputs, truncate_to
+from detect.outputs.rotating import RotatingFile
+from detect.outputs.syslog import SyslogSink, SyslogTarget
+from detect.outputs.webhook import WebhookSink
+from detect.pipeline.privileges import drop_to
+from detect.pipeline.scan import Scan
+from detect.pipeline.stream import Stream, StreamSettings
+from detect.sigma.load import load_detections
+from detect.sigma.model import RuleSet
+from detect.sources.checkpoint import Checkpoint, Progress
+from detect.sources.follow import Follower
+from detect.sources.live import LiveSource
+from detect.sources.netlink import KernelStatus, NetlinkSource
+from detect.sources.stdin import StdinSource
+from detect.sources.unix import UnixSource
+
+EXIT_ERROR = 2
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    fmt: str
+    output: Path | None
+    rotate_bytes: int
+    rotate_backups: int
+    syslog: str | None
+    syslog_facility: str
+    webhook: str | None
+
+
+class _Stdout:
+    """stdout as an output: flushed, never closed."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+def build_outputs(options: OutputOptions, resume: Checkpoint | None) -> AlertOutputs:
+    outputs = AlertOutputs()
+    writer = ALERT_WRITERS[options.fmt]
+    if options.output is None:
+        outputs.add(writer(sys.stdout), _Stdout(sys.stdout))
+    elif options.rotate_bytes:
+        rotating = RotatingFile(options.output, options.rotate_bytes, options.rotate_backups)
+        outputs.add(writer(rotating), rotating)  # type: ignore[arg-type]
+    else:
+        if resume is not None:
+            truncate_to(options.output, resume.output_size)
+        stream = open(options.output, "a", encoding="utf-8")  # noqa: SIM115
+        outputs.add(writer(stream), stream)
+        outputs.size_of(stream)
+    if options.syslog:
+        syslog = SyslogSink(SyslogTarget.parse(options.syslog), facility=options.syslog_facility)
+        outputs.add(syslog, syslog)
+    if options.webhook:
+        webhook = WebhookSink(options.webhook)
+        outputs.add(webhook, webhook)
+    return outputs
+
+
+def build_source(
+    follow: str | None, stdin: bool, unix: str | None, netlink: bool, **follow_options: Any
+) -> LiveSource:
+    chosen = [
+        name
+        for name, on in (
+            ("--follow", follow),
+            ("--stdin", stdin),
+            ("--unix", unix),
+            ("--netlink", netlink),
+        )
+        if on
+    ]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one source: --follow, --stdin, --unix or --netlink")
+    if follow:
+        return Follower(follow, **follow_options)
+    if unix:
+        return UnixSource(unix)
+    return NetlinkSource() if netlink else StdinSource()
+
+
+def load_rules_or_exit(rule_paths: tuple[str, ...], default: bool) -> RuleSet:
+    rules = load_detections(rule_paths, default=default)
+    for error in rules.errors:
+        click.echo(f"rule error: {error}", err=True)
+    if not rules.rules:
+        click.echo("no rules to run", err=True)
+        sys.exit(EXIT_ERROR)
+    return rules
+
+
+@click.command()
+@click.option("--follow", type=str, default=None, help="Follow this log across rotation.")
+@click.option("--stdin", is_flag=True, help="Read standard input (auditd plugin).")
+@click.option("--unix", type=str, default=None, help="Read auditd's af_unix socket.")
+@click.option("--netlink", is_flag=True, help="Read the kernel's audit multicast group.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--from-beginning", is_flag=True, help="Follow: without checkpoint, read it all.")
+@click.option("--rules", "rule_paths", multiple=True, help="More rule files or folders.")
+@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped detections.")
+@click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--rotate-bytes", type=int, default=0, help="Rotate --output at this size.")
+@click.option("--rotate-backups", type=int, default=5, show_default=True)
+@click.option("--syslog", type=str, default=None, help="udp://H:P, tcp://H:P or unix:///dev/log")
+@click.option("--syslog-facility", type=str, default="local0", show_default=True)
+@click.option("--webhook", type=str, default=None, help="POST each alert as JSON here.")
+@click.option("--user", type=str, default=None, help="Drop to this user once the source is open.")
+@click.option("--stats-interval", type=float, default=60.0, show_default=True)
+@click.option("--idle-ms", type=int, default=500, show_default=True)
+@click.option("--horizon-ms", type=int, default=2000, show_default=True)
+@click.option("--queue-size", type=int, default=64, show_default=True)
+def stream(
+    follow: str | None,
+    stdin: bool,
+    unix: str | None,
+    netlink: bool,
+    checkpoint: Path | None,
+    from_beginning: bool,
+    rule_paths: tuple[str, ...],
+    no_default_rules: bool,
+    fmt: str,
+    output: Path | None,
+    rotate_bytes: int,
+    rotate_backups: int,
+    syslog: str | None,
+    syslog_facility: str,
+    webhook: str | None,
+    user: str | None,
+    stats_interval: float,
+    idle_ms: int,
+    horizon_ms: int,
+    queue_size: int,
+) -> None:
+    """Detect on a live source: alerts as events complete. SIGHUP reloads the detections;
+    SIGTERM/SIGINT flush and exit."""
+    rules = load_rules_or_exit(rule_paths, not no_default_rules)
+    try:
+        resume = Checkpoint.load(checkpoint) if checkpoint and follow else None
+        source = build_source(
+            follow, stdin, unix, netlink, resume=resume, from_beginning=from_beginning
+        )
+        source.open()
+        kernel = KernelStatus()
+        if not kernel.open():
+            kernel.close()
+            kernel = None  # type: ignore[assignment]
+        outputs = build_outputs(
+            OutputOptions(
+                fmt, output, rotate_bytes, rotate_backups, syslog, syslog_facility, webhook
+            ),
+            resume,
+        )
+        if user:
+            drop_to(user)
+    except (DetectError, OSError, ValueError) as error:
+        click.echo(f"stream: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    for warning in getattr(source, "warnings", []):
+        click.echo(f"stream: {warning}", err=True)
+    settings = StreamSettings(
+        horizon_ms=horizon_ms,
+        idle_s=idle_ms / 1000,
+        queue_size=queue_size,
+        stats_every_s=stats_interval,
+        checkpoint=checkpoint if follow else None,
+    )
+    progress = Progress(resume.done if resume else None) if checkpoint and follow else None
+    live = Stream(
+        source,
+        Scan.of(rules, outputs, horizon_ms),
+        outputs,
+        settings,
+        reload=lambda: load_detections(rule_paths, default=not no_default_rules),
+        progress=progress,
+        kernel=kernel,
+    )
+    try:
+        live.run()
+    except (DetectError, OSError) as error:
+        click.echo(f"stream: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    finally:
+        with suppress(OSError):
+            outputs.close()

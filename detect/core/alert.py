@@ -1,0 +1,90 @@
+"""The alert: what matching and correlation produce and what triage and the outputs consume.
+
+A plain object with slots inside the pipeline (thousands per second must cost little); its
+document (`document()`) is the ECS-aligned JSON object the writers serialise, and the pydantic
+model `AlertDocument` (detect.outputs.document) checks that shape at the edges where alerts are
+read back. `RuleInfo` is the part of every alert that depends only on the rule (or correlation)
+that raised it, computed once per rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from detect.core.timefmt import iso_ms
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What an alert says of its rule: ids and level for people and counters, `fields` for the
+    document (`event`, `rule`, `tags`, `threat`, `detect.level` and `detect.rule_source`)."""
+
+    id: str
+    title: str
+    level: str
+    source: str
+    techniques: tuple[str, ...]  # sub-techniques, and the techniques named without one
+    fields: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        """`title (id)`: how summaries name the rule."""
+        return f"{self.title} ({self.id})"
+
+
+class Alert:
+    """One alert: its rule, its audit time, its host, and the events it stands for (each an
+    exported event with the view that matched it); the process ancestry of a rule match, the
+    measured window of a correlation."""
+
+    __slots__ = ("ancestry", "correlation", "events", "events_total", "host", "rule", "time_ms")
+
+    def __init__(
+        self,
+        rule: RuleInfo,
+        time_ms: int,
+        host: str | None,
+        events: list[Document],
+        *,
+        ancestry: list[Document] | None = None,
+        correlation: Document | None = None,
+        events_total: int | None = None,
+    ) -> None:
+        self.rule = rule
+        self.time_ms = time_ms
+        self.host = host
+        self.events = events
+        self.ancestry = ancestry
+        self.correlation = correlation
+        self.events_total = events_total
+
+    @property
+    def timestamp(self) -> str:
+        return iso_ms(self.time_ms)
+
+    @property
+    def level(self) -> str:
+        return self.rule.level
+
+    def document(self) -> Document:
+        """The alert as the JSON object the writers send (keys in this order)."""
+        out: Document = {"@timestamp": self.timestamp}
+        if self.host:
+            out["host"] = {"name": self.host}
+        out.update(self.rule.fields)
+        detected: Document = {**self.rule.fields["detect"], "events": self.events}
+        if self.events_total is not None:
+            detected["events_total"] = self.events_total
+        if self.ancestry is not None:
+            detected["ancestry"] = self.ancestry
+        out["detect"] = detected
+        if self.correlation is not None:
+            out["correlation"] = self.correlation
+        return out
+
+    def __repr__(self) -> str:
+        return f"Alert({self.rule.label} {self.timestamp} {self.host or '-'})"

@@ -1,0 +1,113 @@
+"""The correlation stage: engine matches become hits, with the fields of the view each was
+found on (detect.matching.fields), and go through the Sigma correlations (detect.sigma.correlation).
+
+`CorrelationStage` is what a scan holds: it resolves the ruleset's correlations, turns matches
+into hits, moves audit time on, and tells which matches alert on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from detect.matching.engine import Match
+from detect.matching.fields import field_getter
+from detect.sigma.correlation.correlator import HORIZON_MS, Correlator
+from detect.sigma.correlation.hit import Hit, Result
+from detect.sigma.correlation.resolve import Resolved, resolve, rule_key
+from detect.sigma.correlation.window import Limits, Windows
+from detect.sigma.model import RuleSet
+
+
+class Reassembly(Protocol):
+    """What the stage asks of reassembly (detect.auditd.reassemble.Reassembler)."""
+
+    def oldest_inflight_ms(self) -> int | None: ...
+
+    def audit_time(self, node: str | None) -> int: ...
+
+
+def hit_of(key: str, match: Match) -> Hit:
+    """The hit of `match` for the correlations over rule `key` (`rule_key` of its rule)."""
+    event = match.event
+    return Hit(
+        key, event.time_ms, event.node, (event.node or "", event.serial), field_getter(match), match
+    )
+
+
+def inflight_floor(machine: Reassembly | None) -> int | None:
+    """The audit time of the oldest event the reassembler still holds (it can still emit
+    events that old); None when it holds none."""
+    return None if machine is None else machine.oldest_inflight_ms()
+
+
+class CorrelationStage:
+    """The correlations of a ruleset, fed by engine matches."""
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        emit: Callable[[Result], object],
+        *,
+        horizon_ms: int = HORIZON_MS,
+        limits: Limits | None = None,
+        reuse: dict[str, Windows] | None = None,
+    ) -> None:
+        self.resolved: Resolved = resolve(ruleset.rules, ruleset.correlations)
+        self.correlator = Correlator(
+            self.resolved.correlations,
+            emit,
+            silent=frozenset(self.resolved.silent),
+            horizon_ms=horizon_ms,
+            limits=limits,
+            reuse=reuse,
+        )
+        self.machine: Reassembly | None = None
+        self._newest = -1
+
+    def __bool__(self) -> bool:
+        return bool(self.resolved.correlations)
+
+    def alerting(self, matches: Sequence[Match], node: str | None, time_ms: int) -> list[Match]:
+        """Feed the matches to the correlations; return those that alert on their own."""
+        correlator = self.correlator
+        own: list[Match] = []
+        for match in matches:
+            key = rule_key(match.rule.id, match.rule.name)
+            if correlator.wants(key):
+                correlator.push(hit_of(key, match))
+            if key not in correlator.silent:
+                own.append(match)
+        self.observe(self._audit_time(node, time_ms))
+        return own
+
+    def _audit_time(self, node: str | None, time_ms: int) -> int:
+        """The event's time, or its node's audit time when reassembly holds the node's clock
+        back from it (one bogus timestamp far ahead): no window may close early for it."""
+        if self.machine is not None:
+            confirmed = self.machine.audit_time(node)
+            if 0 <= confirmed < time_ms:
+                return confirmed
+        return time_ms
+
+    def observe(self, time_ms: int) -> None:
+        """An event of audit time `time_ms` was seen."""
+        if time_ms > self._newest:
+            self._newest = time_ms
+        correlator = self.correlator
+        if correlator.pending or correlator.held:
+            limit = self._newest - correlator.horizon_ms
+            floor = inflight_floor(self.machine)
+            if floor is not None:
+                limit = min(limit, floor - 1)
+            correlator.release_until(limit)
+
+    def advance(self, time_ms: int) -> None:
+        """Audit time is known to have reached `time_ms` (e.g. a live source's clock)."""
+        self.correlator.advance(time_ms)
+
+    def flush(self) -> None:
+        self.correlator.flush()
+
+    def state(self) -> dict[str, Windows]:
+        return dict(self.correlator.windows)

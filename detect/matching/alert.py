@@ -1,0 +1,110 @@
+"""A match becomes an alert (detect.core.alert): the rule's part, computed once per rule (event
+kind and severity, rule, tags, ATT&CK techniques and tactics from the catalog, level), the
+matched event in full (`detect.events`: host, serial, @timestamp, interpreted fields and every
+raw record, with the view that matched), and with a process tree the process's ancestry
+(`detect.ancestry`: oldest first, each with pid, executable, command line, user and start)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from detect.attack.catalog import Catalog
+from detect.attack.tags import resolve_tags, threat_fields
+from detect.auditd import export
+from detect.auditd.event import AuditEvent
+from detect.core.alert import Alert, Document, RuleInfo
+from detect.core.errors import Location
+from detect.matching.engine import Match
+from detect.proctree.fields import ancestry
+from detect.sigma.model import Rule
+
+SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
+DEFAULT_LEVEL = "medium"
+
+
+class Described(Protocol):
+    """What an alert says of the rule (or correlation) that raised it."""
+
+    title: str
+    level: str | None
+    description: str
+    references: tuple[str, ...]
+    tags: tuple[str, ...]
+    source: Location
+
+
+def nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"a.b": 1}` -> `{"a": {"b": 1}}`."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        target = out
+        *parents, last = key.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return out
+
+
+def rule_info(rule_id: str | None, key: str, rule: Described, catalog: Catalog | None) -> RuleInfo:
+    """The per-rule part of an alert: event kind and severity, rule, tags, threat, level.
+    `rule_id` is the document's `rule.id`; the rule is counted under its id, else `key`."""
+    level = rule.level or DEFAULT_LEVEL
+    fields: dict[str, Any] = {
+        "event": {
+            "kind": "alert",
+            "module": "auditd",
+            "severity": SEVERITY.get(level, SEVERITY[DEFAULT_LEVEL]),
+        },
+        "rule": {
+            "id": rule_id,
+            "name": rule.title,
+            "description": rule.description,
+            "reference": list(rule.references),
+        },
+        "tags": list(rule.tags),
+    }
+    fields.update(nest(threat_fields(resolve_tags(rule.tags, catalog), catalog)))
+    fields["detect"] = {"level": level, "rule_source": str(rule.source)}
+    techniques = technique_ids(fields)
+    return RuleInfo(rule_id or key, rule.title, level, str(rule.source), techniques, fields)
+
+
+def technique_ids(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    """Sub-techniques, and the techniques named without one, of a rule's alert fields."""
+    technique = fields.get("threat", {}).get("technique", {})
+    subs = technique.get("subtechnique", {}).get("id", [])
+    parents_with_subs = {sub.split(".")[0] for sub in subs}
+    return (*subs, *(t for t in technique.get("id", []) if t not in parents_with_subs))
+
+
+def event_document(event: AuditEvent, view: str) -> Document:
+    """The event as an alert carries it, with the view that matched it."""
+    detected = export.event_to_dict(event)
+    detected["view"] = view
+    return detected
+
+
+class AlertBuilder:
+    """Builds the alert of a match; the per-rule part is computed once per rule."""
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog
+        self._rules: dict[int, RuleInfo] = {}
+
+    def __call__(self, match: Match) -> Alert:
+        event = match.event
+        process = event.process
+        return Alert(
+            self.rule_part(match.rule),
+            event.time_ms,
+            event.node,
+            [event_document(event, match.view)],
+            ancestry=None if process is None else ancestry(process),
+        )
+
+    def rule_part(self, rule: Rule) -> RuleInfo:
+        found = self._rules.get(id(rule))
+        if found is None:
+            found = self._rules[id(rule)] = rule_info(rule.id, rule.id, rule, self.catalog)
+        return found

@@ -1,0 +1,69 @@
+"""Where a stream's alerts go: one formatted stream (stdout, a file, a rotating file) and any
+number of other sinks (syslog, webhook), all fed each alert; flushed after each batch so an
+alert leaves within the batch that completed its event."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from detect.core.alert import Alert
+
+
+class Closable(Protocol):
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class AlertOutputs:
+    def __init__(self) -> None:
+        self._sinks: list[Callable[[Alert], object]] = []
+        self._closables: list[Closable] = []
+        self._sized: Any = None  # the plain file whose size a checkpoint keeps
+        self._pending = False
+
+    def add(self, sink: Callable[[Alert], object], closable: Closable | None = None) -> None:
+        self._sinks.append(sink)
+        if closable is not None:
+            self._closables.append(closable)
+
+    def size_of(self, stream: Any) -> None:
+        """`stream` is a plain file: checkpoints keep its size (see `truncate_to`)."""
+        self._sized = stream
+
+    def __call__(self, alert: Alert) -> None:
+        for sink in self._sinks:
+            sink(alert)
+        self._pending = True
+
+    def flush(self) -> None:
+        if self._pending:
+            for item in self._closables:
+                item.flush()
+            self._pending = False
+
+    def size(self) -> int | None:
+        if self._sized is None:
+            return None
+        self._sized.flush()
+        return os.fstat(self._sized.fileno()).st_size
+
+    def close(self) -> None:
+        for item in self._closables:
+            item.close()
+
+
+def truncate_to(path: Path, size: int | None) -> int:
+    """Drop alerts written after the checkpoint was taken (they are produced again); how many
+    bytes."""
+    if size is None or not path.exists():
+        return 0
+    extra = path.stat().st_size - size
+    if extra <= 0:
+        return 0
+    with open(path, "r+b") as file:
+        file.truncate(size)
+    return extra

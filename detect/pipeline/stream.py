@@ -1,0 +1,294 @@
+"""The live loop of `detect stream`: one source → reader thread → bounded queue → Reassembler →
+Scan → outputs, the same Reassembler and Scan as `detect scan`.
+
+Each turn takes a batch from the queue (or waits `tick_s`), pushes its lines, then: completes
+events idle for `idle_s` of wall time (only while caught up: when batches wait in the queue the
+rest of an event may be among them, and audit-time expiry does the work), flushes the outputs
+(an alert leaves within the batch that completed its event), writes the checkpoint when due
+(follow), the stats line when due, and reloads detections if SIGHUP asked. SIGTERM and SIGINT
+stop reading; what is queued is still processed, every event in flight is completed, outputs
+flushed, the checkpoint written.
+
+Time: the clock is injected (`clock`: monotonic seconds, `wall`: epoch seconds for lag).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from detect.auditd.event import AuditEvent
+from detect.auditd.reassemble import Reassembler
+from detect.auditd.record import HEADER_RE
+from detect.outputs.fanout import AlertOutputs
+from detect.pipeline.expiry import IDLE_S, WallClockExpiry
+from detect.pipeline.reader import QUEUE_SIZE, EndOfInput, Reader
+from detect.pipeline.scan import Scan
+from detect.pipeline.stats import RateMeter, StatsSnapshot, StreamCounts
+from detect.sigma.model import RuleSet
+from detect.sources.checkpoint import Position, Progress
+from detect.sources.live import Batch, LiveSource
+from detect.sources.netlink import KernelStatus
+
+TICK_S = 0.05
+EXPIRY_EVERY_S = 0.1
+CHECKPOINT_EVERY_S = 0.2
+STATS_EVERY_S = 60.0
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    horizon_ms: int = 2000
+    idle_s: float = IDLE_S
+    queue_size: int = QUEUE_SIZE
+    stats_every_s: float = STATS_EVERY_S  # 0: no stats lines
+    checkpoint: Path | None = None
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S
+    tick_s: float = TICK_S
+
+
+def line_key(line: str) -> str | None:
+    """`node|stamp|serial` of a record line, as events are keyed; None for other lines."""
+    match = HEADER_RE.match(line)
+    if match is None:
+        return None
+    node, _, stamp, serial = match.groups()
+    return f"{node or ''}|{stamp}|{int(serial)}"
+
+
+def event_key(event: AuditEvent) -> str:
+    return f"{event.node or ''}|{event.stamp}|{event.serial}"
+
+
+class Stream:
+    def __init__(
+        self,
+        source: LiveSource,
+        scan: Scan,
+        outputs: AlertOutputs,
+        settings: StreamSettings | None = None,
+        *,
+        reload: Callable[[], RuleSet] | None = None,
+        progress: Progress | None = None,
+        kernel: KernelStatus | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        err: TextIO = sys.stderr,
+    ) -> None:
+        self.settings = settings or StreamSettings()
+        self.source, self.scan, self.outputs = source, scan, outputs
+        self.reload, self.progress, self.kernel = reload, progress, kernel
+        self.clock, self.wall, self.err = clock, wall, err
+        self.counts = StreamCounts()
+        self.machine = Reassembler(self._on_event, horizon_ms=self.settings.horizon_ms)
+        self.expiry = WallClockExpiry(self.machine, clock, self.settings.idle_s)
+        self.reader = Reader(source, self.settings.queue_size)
+        if scan.correlations is not None:
+            scan.correlations.machine = self.machine
+        self.stop_requested = False
+        self.reload_requested = False
+        now = clock()
+        self._rate = RateMeter(now)
+        self._due = {"expiry": now, "checkpoint": now, "stats": now + self.settings.stats_every_s}
+        self._kernel_start = kernel.lost() if kernel is not None else None
+        self._last_checkpoint: Any = None
+        self._newest_at = now
+
+    def _on_event(self, event: AuditEvent) -> None:
+        if self.progress is not None:
+            self.progress.completed(event_key(event))
+        self.counts.events += 1
+        if event.time_ms > self.counts.newest_event_ms:
+            self.counts.newest_event_ms, self._newest_at = event.time_ms, self.clock()
+        self.scan.on_event(event)
+
+    # --- the loop ---
+
+    def run(self) -> None:
+        """Until the input ends or a signal stops it. A source error is raised after the
+        events read so far are completed and written."""
+        previous = self._install_signals()
+        self._first_checkpoint()
+        self.reader.start()
+        self.err.write(f"stream: reading {self.source.name}\n")  # signals are handled from here
+        self.err.flush()
+        try:
+            self._loop()
+        finally:
+            self.reader.stop()
+            self._finish()
+            self._restore_signals(previous)
+
+    def _loop(self) -> None:
+        while not self.stop_requested:
+            item = self.reader.get(self.settings.tick_s)
+            if not self._handle(item):
+                return
+            self._tick()
+        while (item := self.reader.get_nowait()) is not None and self._handle(item):
+            pass
+
+    def _handle(self, item: Batch | EndOfInput | BaseException | None) -> bool:
+        """False at the end of input."""
+        if isinstance(item, Batch):
+            self.push(item)
+        elif isinstance(item, EndOfInput):
+            return False
+        elif isinstance(item, BaseException):
+            raise item
+        return True
+
+    def push(self, batch: Batch) -> None:
+        self.counts.lines += len(batch.lines)
+        if self.progress is not None and batch.mark is not None:
+            self._push_tracked(batch)
+            return
+        push, source, lineno = self.machine.push, batch.source, batch.first_lineno
+        for index, line in enumerate(batch.lines):
+            push(line, source, lineno + index if lineno else 0)
+
+    def _push_tracked(self, batch: Batch) -> None:
+        progress, push = self.progress, self.machine.push
+        assert progress is not None and batch.mark is not None
+        mark, seq, anchor, first = batch.mark, batch.seq, batch.anchor, batch.first_lineno
+        for index, line in enumerate(batch.lines):
+            lineno = first + index if first else 0
+            position = Position(mark, batch.offsets[index], lineno, anchor, seq)
+            anchor = line
+            key = line_key(line)
+            if progress.skip(key, position):
+                self.counts.skipped_lines += 1
+                continue
+            progress.line(key, position)
+            push(line, batch.source, lineno)
+        end_line = first + len(batch.lines) if first else 0
+        progress.advance(Position(mark, batch.end, end_line, anchor, seq))
+
+    def _tick(self) -> None:
+        now = self.clock()
+        if now >= self._due["expiry"] and self.reader.queue.empty():
+            self.expiry.maintain()  # only when caught up: behind, the rest may be queued
+            self._advance_audit_time(now)
+            self._due["expiry"] = now + EXPIRY_EVERY_S
+        self.outputs.flush()
+        if self.reload_requested:
+            self._reload()
+        if self.progress is not None and now >= self._due["checkpoint"]:
+            self.write_checkpoint()
+            self._due["checkpoint"] = now + self.settings.checkpoint_every_s
+        if self.settings.stats_every_s and now >= self._due["stats"]:
+            self.err.write(self.snapshot().line() + "\n")
+            self.err.flush()
+            self._due["stats"] = now + self.settings.stats_every_s
+
+    def _advance_audit_time(self, now: float) -> None:
+        """Audit time moves on while nothing arrives: the newest event's time plus the wall
+        time since it came (so a replay at full speed is not pushed ahead of its own time)."""
+        newest = self.counts.newest_event_ms
+        if newest >= 0:
+            self.scan.advance(newest + int((now - self._newest_at) * 1000))
+
+    def _finish(self) -> None:
+        self.machine.flush()
+        self.scan.flush()
+        self.outputs.flush()
+        if self.progress is not None:
+            self.write_checkpoint()
+        if self.settings.stats_every_s:
+            self.err.write(self.snapshot().line() + "\n")
+        self.err.write(self.end_line() + "\n")
+        self.err.flush()
+        self.source.close()
+
+    def end_line(self) -> str:
+        stats, counts = self.machine.stats, self.counts
+        return (
+            f"stream: end: {counts.lines} lines, {stats.records} records, {stats.events} events, "
+            f"{self.scan.alerts} alerts, unparsed {stats.unparsed}, expired {stats.expired}, "
+            f"serial gaps {self.machine.lost}, drops {self.drops}, "
+            f"skipped after restart {counts.skipped_lines}, reloads {counts.reloads}"
+        )
+
+    # --- checkpoint, reload, stats ---
+
+    def _first_checkpoint(self) -> None:
+        """Before reading: a restart after a crash in the first moments starts here too."""
+        position = getattr(self.source, "position", None)
+        if self.progress is not None and self.progress.end is None and position is not None:
+            self.progress.advance(position())
+            self.write_checkpoint()
+
+    def write_checkpoint(self) -> None:
+        """Alerts first (flushed, their file's size kept), then the checkpoint."""
+        path, progress = self.settings.checkpoint, self.progress
+        if path is None or progress is None:
+            return
+        self.outputs.flush()
+        point = progress.checkpoint(self.outputs.size())
+        if point is not None and point != self._last_checkpoint:
+            point.write(path)
+            self._last_checkpoint = point
+
+    def _reload(self) -> None:
+        self.reload_requested = False
+        if self.reload is None:
+            return
+        rules = self.reload()
+        for error in rules.errors:
+            self.err.write(f"stream: reload: rule error: {error}\n")
+        if not rules.rules:
+            self.err.write("stream: reload: no rules loaded; the previous rules stay\n")
+            return
+        self.scan.reload(rules)
+        self.counts.reloads += 1
+        self.err.write(f"stream: reloaded {len(rules.rules)} rules\n")
+        self.err.flush()
+
+    def snapshot(self) -> StatsSnapshot:
+        newest = self.counts.newest_event_ms
+        kernel = self.kernel.lost() if self.kernel is not None else None
+        kernel_lost = None
+        if kernel is not None and self._kernel_start is not None:
+            kernel_lost = kernel - self._kernel_start
+        return StatsSnapshot(
+            events_per_s=self._rate.rate(self.clock(), self.counts.events),
+            lag_s=None if newest < 0 else max(0.0, self.wall() - newest / 1000),
+            serial_gaps=self.machine.lost,
+            kernel_lost=kernel_lost,
+            drops=self.drops,
+            alerts=self.scan.alerts,
+            inflight=self.machine.inflight,
+            queued=self.reader.queue.qsize(),
+            queue_size=self.reader.size,
+        )
+
+    @property
+    def drops(self) -> int:
+        return self.reader.dropped_lines + int(getattr(self.source, "overruns", 0))
+
+    # --- signals ---
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_requested = True
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self.reload_requested = True
+
+    def _install_signals(self) -> dict[int, Any]:
+        handlers = {
+            signal.SIGTERM: self._on_stop,
+            signal.SIGINT: self._on_stop,
+            signal.SIGHUP: self._on_hup,
+        }
+        return {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

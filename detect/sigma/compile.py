@@ -1,0 +1,352 @@
+"""Compile a pySigma rule once: its parsed condition tree becomes typed nodes and a closure.
+
+pySigma parses the condition and resolves `1 of`, `all of`, `them`, patterns and detection
+references into a tree of AND / OR / NOT over field-value and value-only expressions
+(`SigmaCondition.parse()`). That tree is walked here exactly once per rule; evaluation never
+touches pySigma again. Values arrive already transformed by pySigma's modifiers (`contains`,
+`startswith`, `endswith`, `all`, `base64`, `base64offset`, `windash`, `neq`, ...); this module
+turns each into a value test (`values.py`) or a view test (`condition.py`).
+
+A rule that cannot be compiled raises `CompileError` with the reason and the YAML key path of
+the offending item (`("detection", "selection", "CommandLine")`), so the loader can point at a
+line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.exceptions import SigmaError
+from sigma.modifiers import reverse_modifier_mapping
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.types import (
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
+
+from detect.core.errors import DetectError
+from detect.sigma.condition import (
+    FieldTest,
+    KeywordTest,
+    Node,
+    all_of,
+    any_of,
+    exists_test,
+    fieldref_test,
+    negation,
+    null_test,
+    predicate,
+)
+from detect.sigma.model import Rule
+from detect.sigma.regex import RegexError, searcher
+from detect.sigma.values import (
+    COST_REGEX,
+    PATTERN_KEY,
+    Pattern,
+    ValueSpec,
+    Wild,
+    build_spec,
+    cidr_spec,
+    compare_spec,
+    number_spec,
+    string_spec,
+)
+
+AGGREGATION_MESSAGE = (
+    "aggregation expressions in conditions are not supported; use a Sigma correlation rule"
+)
+CONDITION_PATH = ("detection", "condition")
+
+Placeholders = Mapping[str, Sequence[str]]
+YamlPath = tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=True)
+class CompileError(DetectError):
+    """A rule that cannot be compiled: why, and the YAML key path of the offending item."""
+
+    reason: str
+    path: YamlPath = ()
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class _ValueProblem(Exception):
+    """A value that cannot be compiled; located in the rule before it leaves this module."""
+
+    def __init__(self, reason: str, value: SigmaType) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.value = value
+
+
+def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> Rule:
+    """Compile `rule` once into a `Rule` with its matcher; raises CompileError."""
+    plan = compile_condition(rule, placeholders)
+    return Rule.from_sigma(rule, plan, predicate(plan))
+
+
+def compile_condition(rule: SigmaRule, placeholders: Placeholders | None = None) -> Node:
+    """The compiled condition of `rule` (its conditions OR-ed), or CompileError."""
+    for text in rule.detection.condition:
+        if "|" in str(text):
+            raise CompileError(AGGREGATION_MESSAGE, CONDITION_PATH)
+    compiler = _Compiler(placeholders or {})
+    try:
+        return any_of(compiler.node(tree) for tree in _parsed_trees(rule))
+    except _ValueProblem as problem:
+        raise CompileError(problem.reason, locate_value(rule, problem.value)) from None
+
+
+def _parsed_trees(rule: SigmaRule) -> Iterator[Any]:
+    for condition in rule.detection.parsed_condition:
+        try:
+            tree = condition.parse()
+        except SigmaError as error:
+            raise CompileError(sigma_reason(error), CONDITION_PATH) from None
+        if tree is None:
+            raise CompileError("the condition selects nothing", CONDITION_PATH)
+        yield tree
+
+
+def sigma_reason(error: SigmaError) -> str:
+    """pySigma's message without the ' in <path>' it appends."""
+    return str(error.args[0]) if error.args else type(error).__name__
+
+
+class _Compiler:
+    """Walks one pySigma condition tree into nodes."""
+
+    def __init__(self, placeholders: Placeholders) -> None:
+        self.placeholders = placeholders
+
+    def node(self, tree: Any) -> Node:
+        handler = CONDITIONS.get(type(tree))
+        if handler is None:
+            raise CompileError(f"unsupported condition element {type(tree).__name__}")
+        return handler(self, tree)
+
+    def all(self, tree: Any) -> Node:
+        return all_of(self.node(arg) for arg in tree.args)
+
+    def any(self, tree: Any) -> Node:
+        return any_of(self.node(arg) for arg in tree.args)
+
+    def negate(self, tree: Any) -> Node:
+        return negation(self.node(tree.args[0]))
+
+    def field_value(self, tree: Any) -> Node:
+        return self.value(tree.field, tree.value)
+
+    def keyword(self, tree: Any) -> Node:
+        return self.value(None, tree.value)
+
+    def value(self, field: str | None, value: SigmaType) -> Node:
+        handler = VALUES.get(type(value))
+        if handler is None:
+            raise _ValueProblem(_unsupported(value), value)
+        return handler(self, field, value)
+
+    def string(self, field: str | None, value: Any) -> Node:
+        cased = isinstance(value, SigmaCasedString)
+        variants = self.expand(value, value, False) if value.contains_placeholder() else [value]
+        patterns = [_pattern(variant) for variant in variants]
+        if field is None:  # keywords are full-text: they match anywhere in a value
+            patterns = [_anywhere(pattern) for pattern in patterns]
+        return any_of(_leaf(field, string_spec(pattern, cased)) for pattern in patterns)
+
+    def regex(self, field: str | None, value: Any) -> Node:
+        regexp: SigmaString = value.regexp
+        variants = self.expand(regexp, value, True) if regexp.contains_placeholder() else [regexp]
+        bodies = [variant.to_plain(regex=True) for variant in variants]
+        return any_of(_leaf(field, _regex_spec(body, value)) for body in bodies)
+
+    def expand(self, text: SigmaString, value: SigmaType, regex: bool) -> list[SigmaString]:
+        """Resolve `%name%` placeholders (the `expand` modifier) from the configured values.
+
+        In strings a configured value may carry wildcards; in regular expressions it is a
+        fragment of the expression.
+        """
+
+        def replacements(placeholder: Placeholder) -> Iterator[str | SigmaString]:
+            values = self.placeholders.get(placeholder.name)
+            if values is None:
+                raise _ValueProblem(f"unresolved placeholder %{placeholder.name}%", value)
+            for item in values:
+                yield item if regex else SigmaString(item)
+
+        try:
+            return text.replace_placeholders(replacements)
+        except SigmaError as error:
+            raise _ValueProblem(sigma_reason(error), value) from None
+
+    def number(self, field: str | None, value: Any) -> Node:
+        if field is None:
+            return KeywordTest(string_spec([Wild.MANY, str(value.number), Wild.MANY], False))
+        return _leaf(field, number_spec(value.number))
+
+    def boolean(self, field: str | None, value: Any) -> Node:
+        text = "true" if value.boolean else "false"
+        if field is None:
+            return KeywordTest(string_spec([Wild.MANY, text, Wild.MANY], False))
+        return _leaf(field, build_spec("eq", (text,)))
+
+    def cidr(self, field: str | None, value: Any) -> Node:
+        try:
+            return _leaf(field, cidr_spec(value.cidr))
+        except ValueError as error:
+            raise _ValueProblem(f"invalid CIDR {value.cidr!r}: {error}", value) from None
+
+    def compare(self, field: str | None, value: Any) -> Node:
+        return _leaf(field, compare_spec(value.op.name, value.number.number))
+
+    def null(self, field: str | None, value: Any) -> Node:
+        return null_test(_bound(field, value, "null"))
+
+    def exists(self, field: str | None, value: Any) -> Node:
+        return exists_test(_bound(field, value, "exists"), bool(value.exists))
+
+    def fieldref(self, field: str | None, value: Any) -> Node:
+        bound = _bound(field, value, "fieldref")
+        return fieldref_test(bound, value.field, value.starts_with, value.ends_with)
+
+    def expansion(self, field: str | None, value: Any) -> Node:
+        return any_of(self.value(field, item) for item in value.values)
+
+
+def _leaf(field: str | None, spec: ValueSpec) -> Node:
+    return KeywordTest(spec) if field is None else FieldTest(field, spec)
+
+
+def _bound(field: str | None, value: SigmaType, what: str) -> str:
+    if field is None:
+        raise _ValueProblem(f"a {what} test needs a field", value)
+    return field
+
+
+def _pattern(value: SigmaString) -> Pattern:
+    parts: Pattern = []
+    for part in value.s:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, SpecialChars):
+            parts.append(WILDCARDS[part])
+        else:
+            raise _ValueProblem(f"unresolved placeholder %{part.name}%", value)
+    return parts
+
+
+def _anywhere(pattern: Pattern) -> Pattern:
+    return [Wild.MANY, *pattern, Wild.MANY]
+
+
+def _regex_spec(body: str, value: SigmaRegularExpression) -> ValueSpec:
+    flags = "".join(sorted(REGEX_FLAGS[flag] for flag in value.flags))
+    pattern = f"(?{flags}){body}" if flags else body
+    try:
+        search = searcher(pattern)
+    except RegexError as error:
+        raise _ValueProblem(str(error), value) from None
+
+    def test(v: object) -> bool:
+        return search(v if type(v) is str else str(v))
+
+    return ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))})
+
+
+def _unsupported(value: SigmaType) -> str:
+    if isinstance(value, SigmaNumber):  # the timestamp-part modifiers produce a subclass
+        return "timestamp part modifiers (minute, hour, day, week, month, year) are not supported"
+    return f"values of type {type(value).__name__} are not supported"
+
+
+# --- locating a value in the rule ---------------------------------------------------------
+
+
+def locate_value(rule: SigmaRule, value: SigmaType) -> YamlPath:
+    """The YAML key path of the detection item holding `value`, as far as it can be found."""
+    for name, detection in rule.detection.detections.items():
+        item = _find_item(detection, value)
+        if item is not None:
+            key = _item_key(item)
+            return ("detection", name, key) if key else ("detection", name)
+    return ("detection",)
+
+
+def _item_key(item: SigmaDetectionItem) -> str:
+    """The item's key as written (`field|mod|mod`), modifier aliases aside."""
+    names = [reverse_modifier_mapping.get(m.__name__, m.__name__) for m in item.modifiers]
+    return "|".join([item.field or "", *names]) if names else item.field or ""
+
+
+def _find_item(detection: SigmaDetection, value: SigmaType) -> SigmaDetectionItem | None:
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            found = _find_item(item, value)
+            if found is not None:
+                return found
+        elif any(_holds(candidate, value) for candidate in item.value):
+            return item
+    return None
+
+
+def _holds(candidate: SigmaType, value: SigmaType) -> bool:
+    if candidate is value:
+        return True
+    return isinstance(candidate, SigmaExpansion) and any(_holds(v, value) for v in candidate.values)
+
+
+# --- registries ---------------------------------------------------------------------------
+
+CONDITIONS: dict[type, Callable[[_Compiler, Any], Node]] = {
+    ConditionAND: _Compiler.all,
+    ConditionOR: _Compiler.any,
+    ConditionNOT: _Compiler.negate,
+    ConditionFieldEqualsValueExpression: _Compiler.field_value,
+    ConditionValueExpression: _Compiler.keyword,
+}
+
+VALUES: dict[type, Callable[[_Compiler, str | None, Any], Node]] = {
+    SigmaString: _Compiler.string,
+    SigmaCasedString: _Compiler.string,
+    SigmaRegularExpression: _Compiler.regex,
+    SigmaNumber: _Compiler.number,
+    SigmaBool: _Compiler.boolean,
+    SigmaCIDRExpression: _Compiler.cidr,
+    SigmaCompareExpression: _Compiler.compare,
+    SigmaNull: _Compiler.null,
+    SigmaExists: _Compiler.exists,
+    SigmaFieldReference: _Compiler.fieldref,
+    SigmaExpansion: _Compiler.expansion,
+}
+
+WILDCARDS = {SpecialChars.WILDCARD_MULTI: Wild.MANY, SpecialChars.WILDCARD_SINGLE: Wild.ONE}
+
+REGEX_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}

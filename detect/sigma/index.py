@@ -1,0 +1,276 @@
+"""The rule index: a view is only tested against the rules that can match it.
+
+For each rule, the index reads its compiled condition tree and finds a *clause* the view must
+satisfy for the rule to match: some value of some field has one of a set of keys, e.g. `type`
+equal to `execve`, `SYSCALL` in a set, `Image` with the basename `bash`, `name` matching one
+of a few patterns, or, for `1 of cmd*` over `a1`…`a7`, any of those seven fields starting
+with `--cpu`. The rule is filed under every key of its clause and only tested on views that
+hit one of them; rules without a clause are tested on every view.
+
+Keys come from the value tests (`ValueSpec.keys` in `values.py`), per key function: `value`
+(the lowercased value: equality), `number` (the canonical number: `exit: -13`), `basename`
+(`Image|endswith: /bash`), `prefix` (the first PREFIX_LENGTH characters: `startswith:
+/etc/sudoers`) and `pattern` (RE2 sources: every
+string test, searched all at once with one RE2 set per field). Dictionary keys are
+preferred; fields in `index_fields` are preferred, in order, over other fields.
+
+Soundness: a rule is skipped only when no value of the view (every element of a list value)
+has a key of its clause. Clauses are found so that this is never wrong: a test gives its
+keys; an AND holds only if each child holds, so any one child's clause will do (the best is
+taken; list values mean two children may be satisfied by different elements, so sets are
+never intersected); an OR holds only if some branch holds, so it needs a clause from every
+branch and requires their union; a NOT, a keyword test or a test of the view requires
+nothing. The key functions computed on view values are the ones the keys were made with
+(`KEY_FUNCTIONS`), and a pattern matches every value its test passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, cast
+
+import re2
+
+from detect.sigma.condition import AllOf, AnyOf, FieldTest, Node, View
+from detect.sigma.model import Rule
+from detect.sigma.regex import re2_options
+from detect.sigma.values import KEY_FUNCTIONS, PATTERN_KEY
+
+Requirement = tuple[str, str]  # (field, index key function name): an atom
+Requirements = dict[Requirement, frozenset[str]]
+Clause = dict[Requirement, frozenset[str]]  # holds when any of its atoms holds
+Rank = Callable[[Requirement], tuple[int, int]]
+KEY_PREFERENCE: Final = ("value", "number", "basename", PATTERN_KEY, "prefix")  # cheap, exact
+PATTERN_MEMORY: Final = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
+VALUE_CACHE: Final = 4096  # values remembered per field table (cleared when full)
+
+
+def requirements(node: Node) -> Requirements:
+    """Single-field requirements: for each (field, key function) that every way of matching
+    `node` goes through, the set some value's key must be in."""
+    if isinstance(node, FieldTest):
+        return {(node.field, name): keys for name, keys in node.spec.keys.items()}
+    if isinstance(node, AllOf):
+        return _all_requirements([requirements(child) for child in node.children])
+    if isinstance(node, AnyOf):
+        return _any_requirements([requirements(child) for child in node.children])
+    return {}
+
+
+def best_clause(node: Node, rank: Rank) -> Clause | None:
+    """The best clause (by `clause_rank`) that must hold for `node` to hold, if any."""
+    if isinstance(node, FieldTest):
+        atoms = [{(node.field, name): keys} for name, keys in node.spec.keys.items() if keys]
+        return min(atoms, key=lambda clause: clause_rank(clause, rank), default=None)
+    if isinstance(node, AllOf):
+        found = [c for c in (best_clause(child, rank) for child in node.children) if c]
+        return min(found, key=lambda clause: clause_rank(clause, rank), default=None)
+    if isinstance(node, AnyOf):
+        union: Clause = {}
+        for child in node.children:
+            clause = best_clause(child, rank)
+            if clause is None:
+                return None
+            for atom, keys in clause.items():
+                union[atom] = union.get(atom, frozenset()) | keys
+        return union
+    return None
+
+
+def clause_rank(clause: Clause, rank: Rank) -> tuple[tuple[int, int], int, int]:
+    """Worst atom first, then fewer atoms, then fewer keys: lower is better."""
+    return max(map(rank, clause)), len(clause), sum(map(len, clause.values()))
+
+
+def restrict(node: Node, field: str, key: str) -> Node | None:
+    """`node` for views whose single value of `field` has the index key `key` (e.g. records of
+    one type): equality tests of `field` that exclude it become false (None), and OR branches
+    that cannot hold are dropped. Only for finding requirements; matching uses the whole rule."""
+    if isinstance(node, FieldTest):
+        keys = node.spec.keys.get("value")
+        return None if node.field == field and keys is not None and key not in keys else node
+    if isinstance(node, AllOf):
+        children = [restrict(child, field, key) for child in node.children]
+        kept = [child for child in children if child is not None]
+        return AllOf(tuple(kept)) if len(kept) == len(children) else None
+    if isinstance(node, AnyOf):
+        kept = [c for c in (restrict(child, field, key) for child in node.children) if c]
+        return None if not kept else kept[0] if len(kept) == 1 else AnyOf(tuple(kept))
+    return node
+
+
+def _all_requirements(parts: list[Requirements]) -> Requirements:
+    merged: Requirements = {}
+    for part in parts:
+        for requirement, keys in part.items():
+            known = merged.get(requirement)
+            if known is None or len(keys) < len(known):
+                merged[requirement] = keys
+    return merged
+
+
+def _any_requirements(parts: list[Requirements]) -> Requirements:
+    common = set(parts[0]).intersection(*parts[1:])
+    return {req: frozenset().union(*(part[req] for part in parts)) for req in common}
+
+
+Bucket = tuple[tuple[int, ...], tuple[Rule, ...]]
+KeyTable = tuple[Callable[[object], str], dict[str, Bucket]]
+SetMatch = Callable[[bytes], "list[int] | None"]  # an RE2 set's Match on UTF-8 text
+PatternTable = tuple[SetMatch, tuple[Bucket, ...]]  # the bucket of each pattern of the set
+
+
+class FieldTable:
+    """The buckets one field's values reach: its key tables, then its pattern set. Values
+    recur (executables, libraries, syscall names), so each value's buckets are cached."""
+
+    __slots__ = ("_cache", "field", "lookups", "patterns")
+
+    def __init__(
+        self, field: str, lookups: tuple[KeyTable, ...], patterns: tuple[PatternTable, ...]
+    ) -> None:
+        self.field = field
+        self.lookups = lookups
+        self.patterns = patterns
+        self._cache: dict[object, tuple[Bucket, ...]] = {}
+
+    def collect(self, value: object, hits: list[Bucket]) -> None:
+        """Add the buckets of `value` (each element of a list) to `hits`."""
+        cache = self._cache
+        for item in value if type(value) is list else (value,):
+            if item is None:
+                continue
+            found = cache.get(item)
+            if found is None:
+                if len(cache) >= VALUE_CACHE:
+                    cache.clear()
+                found = cache[item] = self._buckets(item)
+            if found:
+                hits.extend(found)
+
+    def _buckets(self, item: object) -> tuple[Bucket, ...]:
+        found: list[Bucket] = []
+        for key_of, table in self.lookups:
+            bucket = table.get(key_of(item))
+            if bucket is not None:
+                found.append(bucket)
+        for match, buckets in self.patterns:
+            found.extend(buckets[i] for i in _search(match, item))
+        return tuple(found)
+
+
+class RuleIndex:
+    """Rules filed under the keys of one clause each; `candidates(view)` keeps rule order."""
+
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        index_fields: Sequence[str],
+        plan_of: Callable[[Rule], Node] | None = None,
+    ) -> None:
+        """`plan_of` gives the condition tree to find each rule's clause in (default:
+        `rule.plan`; e.g. the plan restricted to one record type)."""
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.index_fields = tuple(index_fields)
+        self.clause_of: dict[int, Clause | None] = {}
+        always: list[int] = []
+        ordinals: dict[Requirement, dict[str, list[int]]] = {}
+        for ordinal, rule in enumerate(self.rules):
+            clause = best_clause(rule.plan if plan_of is None else plan_of(rule), self.rank)
+            self.clause_of[ordinal] = clause
+            if clause is None:
+                always.append(ordinal)
+                continue
+            for atom, keys in clause.items():
+                table = ordinals.setdefault(atom, {})
+                for key in keys:
+                    table.setdefault(key, []).append(ordinal)
+        self._always_ordinals = tuple(always)
+        self.always: tuple[Rule, ...] = tuple(self.rules[i] for i in always)
+        self._fields = self._field_tables(ordinals)
+        self._by_field = {table.field: table for table in self._fields}
+
+    def rank(self, atom: Requirement) -> tuple[int, int]:
+        field, name = atom
+        fields = self.index_fields
+        position = fields.index(field) if field in fields else len(fields)
+        return position, KEY_PREFERENCE.index(name)
+
+    def _bucket(self, found: list[int]) -> Bucket:
+        """A bucket's own ordinals, and its rules merged with the unindexed ones, in order."""
+        merged = sorted(set(found).union(self._always_ordinals))
+        return tuple(found), tuple(self.rules[i] for i in merged)
+
+    def _field_tables(
+        self, ordinals: dict[Requirement, dict[str, list[int]]]
+    ) -> tuple[FieldTable, ...]:
+        """Per field (looked up once per view): its key tables, then its pattern set."""
+        fields: dict[str, tuple[list[KeyTable], list[PatternTable]]] = {}
+        for (field, name), table in ordinals.items():
+            lookups, patterns = fields.setdefault(field, ([], []))
+            if name == PATTERN_KEY:
+                patterns.append(self._pattern_set(table))
+            else:
+                buckets = {key: self._bucket(found) for key, found in table.items()}
+                lookups.append((KEY_FUNCTIONS[name], buckets))
+        return tuple(
+            FieldTable(name, tuple(keys), tuple(sets)) for name, (keys, sets) in fields.items()
+        )
+
+    def _pattern_set(self, table: dict[str, list[int]]) -> PatternTable:
+        patterns = re2.Set.SearchSet(re2_options(max_mem=PATTERN_MEMORY))
+        buckets: list[Bucket] = []
+        for pattern, found in table.items():
+            patterns.Add(pattern)
+            buckets.append(self._bucket(found))
+        patterns.Compile()
+        return set_matcher(patterns), tuple(buckets)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields the index looks up, in the order `candidates` does."""
+        return tuple(table.field for table in self._fields)
+
+    def candidates(self, view: View) -> Sequence[Rule]:
+        """The rules that can match `view`, in load order; never misses a rule that matches."""
+        hits: list[Bucket] = []
+        for table in self._fields:
+            value = view.get(table.field)
+            if value is not None:
+                table.collect(value, hits)
+        return self.select(hits)
+
+    def hits(self, field: str, value: object, hits: list[Bucket]) -> None:
+        """Add to `hits` the buckets one field's value reaches, for callers that know where
+        a view's values come from (`candidates` over several sources: `select(hits)`)."""
+        table = self._by_field.get(field)
+        if table is not None and value is not None:
+            table.collect(value, hits)
+
+    def select(self, hits: list[Bucket]) -> Sequence[Rule]:
+        """The candidate rules, in load order, of the buckets a view reached."""
+        if not hits:
+            return self.always
+        first = hits[0]
+        if all(bucket is first for bucket in hits):
+            return first[1]
+        return self._union(hits)
+
+    def _union(self, hits: list[Bucket]) -> tuple[Rule, ...]:
+        chosen = set(self._always_ordinals).union(*(bucket[0] for bucket in hits))
+        return tuple(self.rules[i] for i in sorted(chosen))
+
+
+def set_matcher(patterns: Any) -> SetMatch:
+    """The compiled set's own `Match` (C++, on bytes) where google-re2's wrapper keeps it in
+    `_set`: the wrapper's Python method costs more than the search on short values. The
+    wrapper's `Match`, which takes bytes too, otherwise."""
+    inner = getattr(patterns, "_set", None)
+    match = getattr(inner, "Match", None)
+    return cast(SetMatch, match if callable(match) else patterns.Match)
+
+
+def _search(match: SetMatch, value: object) -> list[int]:
+    """The ids of the patterns found in a value's text (RE2 reads undecodable bytes too)."""
+    text = value if type(value) is str else str(value)
+    return match(text.encode("utf-8", "surrogateescape")) or []

@@ -1,0 +1,247 @@
+"""Load Sigma rules from files and folders, collecting an error per rule that cannot be used.
+
+Folders are searched recursively for `*.yml` and `*.yaml`, in sorted order. Each YAML document
+is parsed by pySigma on its own, so an error names its file and the line of its document (or,
+where it can be found, of the key it concerns); a bad document or file is reported and
+skipped while the rest load. Documents are:
+
+- rules, compiled once into matchers (`compile.py`);
+- correlation rules (`correlation:`), returned as pySigma parsed them, for the correlation
+  engine to resolve;
+- filters (`filter:`, Sigma meta filters), applied with pySigma to the rules they name (by
+  id or name, or `any`) and whose log source they cover: the rule's condition becomes
+  `(condition) and (filter condition)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.filters import SigmaFilter
+from sigma.rule import SigmaRule
+
+from detect.core.errors import Location
+from detect.core.resources import ROOT
+from detect.sigma.compile import CompileError, Placeholders, compile_rule, sigma_reason
+from detect.sigma.documents import Document, line_of, read_documents
+from detect.sigma.locate import error_path
+from detect.sigma.model import Rule, RuleError, RuleSet
+from detect.sigma.pipeline import prepare
+from detect.sigma.regex import sigma_policy
+
+DEFAULT_RULES = ROOT / "detections"  # the shipped detections
+
+RULE_SUFFIXES = (".yml", ".yaml")
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+Prepare = Callable[[SigmaRule], SigmaRule]
+Loaded = SigmaRule | SigmaCorrelationRule | SigmaFilter
+
+
+@dataclass
+class Parsed:
+    """A document pySigma parsed without error, with where it came from."""
+
+    item: Loaded
+    location: Location
+    document: Document | None
+
+    def line(self, path: Sequence[str]) -> int:
+        if self.document is None or not path:
+            return self.location.line
+        return line_of(self.document.node, path)
+
+
+def load_rules(
+    paths: Iterable[str | Path],
+    *,
+    placeholders: Placeholders | None = None,
+    prepare: Prepare | None = None,
+) -> RuleSet:
+    """Load and compile every rule under `paths` (files or folders).
+
+    `placeholders` resolves the `expand` modifier (`%name%` -> values); `prepare` runs on
+    each rule after filters and before compiling (e.g. a pySigma processing pipeline).
+    """
+    result = RuleSet()
+    parsed: list[Parsed] = []
+    for path in find_rule_files(paths, result.errors):
+        parsed.extend(read_rule_file(path, result.errors))
+    rules = [entry for entry in parsed if isinstance(entry.item, SigmaRule)]
+    filters = [entry for entry in parsed if isinstance(entry.item, SigmaFilter)]
+    result.correlations = [e.item for e in parsed if isinstance(e.item, SigmaCorrelationRule)]
+    apply_filters(filters, rules, result.errors)
+    for entry in rules:
+        rule = compile_entry(entry, placeholders, prepare, result.errors)
+        if rule is not None:
+            result.rules.append(rule)
+    result.errors.sort(key=lambda error: (error.location.source, error.location.line))
+    return result
+
+
+def find_rule_files(paths: Iterable[str | Path], errors: list[RuleError]) -> list[Path]:
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            errors.append(RuleError("no such file or directory", Location(str(path))))
+    return found
+
+
+def read_rule_file(path: Path, errors: list[RuleError]) -> list[Parsed]:
+    """The documents of one file that pySigma parsed; the others are added to `errors`."""
+    text = _read_text(path, errors)
+    if text is None:
+        return []
+    documents, problem = read_documents(text)
+    if problem is not None:
+        errors.append(RuleError(problem.reason, Location(str(path), problem.line)))
+    if any(isinstance(doc.data, dict) and "action" in doc.data for doc in documents):
+        return _parse_collection(path, documents, errors)
+    parsed = (_parse_document(path, doc, errors) for doc in documents if doc.data is not None)
+    return [entry for entry in parsed if entry is not None]
+
+
+def _read_text(path: Path, errors: list[RuleError]) -> str | None:
+    location = Location(str(path))
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            errors.append(RuleError(f"file larger than {MAX_FILE_BYTES} bytes", location))
+            return None
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as error:
+        errors.append(RuleError(f"cannot read: {error.strerror or error}", location))
+    except UnicodeDecodeError as error:
+        errors.append(RuleError(f"not UTF-8: {error.reason} at byte {error.start}", location))
+    return None
+
+
+def _parse_document(path: Path, document: Document, errors: list[RuleError]) -> Parsed | None:
+    location = Location(str(path), document.line)
+    title = _title(document.data)
+    if not isinstance(document.data, dict):
+        errors.append(RuleError("a rule document must be a mapping", location, title))
+        return None
+    source = SigmaRuleLocation(path, document.line)
+    collection = _from_dicts([document.data], source, location, title, errors)
+    if collection is None:
+        return None
+    for error in collection.errors:
+        line = line_of(document.node, error_path(error, document.data))
+        errors.append(RuleError(sigma_reason(error), Location(str(path), line), title))
+    items: list[Loaded] = [*collection.rules, *collection.filters]
+    if collection.errors or not items:
+        return None
+    return Parsed(items[0], location, document)
+
+
+def _parse_collection(
+    path: Path, documents: list[Document], errors: list[RuleError]
+) -> list[Parsed]:
+    """A file using `action: global/reset/repeat`: its documents only make sense together."""
+    location = Location(str(path), documents[0].line)
+    source = SigmaRuleLocation(path, documents[0].line)
+    data = [doc.data for doc in documents if doc.data is not None]
+    collection = _from_dicts(data, source, location, "", errors)
+    if collection is None:
+        return []
+    errors.extend(RuleError(sigma_reason(e), location) for e in collection.errors)
+    items: list[Loaded] = [*collection.rules, *collection.filters]
+    return [Parsed(item, location, None) for item in items if not item.errors]
+
+
+def _from_dicts(
+    data: list[Any],
+    source: SigmaRuleLocation,
+    location: Location,
+    title: str,
+    errors: list[RuleError],
+) -> SigmaCollection | None:
+    try:
+        return SigmaCollection.from_dicts(
+            data,
+            collect_errors=True,
+            source=source,
+            collect_filters=True,
+            resolve_references=False,
+            policy=sigma_policy(),
+        )
+    except SigmaError as error:
+        errors.append(RuleError(sigma_reason(error), location, title))
+    except Exception as error:  # pySigma on malformed (untrusted) input: report, go on
+        errors.append(
+            RuleError(f"malformed rule: {type(error).__name__}: {error}", location, title)
+        )
+    return None
+
+
+def _title(data: Any) -> str:
+    if isinstance(data, dict):
+        for key in ("title", "id", "name"):
+            if isinstance(data.get(key), str):
+                return str(data[key])
+    return ""
+
+
+def apply_filters(filters: list[Parsed], rules: list[Parsed], errors: list[RuleError]) -> None:
+    """Apply each filter to the rules it names; a filter that applies nowhere is reported."""
+    targets = [entry.item for entry in rules if isinstance(entry.item, SigmaRule)]
+    for entry in filters:
+        if isinstance(entry.item, SigmaFilter):
+            _apply_filter(entry.item, entry.location, targets, errors)
+
+
+def _apply_filter(
+    sigma_filter: SigmaFilter, location: Location, targets: list[SigmaRule], errors: list[RuleError]
+) -> None:
+    applied = 0
+    for rule in targets:
+        before = list(rule.detection.condition)
+        try:
+            sigma_filter.apply_on_rule(rule)
+        except SigmaError as error:
+            errors.append(RuleError(sigma_reason(error), location, sigma_filter.title))
+            continue
+        applied += rule.detection.condition != before
+    if not applied:
+        reason = "the filter applies to no loaded rule"
+        errors.append(RuleError(reason, location, sigma_filter.title))
+
+
+def compile_entry(
+    entry: Parsed,
+    placeholders: Placeholders | None,
+    prepare: Prepare | None,
+    errors: list[RuleError],
+) -> Rule | None:
+    sigma_rule = entry.item
+    assert isinstance(sigma_rule, SigmaRule)
+    title = sigma_rule.title or str(sigma_rule.id or "")
+    try:
+        if prepare is not None:
+            sigma_rule = prepare(sigma_rule)
+        return compile_rule(sigma_rule, placeholders)
+    except CompileError as error:
+        where = Location(entry.location.source, entry.line(error.path))
+        errors.append(RuleError(error.reason, where, title))
+    except SigmaError as error:
+        errors.append(RuleError(sigma_reason(error), entry.location, title))
+    return None
+
+
+def load_detections(paths: Iterable[str | Path] = (), *, default: bool = True) -> RuleSet:
+    """Sigma rules from `paths`, after the shipped detections (DEFAULT_RULES) unless `default`
+    is False; field names mapped onto the views (mappings/sigma)."""
+    chosen = [*([DEFAULT_RULES] if default else []), *paths]
+    return load_rules(chosen, prepare=prepare)

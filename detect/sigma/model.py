@@ -1,0 +1,94 @@
+"""What the engine gets from the Sigma side: loaded, compiled rules and the errors of the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaRuleLocation
+from sigma.rule import SigmaRule
+
+from detect.core.errors import DetectError, Location
+from detect.sigma.condition import Node, Predicate
+
+
+@dataclass(frozen=True, slots=True)
+class LogSource:
+    product: str | None = None
+    category: str | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True, eq=True)
+class RuleError(DetectError):
+    """A rule (or rule file) that was reported and skipped; compares by value."""
+
+    reason: str
+    location: Location = Location()  # noqa: RUF009 - frozen, shared safely
+    rule: str = ""  # the rule's title (or id) when it is known
+
+    def __str__(self) -> str:
+        where = f"{self.location}: {self.rule}" if self.rule else str(self.location)
+        return f"{where}: {self.reason}"
+
+
+@dataclass(eq=False, slots=True)
+class Rule:
+    """A loaded Sigma rule with its compiled matcher.
+
+    `match(view)` is the compiled condition; `plan` is the compiled condition tree it was built
+    from (the rule index reads it); `sigma` is pySigma's rule, kept for correlations, audit
+    rule generation and output.
+    """
+
+    id: str
+    name: str | None
+    title: str
+    level: str | None
+    status: str | None
+    description: str
+    references: tuple[str, ...]
+    tags: tuple[str, ...]
+    falsepositives: tuple[str, ...]
+    logsource: LogSource
+    source: Location
+    sigma: SigmaRule
+    plan: Node
+    match: Predicate
+
+    @classmethod
+    def from_sigma(cls, sigma: SigmaRule, plan: Node, match: Predicate) -> Rule:
+        return cls(
+            id=str(sigma.id) if sigma.id is not None else "",
+            name=sigma.name,
+            title=sigma.title,
+            level=str(sigma.level) if sigma.level is not None else None,
+            status=str(sigma.status) if sigma.status is not None else None,
+            description=sigma.description or "",
+            references=tuple(sigma.references),
+            tags=tuple(str(tag) for tag in sigma.tags),
+            falsepositives=tuple(sigma.falsepositives),
+            logsource=LogSource(
+                sigma.logsource.product, sigma.logsource.category, sigma.logsource.service
+            ),
+            source=location_of(sigma.source),
+            sigma=sigma,
+            plan=plan,
+            match=match,
+        )
+
+
+@dataclass
+class RuleSet:
+    """The result of loading: compiled rules, correlation rules as pySigma parsed them (not
+    yet resolved against the rules), and one error per rule or file that was skipped."""
+
+    rules: list[Rule] = field(default_factory=list)
+    correlations: list[SigmaCorrelationRule] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+
+
+def location_of(source: SigmaRuleLocation | None) -> Location:
+    if source is None:
+        return Location()
+    return Location(str(source.path), source.line or 0)

@@ -3,7 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := auditd python3-audit
+# Debian packages of the programs the tests and the capture scripts run (each script's `require`
+# line names them), Essential ones aside: those are on every Debian system. Kept in step with the
+# scripts by tests/test_system_programs.py. kmod: insmod; libc6-dev: <stdio.h> for noise.sh's gcc.
+DEB_PACKAGES := apparmor apt auditd curl e2fsprogs gcc git iproute2 kmod libc6-dev libcap2-bin \
+	mount openssh-client openssl passwd procps python3 python3-audit strace sudo systemd \
+	systemd-sysv unzip wget zip
 
 .PHONY: demo test check lint format typecheck unit bench system-deps clean build pure unit-pure
 
@@ -30,10 +35,14 @@ pure:
 	find detect -name '*.so' -delete
 	rm -f $(NATIVE_STAMP)
 
-# Debian packages for end-to-end tests and the comparison with the C library (auparse).
-# Installed only when missing, only as root; elsewhere those tests skip with a reason.
+# Debian packages (DEB_PACKAGES) for the end-to-end and kernel tests, the capture scripts and the
+# comparison with the C library (auparse). Installed only when missing (not `dpkg -s`: it also
+# accepts a package removed with its config files left), only as root; elsewhere those tests skip
+# with a reason.
 system-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -51,6 +60,7 @@ check: lint format typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check detect tests bench scripts
+	$(BIN)/lint-imports --no-cache  # the stage layering (pyproject.toml [tool.importlinter])
 
 format: $(STAMP)
 	$(BIN)/ruff format --check detect tests bench scripts

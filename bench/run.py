@@ -40,7 +40,7 @@ PROFILE_TOP = 30
 # Imported before the clock starts: start-up, not throughput. Only what a stage needs, since
 # imports count in its peak RSS (pySigma and pydantic, for the scans, are ~0.2 s and ~30 MB).
 WARM_IMPORTS = ("detect.auditd.export", "detect.auditd.reassemble", "detect.sources.files")
-SCAN_IMPORTS = (*WARM_IMPORTS, "detect.matching.engine", "detect.pipeline.scan")
+SCAN_IMPORTS = (*WARM_IMPORTS, "detect.matching.engine", "detect.pipeline.factory")
 
 Counts = dict[str, Any]
 
@@ -134,11 +134,11 @@ def body_scan_sigma(corpus: str) -> Counts:
 
 def body_scan_corr(corpus: str) -> Counts:
     """(scan d) the shipped detections with their correlations, as `detect scan` runs them."""
-    from detect.pipeline.scan import Scan
+    from detect.pipeline.factory import build_scan
     from detect.sigma.load import load_detections
 
     loading = time.perf_counter()
-    scan = Scan.of(load_detections(), _discard)
+    scan = build_scan(load_detections(), _discard)
     loaded = time.perf_counter() - loading
     counts = _reassemble(corpus, scan.on_event)
     scan.flush()

@@ -22,7 +22,7 @@ import orjson
 
 from detect.auditd.export import printable
 from detect.core.alert import Alert
-from detect.pipeline.scan import scan_files
+from detect.pipeline.factory import scan_files
 from detect.sigma.load import load_detections
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from detect.auditd.record import Record, stamp_to_ms
+from detect.auditd.record import EventKey, Record, stamp_to_ms
 from detect.core.timefmt import iso_ms
+
+if TYPE_CHECKING:
+    from detect.proctree.process import Process
+
 
 # How an event was completed.
 EOE: Final = "eoe"  # an EOE record closed it
@@ -17,9 +21,29 @@ LATE: Final = "late"  # records that arrived after their event had already been 
 
 
 class AuditEvent:
-    """Records of one event in arrival order, plus how it was completed."""
+    """Records of one event in arrival order, plus how it was completed, and what later
+    stages computed of it once (each in its own slot; None until computed): the decoded argv,
+    SOCKADDR and ECS summary (detect.auditd), its process in the tree (detect.proctree), and its
+    views (detect.views: typed there, Any here, where those types are not known)."""
 
-    __slots__ = ("cache", "completion", "node", "process", "records", "serial", "stamp", "time_ms")
+    __slots__ = (
+        "argv",
+        "argv_truncated",
+        "category_views",
+        "completion",
+        "ecs",
+        "node",
+        "process",
+        "record_views",
+        "records",
+        "serial",
+        "sockaddr",
+        "sockaddr_done",
+        "stamp",
+        "syscall_view",
+        "syscall_view_done",
+        "time_ms",
+    )
 
     def __init__(self, first: Record) -> None:
         self.node = first.node
@@ -28,8 +52,21 @@ class AuditEvent:
         self.time_ms = stamp_to_ms(first.stamp)  # audit time, milliseconds since the epoch
         self.records: list[Record] = [first]
         self.completion = ""
-        self.cache: dict[str, Any] = {}
-        self.process: Any = None  # its process in the tree (detect.proctree), once observed
+        self.process: Process | None = None  # its process in the tree, once observed
+        self.argv: list[str] | None = None
+        self.argv_truncated: bool | None = None  # None: argv not decoded yet
+        self.sockaddr: dict[str, Any] | None = None
+        self.sockaddr_done = False
+        self.ecs: dict[str, Any] | None = None
+        self.syscall_view: Any = None  # detect.views.record.RecordView | None
+        self.syscall_view_done = False
+        self.record_views: Any = None  # list[detect.views.record.View] | None
+        self.category_views: Any = None  # dict[str, detect.views.category.View] | None
+
+    @property
+    def key(self) -> EventKey:
+        """(node, stamp, serial): the key reassembly keys the event by."""
+        return (self.node, self.stamp, self.serial)
 
     @property
     def timestamp(self) -> str:

@@ -1,6 +1,6 @@
 """Interpretation: syscall, arch and errno names, EXECVE and PROCTITLE argv, sockaddr, modes.
 
-Each function is pure and cheap to call again: event-level results are cached on the event.
+Each function is pure and cheap to call again: event-level results are kept in the event's slots.
 ENRICHED logs carry some interpretations already (after 0x1D); RAW logs get the same names here.
 """
 
@@ -128,7 +128,7 @@ def execve_argv(event: AuditEvent) -> list[str] | None:
     the arguments present are returned, in order, stopping at the first missing one, and
     `execve_truncated` says so; likewise when a chunked argument is shorter than its `aN_len`.
     """
-    if "argv" not in event.cache:
+    if event.argv_truncated is None:
         records = event.all("EXECVE")
         argv, complete = None, True
         if records:
@@ -137,10 +137,9 @@ def execve_argv(event: AuditEvent) -> list[str] | None:
                 for key, value in record.fields.items():
                     merged.setdefault(key, value)
             argv, complete = _collect_args(merged)
-        event.cache["argv"] = argv
-        event.cache["argv_truncated"] = not complete
-    argv_found: list[str] | None = event.cache["argv"]
-    return argv_found
+        event.argv = argv
+        event.argv_truncated = not complete
+    return event.argv
 
 
 def _collect_args(fields: dict[str, str]) -> tuple[list[str], bool]:
@@ -175,7 +174,7 @@ def _join_chunks(fields: dict[str, str], index: int) -> tuple[str, bool]:
 def execve_truncated(event: AuditEvent) -> bool:
     """True when argc promised more arguments than the records hold, or a chunk is missing."""
     execve_argv(event)
-    return bool(event.cache["argv_truncated"])
+    return bool(event.argv_truncated)
 
 
 def proctitle_argv(event: AuditEvent) -> list[str] | None:
@@ -216,12 +215,11 @@ def syscall_name(syscall: Record) -> str | None:
 
 def event_sockaddr(event: AuditEvent) -> dict[str, Any] | None:
     """The event's SOCKADDR decoded (once per event; shared: do not mutate)."""
-    if "sockaddr" not in event.cache:
+    if not event.sockaddr_done:
         record = event.first("SOCKADDR")
-        decoded = sockaddr(record, event_arch(event)) if record is not None else None
-        event.cache["sockaddr"] = decoded
-    found: dict[str, Any] | None = event.cache["sockaddr"]
-    return found
+        event.sockaddr = sockaddr(record, event_arch(event)) if record is not None else None
+        event.sockaddr_done = True
+    return event.sockaddr
 
 
 def sockaddr(record: Record, arch: str | None = None) -> dict[str, Any] | None:

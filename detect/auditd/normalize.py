@@ -65,10 +65,10 @@ def _check_action(source: Path, section: str, name: str, entry: Any) -> None:
 
 def summarize(event: AuditEvent) -> dict[str, Any]:
     """The ECS summary, computed once per event."""
-    cached = event.cache.get("ecs")
-    if cached is None:
-        cached = event.cache["ecs"] = _build(event)
-    return cached
+    found = event.ecs
+    if found is None:
+        found = event.ecs = _build(event)
+    return found
 
 
 def _build(event: AuditEvent) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from typing import Final
 
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
 from detect.auditd.record import Record, parse_line
+from detect.core.defaults import HORIZON_MS
 from detect.core.errors import ParseError
 from detect.kernel import tables
 
 USER_MESSAGE: Final = 1005  # AUDIT_USER: `auditctl -m` and old user-space senders
-HORIZON_MS: Final = 2000  # auditd's own end_of_event_timeout
 MAX_INFLIGHT: Final = 50_000
 RECENT_KEYS: Final = 4096  # completed keys remembered per node, to recognise late records
 MAX_EXAMPLES: Final = 10

@@ -14,6 +14,8 @@ from detect.auditd import fields as body_fields
 from detect.core.errors import Location, ParseError
 from detect.kernel import tables
 
+EventKey = tuple[str | None, str, int]  # (node, audit stamp, serial): what names an event
+
 ENRICHED_SEPARATOR: Final = "\x1d"
 MAX_LINE: Final = 1 << 20  # the kernel caps a record far below this; longer is garbage
 # The usual line, in one match: [node=N ]type=T msg=audit(SEC.MSEC:SERIAL):
@@ -154,12 +156,12 @@ def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
     """Parse one line into a Record; raise ParseError (with where) when it is not an audit line."""
     if len(line) > MAX_LINE:
         raise _fail("line longer than 1 MiB", line, source, lineno)
-    record = _parse_usual(line, source, lineno)
+    record = _parse_line_fast(line, source, lineno)
     if record is not None:
         return record
     match = HEADER_RE.match(line)
     if match is None:
-        return _parse_other(line, source, lineno)
+        return _parse_line_slow(line, source, lineno)
     node, token, stamp, serial = match.groups()
     return _record(node or None, token, stamp, serial, line, match.end(), source, lineno)
 
@@ -180,7 +182,7 @@ def _record(
     return Record(node, rtype, stamp, int(serial), line, body_at, source, lineno)
 
 
-def _parse_usual(line: str, source: str, lineno: int) -> Record | None:
+def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
     """HEADER_RE's match without the regex engine (a third of the cost) for headers with ASCII
     digits, or None: each part is cut where the regex requires its delimiter and checked
     against the regex's character class, so this takes what HEADER_RE takes, with the same
@@ -228,7 +230,7 @@ def _digits_end(line: str, at: int, most: int, delimiter: int) -> int:
     return -1
 
 
-def _parse_other(line: str, source: str, lineno: int) -> Record:
+def _parse_line_slow(line: str, source: str, lineno: int) -> Record:
     """The slow path: syslog prefixes, the kernel's printk form, and everything malformed."""
     node: str | None = None
     start = line.find("type=")
@@ -257,3 +259,18 @@ def _parse_other(line: str, source: str, lineno: int) -> Record:
         raise _fail("absurd timestamp or serial", line, source, lineno)
     body_at = close_at + 3 if line.startswith(" ", close_at + 2) else close_at + 2
     return Record(node, rtype, stamp, int(serial_text), line, body_at, source, lineno)
+
+
+def key_text(key: EventKey) -> str:
+    """`node|stamp|serial`: an event key as text (checkpoints keep it so)."""
+    node, stamp, serial = key
+    return f"{node or ''}|{stamp}|{serial}"
+
+
+def line_key(line: str) -> EventKey | None:
+    """The key of the event a record line belongs to; None for a line that is not a record."""
+    match = HEADER_RE.match(line)
+    if match is None:
+        return None
+    node, _, stamp, serial = match.groups()
+    return (node or None, stamp, int(serial))

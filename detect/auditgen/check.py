@@ -1,11 +1,13 @@
-"""Check a rule set against the enabled detections: which can never fire, which rules serve none.
+"""Check an audit rule set against the enabled detections: which can never fire, which audit
+rules serve none.
 
 Two sources of evidence, both reported:
 
-- samples: each detection's `# match:` events (its `.log` beside the rule file, real captured
-  lines) are replayed through the simulator (`simulate.py`). A detection none of whose match
-  events the rule set would emit is blind, and the simulator's reason for one of them says why;
-  one that loses some of them is partly blind.
+- samples: each detection's `# match:` events (its `.log` beside the Sigma rule file, real
+  captured lines: `detect.pipeline.samples.match_events`) are replayed through the simulator
+  (`simulate.py`). A detection none of whose match events the rule set would emit is blind,
+  and the simulator's reason for one of them says why; one that loses some of them is partly
+  blind.
 - derivation (`derive.py`), for detections without samples: a need none of whose syscalls any
   `always` exit rule audits (filters not compared) leaves the detection blind.
 
@@ -20,30 +22,24 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from detect.auditd import interpret
-from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
 from detect.auditgen.derive import HOME_SCOPE, Derivation, Need, derive_all, load_table
-from detect.auditgen.model import Field, Perms, RuleFile, SyscallRule, Watch
-from detect.auditgen.model import Rule as AuditRule
+from detect.auditgen.model import AuditRule, AuditRuleFile, Field, Perms, SyscallRule, Watch
 from detect.auditgen.simulate import (
     ATTR_CLASS,
     EXEC_CLASS,
     READ_CLASS,
     WRITE_CLASS,
     Simulator,
-    Verdict,
+    why_lost,
 )
 from detect.auditgen.values import arch_of
 from detect.auditgen.write import write_item
 from detect.kernel import tables
 from detect.matching.dispatch import view_of
-from detect.pipeline.samples import MATCH, read_sample, sample_path
+from detect.pipeline.samples import match_events
 from detect.sigma.model import Rule
 
-EventKey = tuple[str | None, str, int]
 PATH_FIELDS = ("dir", "path")
 IGNORED_FIELDS = frozenset(("arch", "key", "perm"))
 OPENS = frozenset(("open", "openat", "openat2"))
@@ -89,8 +85,8 @@ class CheckResult:
         return [f for f in self.findings if f.partly]
 
 
-def check_rules(
-    rules_file: RuleFile,
+def check_audit_rules(
+    rules_file: AuditRuleFile,
     detections: list[Rule],
     machine: str,
     scope: tuple[str, ...] | None = HOME_SCOPE,
@@ -113,7 +109,7 @@ def check_rules(
 
 
 def _finding(
-    derivation: Derivation, rules_file: RuleFile, machine: str, deciding: set[int]
+    derivation: Derivation, rules_file: AuditRuleFile, machine: str, deciding: set[int]
 ) -> Finding:
     finding = Finding(derivation.rule)
     events = list(match_events(derivation.rule))
@@ -127,38 +123,13 @@ def _finding(
                 if verdict.rule is not None:
                     deciding.add(id(verdict.rule))
             else:
-                finding.reasons.append(_why(event, verdict))
+                finding.reasons.append(why_lost(event, verdict))
         finding.reasons = list(dict.fromkeys(finding.reasons))
         return finding
     for need in derivation.needs:
         if not any(_audits(rule, need, machine) for rule in rules_file.rules):
             finding.reasons.append(f"nothing audits {need.describe()}")
     return finding
-
-
-def match_events(rule: Rule) -> Iterator[AuditEvent]:
-    """The events of the rule's sample file annotated `# match: <its id>`."""
-    path = sample_path(Path(rule.source.source))
-    if not path.exists():
-        return
-    sample = read_sample(path)
-    wanted = {
-        key
-        for key, notes in sample.annotations.items()
-        if any(n.kind == MATCH and n.rule_id == rule.id for n in notes)
-    }
-    found: list[AuditEvent] = []
-    machine = Reassembler(found.append)
-    machine.feed(sample.lines)
-    machine.flush()
-    yield from (e for e in found if (e.node, e.stamp, e.serial) in wanted)
-
-
-def _why(event: AuditEvent, verdict: Verdict) -> str:
-    name = interpret.event_syscall(event) or event.records[0].type
-    named = [r.fields for r in event.all("PATH") if r.fields.get("nametype") != "PARENT"]
-    target = next((f.get("name", "") for f in named if f.get("name")), "")
-    return f"{name} {target}: {verdict.reason}" if target else f"{name}: {verdict.reason}"
 
 
 # --- rules against needs ----------------------------------------------------------------------

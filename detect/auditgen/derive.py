@@ -32,16 +32,17 @@ from detect.auditgen.terms import EQ, PREFIX, Atom, Term, TooComplex, condition_
 from detect.core.errors import DetectError
 from detect.core.resources import mapping_path
 from detect.core.yamlio import parse_yaml
-from detect.matching.dispatch import RECORD_VIEW, view_of
-from detect.sigma.model import Rule
-from detect.views.category import (
+from detect.kernel.categories import (
     FILE_ACCESS,
     FILE_EVENT,
     NETWORK_CONNECTION,
     WRITE_FLAGS,
+    WRITE_FORM,
     CategoryTable,
     load_categories,
 )
+from detect.matching.dispatch import RECORD_VIEW, view_of
+from detect.sigma.model import Rule
 
 ANY = "any"
 RECORD_TYPE_FIELD = "type"
@@ -66,7 +67,6 @@ PROCESS_TREE = "process-tree"  # what the tree's needs are served as
 # network_connection views are IPv4 and IPv6 only: the kernel's saddr_fam (AF_INET, AF_INET6)
 INET_FAMILIES = ("2", "10")
 HOME_SCOPE = ("/home", "/root")  # where user files (~/.ssh, ~/.config) are assumed to lie
-WRITE_FORM = "write"  # mappings/categories.yaml: an open call that always writes
 
 
 class DeriveError(DetectError):
@@ -223,7 +223,7 @@ def _record_filters(term: Term) -> tuple[Filter, ...]:
 def _category_term(
     found: Derivation, term: Term, view: str, table: CategoryTable, scope: tuple[str, ...] | None
 ) -> None:
-    syscalls = frozenset(s for s, names in table.by_syscall.items() if view in names)
+    syscalls = table.syscalls_of(view)
     opens = {s: form for s, form in table.opens.items() if view in (FILE_EVENT, FILE_ACCESS)}
     named = _equal_values(term, CATEGORY_SYSCALL, lower=True)
     if named is not None:

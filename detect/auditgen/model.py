@@ -4,13 +4,14 @@ itself from and to auditctl's option tokens (`detect.auditgen.parse` splits text
 
 Kinds of line: `Control` (`-D`, `-b 8192`, `-e 1`, `--loginuid-immutable`, ...), `SyscallRule`
 (`-a`/`-A`/`-d LIST,ACTION` with `-S`, `-F`, `-C`, `-k` parts), `Watch` (`-w`/`-W PATH -p rwxa
--k KEY`), `Comment` and `Blank`. A `RuleFile` holds them in order with their line numbers.
+-k KEY`), `Comment` and `Blank`. Syscall rules and watches are the audit rules (`AuditRule`:
+auditctl's, not Sigma's). An `AuditRuleFile` holds the lines in order with their line numbers.
 
 Text and meaning. A rule keeps its parts as written (`-S a,b -S c` stays two `-S` options;
 `-F auid!=-1` keeps `-1`; `-k k` and `-F key=k` stay distinct), so writing a parsed rule gives
-the same options back. What the kernel gets is `meaning()`: a `RuleMeaning` with the list and
-action numbers resolved, syscall names resolved to numbers for the rule's arch, and every `-F`
-value normalised as auditctl would send it. Equivalences `meaning()` makes explicit:
+the same options back. What the kernel gets is `meaning()`: an `AuditRuleMeaning` with the list
+and action numbers resolved, syscall names resolved to numbers for the rule's arch, and every
+`-F` value normalised as auditctl would send it. Equivalences `meaning()` makes explicit:
 
 - `-a exit,always` == `-a always,exit` (list and action in either order);
 - `-S open,truncate` == `-S open -S truncate`; no `-S` on the exit list == `-S all`;
@@ -41,12 +42,12 @@ from detect.auditgen.values import (
     STRING_FIELDS,
     SYSCALL_TOKEN_RE,
     arch_of,
+    audit_rule_table,
     check_field_value,
     fail,
     normalize_value,
     perm_bits,
     perm_value,
-    rule_table,
 )
 from detect.core.errors import Location
 from detect.kernel import tables
@@ -114,7 +115,7 @@ class Field:
             raise fail("a field is NAME OP VALUE, OP one of = != < > <= >= & &=", text)
         name, op, value = found[1], found[2], found[3]
         canonical = FIELD_ALIASES.get(name, name)
-        if canonical not in rule_table().kinds["field"] or canonical == "field_compare":
+        if canonical not in audit_rule_table().kinds["field"] or canonical == "field_compare":
             raise fail(f"unknown field {name}", text)
         if canonical in STRING_FIELDS | EQUALITY_ONLY and op not in STRING_OPS:
             raise fail(f"field {name} takes only = and !=", text)
@@ -156,7 +157,7 @@ class Comparison:
         if found is None:
             raise fail("a comparison is FIELD = or != FIELD", text)
         left, op, right = FIELD_ALIASES.get(found[1], found[1]), found[2], found[3]
-        compares = rule_table().kinds["compare"]
+        compares = audit_rule_table().kinds["compare"]
         right = FIELD_ALIASES.get(right, right)
         if f"{left}:{right}" not in compares and f"{right}:{left}" not in compares:
             raise fail(f"cannot compare {found[1]} with {found[3]}", text)
@@ -172,10 +173,10 @@ class Comparison:
         """The kernel's comparison as `left:right` in its own order (`auid!=uid` -> uid:auid)."""
         left, right = (FIELD_ALIASES.get(side, side) for side in (self.left, self.right))
         forward = f"{left}:{right}"
-        return forward if forward in rule_table().kinds["compare"] else f"{right}:{left}"
+        return forward if forward in audit_rule_table().kinds["compare"] else f"{right}:{left}"
 
     def meaning(self) -> tuple[str, str, int | str]:
-        return ("field_compare", self.op, rule_table().number("compare", self.pair()))
+        return ("field_compare", self.op, audit_rule_table().number("compare", self.pair()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,7 @@ Part = Syscalls | Field | Comparison | Key | Perms
 
 
 @dataclass(frozen=True, slots=True)
-class RuleMeaning:
+class AuditRuleMeaning:
     """What the kernel receives for a rule (see the module docstring for the equivalences).
 
     `syscalls` is None for "every syscall" (exit list without `-S`, or `-S all`) and for lists
@@ -296,7 +297,7 @@ class SyscallRule:
         """The `arch=` value as written (`b64`), or None."""
         return next((f.value for f in self.fields if f.field == "arch" and f.op == "="), None)
 
-    def meaning(self, machine: str = "x86_64") -> RuleMeaning:
+    def meaning(self, machine: str = "x86_64") -> AuditRuleMeaning:
         arch = arch_of(self.arch, machine) if self.arch is not None else machine
         if arch is None:
             raise fail(f"unknown arch {self.arch} on {machine}")
@@ -312,7 +313,7 @@ class SyscallRule:
             fields.append(("key", "=", KEY_SEPARATOR.join(self.keys)))
         syscalls = resolve_syscalls(self.syscalls, arch) if self.list_name == "exit" else None
         rule_arch = arch_of(self.arch, machine) if self.arch is not None else None
-        return RuleMeaning(self.list_name, self.action, rule_arch, syscalls, tuple(fields))
+        return AuditRuleMeaning(self.list_name, self.action, rule_arch, syscalls, tuple(fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +363,7 @@ class Watch:
         parts += [Key(key) for key in self.keys]
         return SyscallRule("exit", "always", tuple(parts), "-d" if self.command == "-W" else "-a")
 
-    def meaning(self, machine: str = "x86_64", is_dir: bool | None = None) -> RuleMeaning:
+    def meaning(self, machine: str = "x86_64", is_dir: bool | None = None) -> AuditRuleMeaning:
         return self.to_rule(is_dir).meaning(machine)
 
 
@@ -402,11 +403,11 @@ class Blank:
 
 
 Item = Control | SyscallRule | Watch | Comment | Blank
-Rule = SyscallRule | Watch
+AuditRule = SyscallRule | Watch
 
 
 @dataclass(frozen=True, slots=True)
-class RuleLine:
+class AuditRuleLine:
     """One line of a rule file: where it was, its text as read, what it is."""
 
     number: int
@@ -415,18 +416,18 @@ class RuleLine:
 
 
 @dataclass(frozen=True)
-class RuleFile:
+class AuditRuleFile:
     """The lines of an auditctl rule file, in order."""
 
     source: str = "-"
-    lines: tuple[RuleLine, ...] = field(default_factory=tuple)
+    lines: tuple[AuditRuleLine, ...] = field(default_factory=tuple)
 
     @property
     def items(self) -> list[Item]:
         return [line.item for line in self.lines]
 
     @property
-    def rules(self) -> list[Rule]:
+    def rules(self) -> list[AuditRule]:
         return [i for i in self.items if isinstance(i, (SyscallRule, Watch))]
 
     @property

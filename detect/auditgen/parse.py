@@ -2,7 +2,7 @@
 
 A line is split like a shell word list (blanks separate, `'...'` and `"..."` quote, `\\` escapes),
 so `-w '/folder with space' -p wa` and `-F "auid>=500"` read as auditctl reads them. `#` starts
-a comment only at the start of a line (after blanks), as in auditctl. Errors are `RuleError`s
+a comment only at the start of a line (after blanks), as in auditctl. Errors are `AuditRuleError`s
 with `path:line`; `parse_rules(..., errors=[])` collects them and goes on with the next line.
 """
 
@@ -15,16 +15,16 @@ from detect.auditgen.model import (
     CONTROLS,
     RULE_COMMANDS,
     WATCH_COMMANDS,
+    AuditRuleFile,
+    AuditRuleLine,
     Blank,
     Comment,
     Control,
     Item,
-    RuleFile,
-    RuleLine,
     SyscallRule,
     Watch,
 )
-from detect.auditgen.values import RuleError, fail
+from detect.auditgen.values import AuditRuleError, fail
 from detect.core.errors import Location
 
 
@@ -60,25 +60,27 @@ def parse_rule(text: str) -> Item:
     return parse_tokens(split_line(text))
 
 
-def parse_rules(text: str, source: str = "-", errors: list[RuleError] | None = None) -> RuleFile:
+def parse_rules(
+    text: str, source: str = "-", errors: list[AuditRuleError] | None = None
+) -> AuditRuleFile:
     """Every line of a rule file. Without `errors`, the first bad line raises; with it, bad
     lines are appended there (with `source:line`) and left out of the result."""
     lines = []
     for number, line in enumerate(text.splitlines(), 1):
         try:
-            lines.append(RuleLine(number, line, parse_rule(line)))
-        except RuleError as err:
-            located = RuleError(err.reason, Location(source, number), err.excerpt or line)
+            lines.append(AuditRuleLine(number, line, parse_rule(line)))
+        except AuditRuleError as err:
+            located = AuditRuleError(err.reason, Location(source, number), err.excerpt or line)
             if errors is None:
                 raise located from err
             errors.append(located)
-    return RuleFile(source, tuple(lines))
+    return AuditRuleFile(source, tuple(lines))
 
 
-def read_rules(path: Path, errors: list[RuleError] | None = None) -> RuleFile:
+def read_rules(path: Path, errors: list[AuditRuleError] | None = None) -> AuditRuleFile:
     """Parse a rule file from disk (the only I/O of this module)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise RuleError(f"cannot read rules: {err}", Location(str(path))) from err
+        raise AuditRuleError(f"cannot read rules: {err}", Location(str(path))) from err
     return parse_rules(text, str(path), errors)

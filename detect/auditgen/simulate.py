@@ -31,19 +31,20 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
 from detect.auditgen.model import (
+    AuditRule,
+    AuditRuleFile,
+    AuditRuleMeaning,
     Control,
     Item,
-    Rule,
-    RuleFile,
-    RuleMeaning,
     SyscallRule,
     Watch,
 )
 from detect.auditgen.paths import PathMemory
-from detect.auditgen.values import rule_table
+from detect.auditgen.values import audit_rule_table
 from detect.kernel import tables
 
 USER_MESSAGES = ((1100, 1199), (2100, 2999))  # AUDIT_FIRST/LAST_USER_MSG, ..._MSG2
@@ -174,7 +175,7 @@ class Verdict:
 
     emitted: bool
     reason: str
-    rule: Rule | None = None
+    rule: AuditRule | None = None
     keys: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
 
@@ -187,8 +188,8 @@ class Unknown(Exception):
 class Loaded:
     """One rule in the kernel's lists: the rule as written and its meaning."""
 
-    rule: Rule
-    meaning: RuleMeaning
+    rule: AuditRule
+    meaning: AuditRuleMeaning
 
 
 @dataclass
@@ -224,7 +225,7 @@ class Simulator:
 
     def __init__(
         self,
-        rules: RuleFile | Iterable[Item],
+        rules: AuditRuleFile | Iterable[Item],
         machine: str = "x86_64",
         ids: Callable[[str], int | None] | None = None,
     ) -> None:
@@ -233,7 +234,7 @@ class Simulator:
         self.lists = Lists()
         self.memory = PathMemory()  # where inodes and descriptors are, from the log
         self.paths: list[str] = []  # the paths of the event being checked
-        for item in rules.items if isinstance(rules, RuleFile) else rules:
+        for item in rules.items if isinstance(rules, AuditRuleFile) else rules:
             self.lists.load(item, machine)
 
     def check(self, event: AuditEvent) -> Verdict:
@@ -303,6 +304,15 @@ class Simulator:
         return Verdict(False, reason, verdict.rule, verdict.keys, excluded)
 
 
+def why_lost(event: AuditEvent, verdict: Verdict) -> str:
+    """Why the rule set loses an event, for a reader: its syscall (or first record type), the
+    first file it names, and the verdict's reason."""
+    name = interpret.event_syscall(event) or event.records[0].type
+    named = [r.fields for r in event.all("PATH") if r.fields.get("nametype") != "PARENT"]
+    target = next((f.get("name", "") for f in named if f.get("name")), "")
+    return f"{name} {target}: {verdict.reason}" if target else f"{name}: {verdict.reason}"
+
+
 class Facts:
     """What the filters read from an event: the deciding record, its SYSCALL, paths, CWD."""
 
@@ -342,14 +352,14 @@ class Facts:
         return self.resolved
 
 
-def matches(meaning: RuleMeaning, facts: Facts) -> bool:
+def matches(meaning: AuditRuleMeaning, facts: Facts) -> bool:
     """Whether every part of a rule holds for the event (raises Unknown when one cannot tell)."""
     if meaning.list_name == "exit" and not syscall_in(meaning, facts):
         return False
     return all(holds(name, op, value, facts) for name, op, value in meaning.fields)
 
 
-def syscall_in(meaning: RuleMeaning, facts: Facts) -> bool:
+def syscall_in(meaning: AuditRuleMeaning, facts: Facts) -> bool:
     if facts.syscall is None:
         return False
     return meaning.syscalls is None or facts.syscall in meaning.syscalls
@@ -444,7 +454,7 @@ def _filetype(op: str, value: int | str, facts: Facts) -> bool:
 
 
 def _compare_fields(op: str, value: int | str, facts: Facts) -> bool:
-    pair = next(k for k, v in rule_table().kinds["compare"].items() if v == value)
+    pair = next(k for k, v in audit_rule_table().kinds["compare"].items() if v == value)
     left, right = (PROCESS_FIELDS.get(side) or OBJECT_FIELDS[side] for side in pair.split(":"))
     if right in ("ouid", "ogid"):
         return any_path(facts, right, op, facts.number(left))

@@ -64,12 +64,11 @@ BITS_ARCH = {
 }
 ARCH_ALIASES = {"i686": "i386", "i586": "i386", "i486": "i386", "armv7l": "arm", "arm64": "aarch64"}
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-FIELD_NAME_RE = re.compile(r"[a-z_][a-z0-9_]*")
 SYSCALL_TOKEN_RE = re.compile(r"[a-z0-9_]+")
 
 
 @dataclass(frozen=True, eq=True)
-class RuleError(DetectError):
+class AuditRuleError(DetectError):
     """A rule line auditctl would refuse; compares by value so tests can assert it."""
 
     reason: str
@@ -82,7 +81,7 @@ class RuleError(DetectError):
 
 
 @dataclass(frozen=True, slots=True)
-class RuleTable:
+class AuditRuleTable:
     """Kernel numbers by auditctl name, one dict per kind (`field`, `op`, `list`, ...)."""
 
     kinds: dict[str, dict[str, int]]
@@ -92,7 +91,7 @@ class RuleTable:
 
 
 @cache
-def rule_table() -> RuleTable:
+def audit_rule_table() -> AuditRuleTable:
     """`mappings/audit_rules.tsv`, loaded and validated once."""
     path = mapping_path("audit_rules.tsv")
     kinds: dict[str, dict[str, int]] = {}
@@ -103,12 +102,12 @@ def rule_table() -> RuleTable:
         if name in names:
             raise tables.TableError(f"{kind} {name} repeated", where)
         names[name] = int(number)
-    return RuleTable(kinds)
+    return AuditRuleTable(kinds)
 
 
-def fail(reason: str, excerpt: str = "") -> RuleError:
-    """A RuleError without a place yet: the parser adds the file and line."""
-    return RuleError(reason, Location(), excerpt)
+def fail(reason: str, excerpt: str = "") -> AuditRuleError:
+    """An AuditRuleError without a place yet: the parser adds the file and line."""
+    return AuditRuleError(reason, Location(), excerpt)
 
 
 # ---------------------------------------------------------------- values
@@ -155,7 +154,7 @@ def audit_arch_number(arch: str) -> int | None:
 
 
 def perm_bits(value: str) -> int:
-    table = rule_table().kinds["perm"]
+    table = audit_rule_table().kinds["perm"]
     return sum(table[letter] for letter in set(value))
 
 
@@ -177,7 +176,7 @@ def exit_value(value: str) -> int | None:
 
 
 def check_field_value(name: str, value: str) -> None:
-    """Raise RuleError when auditctl would refuse `value` for field `name`."""
+    """Raise AuditRuleError when auditctl would refuse `value` for field `name`."""
     if normalize_value(name, value, "x86_64") is None:
         raise fail(f"bad value for field {name}", value)
 

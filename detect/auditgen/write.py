@@ -7,7 +7,7 @@ blank lines as empty lines.
 
 Round trip, as tested: `parse_rule(write_item(x)) == x` for every item, and for a file
 `write_rules(parse_rules(text))` gives back each line unchanged where that line was already
-canonical, and a line with the same meaning (`RuleMeaning`) where it was not.
+canonical, and a line with the same meaning (`AuditRuleMeaning`) where it was not.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from detect.auditgen.model import Blank, Comment, Item, RuleFile
+from detect.auditgen.model import AuditRuleFile, Blank, Comment, Item
 
 NEEDS_QUOTES_RE = re.compile(r"[\s'\"\\]")
 
@@ -41,6 +41,6 @@ def write_items(items: list[Item]) -> str:
     return "".join(write_item(item) + "\n" for item in items)
 
 
-def write_rules(rules: RuleFile) -> str:
+def write_rules(rules: AuditRuleFile) -> str:
     """A parsed file as canonical text."""
     return write_items(rules.items)

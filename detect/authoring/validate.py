@@ -31,17 +31,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detect.attack.lint import rule_tag_problems
 from detect.core.errors import Location
-from detect.kernel import tables
 from detect.matching.chains import CHAIN_KEY, ChainError, tree_attributes
 from detect.matching.dispatch import RECORD_VIEW, view_of
+from detect.matching.fields import record_view_field
 from detect.pipeline.samples import sample_path
-from detect.proctree.fields import TREE_KEYS
 from detect.sigma.correlation.resolve import resolve
 from detect.sigma.documents import Document, child, line_of, node_line, read_documents
 from detect.sigma.load import DEFAULT_RULES, load_detections
 from detect.sigma.model import Rule, RuleError, RuleSet, location_of
 from detect.sigma.pipeline import field_mapping
-from detect.views.record import CONTEXT, ID_FIELDS
 
 ERROR, WARNING = "error", "warning"
 MAPPING_FILE = "mappings/sigma/linux.yml"
@@ -61,12 +59,6 @@ VALIDATORS = (
     "them_condition_with_single_detection",
     "wildcards_instead_of_modifiers",
 )
-RECORD_EXTRAS = (
-    frozenset(
-        ("type", "CommandLine", "EXIT", "PROCTITLE", *CONTEXT, *(f.upper() for f in ID_FIELDS))
-    )
-    | TREE_KEYS
-)
 QUOTED = re.compile(r"'([^']+)'")  # what a correlation error names, as repr() quotes it
 YamlPath = Sequence[str | int]
 
@@ -83,10 +75,11 @@ class Problem:
         return f"{self.location}: {self.severity}: {self.message}{named}"
 
 
-def validate(paths: Iterable[str | Path]) -> list[Problem]:
+def validate(paths: Sequence[str | Path] = ()) -> list[Problem]:
+    """Every problem of the rules under `paths` (none: the shipped detections)."""
     _lines.cache_clear()  # files may have changed since the last call
     _documents.cache_clear()
-    rules = load_detections(paths, default=False)
+    rules = load_detections(paths or (DEFAULT_RULES,), default=False)
     problems = [Problem(e.location, ERROR, e.reason, e.rule) for e in rules.errors]
     problems += _sigma_problems(rules.rules)
     problems += _correlation_problems(rules)
@@ -131,7 +124,7 @@ def rule_problems(rule: Rule) -> Iterator[Problem]:
 def _record_fields(rule: Rule) -> Iterator[Problem]:
     for item in detection_items(rule.sigma):
         field = item.field
-        if field and field not in RECORD_EXTRAS and not tables.is_known_field(field):
+        if field and not record_view_field(field):
             message = f"field {field!r} is not an audit field nor an interpreted name"
             yield Problem(_field_location(rule, field), WARNING, message, rule.title)
 

@@ -1,6 +1,8 @@
-"""`detect rules generate` and `detect rules check`: wiring only.
+"""`detect audit-rules generate` and `detect audit-rules check`: wiring only.
 
-The lead adds the group to the main command with `main.add_command(rules)`.
+"Audit rules" are auditctl's rules, "Sigma rules" the detections. The main command adds the
+group (`main.add_command(audit_rules)`) and `deprecated_rules`, the old name `detect rules`:
+hidden, it runs the same commands after one line on stderr.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from pathlib import Path
 import click
 
 from detect.auditgen import host
-from detect.auditgen.check import check_rules, report_lines
+from detect.auditgen.check import check_audit_rules, report_lines
 from detect.auditgen.derive import HOME_SCOPE
 from detect.auditgen.generate import Options, generate
 from detect.auditgen.output import render_file, render_fragments
 from detect.auditgen.parse import read_rules
-from detect.auditgen.values import RuleError
+from detect.auditgen.values import AuditRuleError
 from detect.core.errors import DetectError
 from detect.core.resources import ROOT
 from detect.sigma.load import load_detections
@@ -25,18 +27,23 @@ from detect.sigma.model import Rule
 
 ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "riscv64")
 EXIT_BLIND, EXIT_ERROR = 1, 2
+DEPRECATED = "detect: `detect rules` is deprecated, use `detect audit-rules`"
 
 rules_option = click.option(
-    "--rules", "paths", multiple=True, type=click.Path(path_type=Path), help="More rule files."
+    "--rules",
+    "paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Sigma rule files or folders.",
 )
 no_default_option = click.option(
-    "--no-default-rules", is_flag=True, help="Leave out the shipped detections."
+    "--no-default-rules", is_flag=True, help="Leave out the shipped Sigma rules."
 )
 
 
-@click.group()
-def rules() -> None:
-    """Audit rules: generate what the detections need, check a rule set against them."""
+@click.group(name="audit-rules")
+def audit_rules() -> None:
+    """Audit rules for auditctl: generate those the Sigma rules need, check an audit rule set."""
 
 
 def loaded(paths: tuple[Path, ...], no_default: bool) -> list[Rule]:
@@ -52,7 +59,7 @@ def scope_of(text: str) -> tuple[str, ...] | None:
     return tuple(part for part in text.split(",") if part) or HOME_SCOPE
 
 
-@rules.command()
+@audit_rules.command()
 @rules_option
 @no_default_option
 @click.option("--arch", type=click.Choice(ARCHES), default=None, help="Default: this machine.")
@@ -87,7 +94,7 @@ def generate_command(
     unbounded_paths: str,
     for_host: bool,
 ) -> None:
-    """Generate the audit rules the enabled detections need."""
+    """Generate the audit rules the enabled Sigma rules need."""
     options = Options(
         arch=arch or platform.machine(),
         tree_full=tree_full,
@@ -127,8 +134,8 @@ def write_files(files: dict[str, str], out: Path | None, fragments: bool) -> Non
         click.echo(f"wrote {folder / name}", err=True)
 
 
-@rules.command()
-@click.argument("rules_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@audit_rules.command()
+@click.argument("audit_rules_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @rules_option
 @no_default_option
 @click.option("--arch", type=click.Choice(ARCHES), default=None, help="Default: this machine.")
@@ -139,26 +146,46 @@ def write_files(files: dict[str, str], out: Path | None, fragments: bool) -> Non
     help="Dirs assumed for file detections without a path literal; `all` for every path.",
 )
 def check(
-    rules_file: Path,
+    audit_rules_file: Path,
     paths: tuple[Path, ...],
     no_default_rules: bool,
     arch: str | None,
     unbounded_paths: str,
 ) -> None:
-    """Which enabled detections a rule set leaves blind, and which of its rules serve none.
+    """Which enabled Sigma rules an audit rule set leaves blind, and which of its audit rules
+    serve none.
 
-    Exit 1 when some detection can never fire under the rule set."""
-    errors: list[RuleError] = []
+    Exit 1 when some detection can never fire under the audit rule set."""
+    errors: list[AuditRuleError] = []
     try:
-        parsed = read_rules(rules_file, errors)
+        parsed = read_rules(audit_rules_file, errors)
     except DetectError as failure:
         click.echo(f"error: {failure}", err=True)
         sys.exit(EXIT_ERROR)
     for problem in errors:
-        click.echo(f"rule line not read: {problem}", err=True)
+        click.echo(f"audit rule line not read: {problem}", err=True)
     detections = loaded(paths, no_default_rules)
-    result = check_rules(parsed, detections, arch or platform.machine(), scope_of(unbounded_paths))
+    result = check_audit_rules(
+        parsed, detections, arch or platform.machine(), scope_of(unbounded_paths)
+    )
     for line in report_lines(result, str(ROOT)):
         click.echo(line)
     if result.blind:
         sys.exit(EXIT_BLIND)
+
+
+class DeprecatedAlias(click.Group):
+    """An old name of a group: hidden, and one line on stderr before it runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:  # not while the shell completes a command line
+            click.echo(DEPRECATED, err=True)
+        return super().parse_args(ctx, args)
+
+
+deprecated_rules = DeprecatedAlias(
+    "rules",
+    commands=audit_rules.commands,
+    hidden=True,
+    help="Deprecated: the old name of `detect audit-rules`.",
+)

@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 import click
 
 from detect.attack.layer import write_layer
-from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
 from detect.authoring.validate import ERROR, validate
 from detect.cli.attack import attack
-from detect.cli.audit_rules import rules
+from detect.cli.audit_rules import audit_rules, deprecated_rules
 from detect.cli.runtime import tune_for_throughput
 from detect.cli.stream import stream
+from detect.core.defaults import HORIZON_MS
 from detect.outputs.alerts import ALERT_WRITERS
-from detect.outputs.events import JsonLinesWriter, TextWriter, dumps
-from detect.outputs.summary import RunSummary, write_scan_text
+from detect.outputs.events import EVENT_WRITERS, dumps
+from detect.outputs.summary import write_scan_text
+from detect.pipeline.factory import PipelineSettings, load_rules, read_events, scan_files
 from detect.pipeline.samples import check_rule_file, rule_files
-from detect.pipeline.scan import alerts_layer, scan_files
-from detect.sigma.load import DEFAULT_RULES, load_detections
-from detect.sources.files import SourceStats, iter_lines
+from detect.pipeline.scan import alerts_layer
 
-FORMATS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
-    "jsonl": JsonLinesWriter,
-    "text": TextWriter,
-}
 EXIT_ALERTS, EXIT_ERROR = 1, 2
 
 
@@ -43,18 +35,19 @@ def main() -> None:
 
 main.add_command(attack)
 main.add_command(stream)
-main.add_command(rules)
+main.add_command(audit_rules)
+main.add_command(deprecated_rules)
 
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(sorted(EVENT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
     "--horizon-ms",
     type=int,
-    default=2000,
+    default=HORIZON_MS,
     show_default=True,
     help="Audit-time horizon after which an event without EOE is complete.",
 )
@@ -68,7 +61,8 @@ def events(
     """Print reassembled, interpreted events (PATHS: files, folders, globs; none or - is stdin)."""
     stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
-        summary = run_events(paths, FORMATS[fmt](stream), horizon_ms)
+        settings = PipelineSettings(horizon_ms=horizon_ms)
+        summary = read_events(paths, EVENT_WRITERS[fmt](stream), settings)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
@@ -80,17 +74,6 @@ def events(
         summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
     if summary.file_errors and not summary.reassembly["lines"]:
         sys.exit(2)
-
-
-def run_events(
-    paths: tuple[str, ...], emit: Callable[[AuditEvent], object], horizon_ms: int
-) -> RunSummary:
-    sources = SourceStats()
-    machine = Reassembler(emit, horizon_ms=horizon_ms)
-    started = time.perf_counter()
-    machine.feed(iter_lines(paths, sources))
-    machine.flush()
-    return RunSummary.collect(machine, sources, time.perf_counter() - started)
 
 
 @main.command()
@@ -106,7 +89,7 @@ def run_events(
     default=None,
     help="Write an ATT&CK Navigator layer of the alerts' techniques.",
 )
-@click.option("--horizon-ms", type=int, default=2000, show_default=True)
+@click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
 def scan(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
@@ -119,7 +102,10 @@ def scan(
 ) -> None:
     """Scan audit logs with detections (PATHS as for `events`). Exit 0: no alerts, 1: alerts,
     2: error."""
-    rules = load_detections(rule_paths, default=not no_default_rules)
+    settings = PipelineSettings(
+        horizon_ms=horizon_ms, rule_paths=rule_paths, default_rules=not no_default_rules
+    )
+    rules = load_rules(settings)
     if not rules.rules:
         for error in rules.errors:
             click.echo(f"rule error: {error}", err=True)
@@ -127,7 +113,7 @@ def scan(
         sys.exit(EXIT_ERROR)
     stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
-        result, summary = scan_files(paths, rules, ALERT_WRITERS[fmt](stream), horizon_ms)
+        result, summary = scan_files(paths, rules, ALERT_WRITERS[fmt](stream), settings)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_ERROR)
@@ -149,7 +135,7 @@ def scan(
 def test_detections(paths: tuple[str, ...]) -> None:
     """Run detections over the annotated sample lines beside them (default: the shipped
     detections); report missed and unexpected alerts. Exit 1 if any rule fails."""
-    files, errors = rule_files(paths or (str(DEFAULT_RULES),))
+    files, errors = rule_files(paths)
     failed = len(errors)
     for error in errors:
         click.echo(f"FAIL {error}")
@@ -167,7 +153,7 @@ def test_detections(paths: tuple[str, ...]) -> None:
 def validate_rules(paths: tuple[str, ...]) -> None:
     """Lint rules (default: the shipped detections): one line per problem with file:line.
     Exit 1 if any error."""
-    problems = validate(paths or (str(DEFAULT_RULES),))
+    problems = validate(paths)
     for problem in problems:
         click.echo(str(problem))
     errors = sum(problem.severity == ERROR for problem in problems)

@@ -6,27 +6,29 @@ import sys
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from detect.core.defaults import HORIZON_MS
 from detect.core.errors import DetectError
 from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.fanout import AlertOutputs, truncate_to
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.syslog import SyslogSink, SyslogTarget
 from detect.outputs.webhook import WebhookSink
+from detect.pipeline.factory import PipelineSettings, build_scan, load_rules
 from detect.pipeline.privileges import drop_to
-from detect.pipeline.scan import Scan
 from detect.pipeline.stream import Stream, StreamSettings
-from detect.sigma.load import load_detections
-from detect.sigma.model import RuleSet
 from detect.sources.checkpoint import Checkpoint, Progress
 from detect.sources.follow import Follower
 from detect.sources.live import LiveSource
 from detect.sources.netlink import KernelStatus, NetlinkSource
 from detect.sources.stdin import StdinSource
 from detect.sources.unix import UnixSource
+
+if TYPE_CHECKING:
+    from detect.sigma.model import RuleSet
 
 EXIT_ERROR = 2
 
@@ -100,8 +102,8 @@ def build_source(
     return NetlinkSource() if netlink else StdinSource()
 
 
-def load_rules_or_exit(rule_paths: tuple[str, ...], default: bool) -> RuleSet:
-    rules = load_detections(rule_paths, default=default)
+def load_rules_or_exit(settings: PipelineSettings) -> RuleSet:
+    rules = load_rules(settings)
     for error in rules.errors:
         click.echo(f"rule error: {error}", err=True)
     if not rules.rules:
@@ -129,7 +131,7 @@ def load_rules_or_exit(rule_paths: tuple[str, ...], default: bool) -> RuleSet:
 @click.option("--user", type=str, default=None, help="Drop to this user once the source is open.")
 @click.option("--stats-interval", type=float, default=60.0, show_default=True)
 @click.option("--idle-ms", type=int, default=500, show_default=True)
-@click.option("--horizon-ms", type=int, default=2000, show_default=True)
+@click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
 @click.option("--queue-size", type=int, default=64, show_default=True)
 def stream(
     follow: str | None,
@@ -155,7 +157,10 @@ def stream(
 ) -> None:
     """Detect on a live source: alerts as events complete. SIGHUP reloads the detections;
     SIGTERM/SIGINT flush and exit."""
-    rules = load_rules_or_exit(rule_paths, not no_default_rules)
+    pipeline = PipelineSettings(
+        horizon_ms=horizon_ms, rule_paths=rule_paths, default_rules=not no_default_rules
+    )
+    rules = load_rules_or_exit(pipeline)
     try:
         resume = Checkpoint.load(checkpoint) if checkpoint and follow else None
         source = build_source(
@@ -180,7 +185,7 @@ def stream(
     for warning in getattr(source, "warnings", []):
         click.echo(f"stream: {warning}", err=True)
     settings = StreamSettings(
-        horizon_ms=horizon_ms,
+        pipeline=pipeline,
         idle_s=idle_ms / 1000,
         queue_size=queue_size,
         stats_every_s=stats_interval,
@@ -189,10 +194,10 @@ def stream(
     progress = Progress(resume.done if resume else None) if checkpoint and follow else None
     live = Stream(
         source,
-        Scan.of(rules, outputs, horizon_ms),
+        build_scan(rules, outputs, pipeline),
         outputs,
         settings,
-        reload=lambda: load_detections(rule_paths, default=not no_default_rules),
+        reload=lambda: load_rules(pipeline),
         progress=progress,
         kernel=kernel,
     )

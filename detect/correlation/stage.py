@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from detect.core.defaults import HORIZON_MS
 from detect.matching.engine import Match
 from detect.matching.fields import field_getter
-from detect.sigma.correlation.correlator import HORIZON_MS, Correlator
+from detect.sigma.correlation.correlator import Correlator
 from detect.sigma.correlation.hit import Hit, Result
 from detect.sigma.correlation.resolve import Resolved, resolve, rule_key
 from detect.sigma.correlation.window import Limits, Windows
@@ -64,6 +65,24 @@ class CorrelationStage:
         )
         self.machine: Reassembly | None = None
         self._newest = -1
+
+    @classmethod
+    def continuing(
+        cls, previous: CorrelationStage, ruleset: RuleSet, emit: Callable[[Result], object]
+    ) -> CorrelationStage:
+        """The stage of a reloaded ruleset: unchanged correlations keep their windows, the
+        hits held back and the audit time of `previous`, and its reassembly."""
+        stage = cls(
+            ruleset,
+            emit,
+            horizon_ms=previous.correlator.horizon_ms,
+            reuse=previous.state(),
+        )
+        stage.machine = previous.machine
+        stage.correlator.watermark = previous.correlator.watermark
+        for hit in previous.correlator.drain_pending():
+            stage.correlator.push(hit)
+        return stage
 
     def __bool__(self) -> bool:
         return bool(self.resolved.correlations)

@@ -9,13 +9,23 @@ event (the engine does that before evaluating)."""
 from __future__ import annotations
 
 from detect.auditd.event import AuditEvent
+from detect.kernel import tables
 from detect.matching.dispatch import RECORD_VIEW
 from detect.matching.engine import Match
+from detect.proctree.fields import TREE_KEYS
 from detect.sigma.correlation.hit import FieldGetter
 from detect.sigma.model import Rule
 from detect.sigma.pipeline import field_mapping
 from detect.views.category import category_views
-from detect.views.record import View, record_views
+from detect.views.record import CONTEXT, ID_FIELDS, View, record_views
+
+# What a record-view rule may name beside the audit fields of audit-specs (kernel.tables)
+RECORD_EXTRAS = (
+    frozenset(
+        ("type", "CommandLine", "EXIT", "PROCTITLE", *CONTEXT, *(f.upper() for f in ID_FIELDS))
+    )
+    | TREE_KEYS
+)
 
 HOST_FIELDS = frozenset(("host.name", "host", "ComputerName", "Computer"))
 LINUX = "linux"
@@ -56,3 +66,9 @@ def _record_getter(rule: Rule, event: AuditEvent) -> FieldGetter:
         return None
 
     return get
+
+
+def record_view_field(name: str) -> bool:
+    """Whether a record view can hold `name`: an audit field, an interpreted (ENRICHED) name,
+    a SYSCALL context field, or a process-tree field."""
+    return name in RECORD_EXTRAS or tables.is_known_field(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import orjson
@@ -72,3 +73,10 @@ def _who_what(event: AuditEvent, summary: dict[str, Any]) -> list[str]:
     if keys:
         out.append(f"  keys {keys}")
     return out
+
+
+# The event formats of `detect events`, by --format name.
+EVENT_WRITERS: dict[str, Callable[[TextIO], Callable[[AuditEvent], object]]] = {
+    "jsonl": JsonLinesWriter,
+    "text": TextWriter,
+}

@@ -24,24 +24,22 @@ shipped detections, which then feed the correlation only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
-from detect.auditd.record import parse_line
+from detect.auditd.record import EventKey, parse_line
 from detect.core.errors import DetectError
-from detect.correlation.stage import CorrelationStage
 from detect.matching.engine import Engine
+from detect.pipeline.factory import build_correlations, build_engine, build_reassembler
 from detect.sigma.correlation.hit import Result
 from detect.sigma.correlation.resolve import resolve, rule_key
-from detect.sigma.load import find_rule_files, load_detections
-from detect.sigma.model import RuleError, RuleSet
+from detect.sigma.load import DEFAULT_RULES, find_rule_files, load_detections
+from detect.sigma.model import Rule, RuleError, RuleSet
 
 ANNOTATION_RE = re.compile(r"#\s*(match|ok):\s*(\S+)\s*$")
 MATCH, OK = "match", "ok"
-EventKey = tuple[str | None, str, int]
 
 
 @dataclass(frozen=True)
@@ -110,13 +108,31 @@ def read_sample(path: Path) -> Sample:
     return sample
 
 
+def match_events(rule: Rule) -> Iterator[AuditEvent]:
+    """The events of the rule's sample file annotated `# match: <its id>` (none without one)."""
+    path = sample_path(Path(rule.source.source))
+    if not path.exists():
+        return
+    sample = read_sample(path)
+    wanted = {
+        key
+        for key, notes in sample.annotations.items()
+        if any(n.kind == MATCH and n.rule_id == rule.id for n in notes)
+    }
+    found: list[AuditEvent] = []
+    machine = build_reassembler(found.append)
+    machine.feed(sample.lines)
+    machine.flush()
+    yield from (e for e in found if e.key in wanted)
+
+
 def _attach(sample: Sample, line: str, number: int, pending: list[Annotation]) -> None:
     try:
         record = parse_line(line, str(sample.path), number)
     except DetectError as error:
         sample.problems.append(f"{sample.path}:{number}: not an audit record: {error}")
         return
-    key: EventKey = (record.node, record.stamp, record.serial)
+    key: EventKey = (record.node, record.stamp, record.serial)  # AuditEvent.key of its event
     if key not in sample.first_line:
         sample.first_line[key] = number
         sample.annotations[key] = list(pending)
@@ -140,12 +156,12 @@ def check_rule_file(rule_file: Path) -> SampleResult:
     sample = read_sample(sample_file)
     result.problems.extend(sample.problems)
     running = with_referenced(rules)
-    stage = CorrelationStage(running, lambda _: None)
+    stage = build_correlations(running, lambda _: None)
     result.problems.extend(str(error) for error in stage.resolved.errors)
     silent = stage.resolved.silent
     ids = {rule.id for rule in rules.rules if rule_key(rule.id, rule.name) not in silent}
     ids |= {c.key for c in stage.resolved.correlations if c.key not in silent}
-    alerts = {a for a in _alerts(Engine(running.rules), running, sample) if a[0] in ids}
+    alerts = {a for a in _alerts(build_engine(running), running, sample) if a[0] in ids}
     _compare(result, sample, alerts, ids)
     return result
 
@@ -167,24 +183,19 @@ def _alerts(engine: Engine, rules: RuleSet, sample: Sample) -> set[tuple[str, Ev
 
     def on_result(result: Result) -> None:
         last = list(result.base_hits())[-1].payload
-        found.add((result.correlation.key, _key(last.event)))  # type: ignore[attr-defined]
+        found.add((result.correlation.key, last.event.key))  # type: ignore[attr-defined]
 
-    stage = CorrelationStage(rules, on_result)
+    stage = build_correlations(rules, on_result)
 
     def on_event(event: AuditEvent) -> None:
         for match in stage.alerting(engine.evaluate(event), event.node, event.time_ms):
-            found.add((match.rule.id, _key(event)))
+            found.add((match.rule.id, event.key))
 
-    machine = Reassembler(on_event)
-    stage.machine = machine
+    machine = build_reassembler(on_event, correlations=stage)
     machine.feed(sample.lines)
     machine.flush()
     stage.flush()
     return found
-
-
-def _key(event: AuditEvent) -> EventKey:
-    return (event.node, event.stamp, event.serial)
 
 
 def _compare(
@@ -225,7 +236,8 @@ def _compare(
         )
 
 
-def rule_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[RuleError]]:
-    """Rule files under `paths`, and an error for each path that does not exist."""
+def rule_files(paths: Sequence[str | Path] = ()) -> tuple[list[Path], list[RuleError]]:
+    """Rule files under `paths` (none: the shipped detections), and an error for each path
+    that does not exist."""
     errors: list[RuleError] = []
-    return find_rule_files(paths, errors), errors
+    return find_rule_files(paths or (DEFAULT_RULES,), errors), errors

@@ -1,35 +1,27 @@
-"""A scan: lines → events → engine (and correlations) → alerts, with the counts its summary
-reports.
-
-`detect scan` runs it over files; `detect test` over a detection's sample lines; live sources
-push events into the same object. The scan is a push object: the reassembler calls `on_event`
-for each completed event; `flush()` at the end of input closes the correlation windows still
-open. `reload(ruleset)` swaps the rules, keeping the process tree and the state of unchanged
-correlations.
+"""A scan: events → engine (and correlations) → alerts → the sink, with the counts its summary
+reports. Built by detect.pipeline.factory for `detect scan` (files) and `detect stream` (live
+sources), which push events into the same object: the reassembler calls `on_event` for each
+completed event; `flush()` at the end of input closes the correlation windows still open.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from detect.attack.catalog import Catalog
 from detect.attack.layer import build_layer
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import HORIZON_MS, Reassembler
 from detect.core.alert import Alert, RuleInfo
 from detect.correlation.alert import CorrelationAlertBuilder
 from detect.correlation.stage import CorrelationStage
 from detect.matching.alert import AlertBuilder
 from detect.matching.dispatch import not_applicable_reason
 from detect.matching.engine import Engine
-from detect.outputs.summary import RunSummary
 from detect.sigma.correlation.hit import Result
 from detect.sigma.model import RuleError, RuleSet
-from detect.sources.files import Line, SourceStats, iter_lines
 
 AlertSink = Callable[[Alert], object]
 
@@ -46,13 +38,6 @@ class Scan:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_technique: Counter[str] = field(default_factory=Counter)
     technique_rules: dict[str, list[str]] = field(default_factory=dict)  # id -> rule titles
-
-    @classmethod
-    def of(cls, rules: RuleSet, sink: AlertSink, horizon_ms: int = HORIZON_MS) -> Scan:
-        """A scan over `rules`, its correlations included."""
-        scan = cls(Engine(rules.rules), sink)
-        scan.correlations = CorrelationStage(rules, scan.on_correlation, horizon_ms=horizon_ms)
-        return scan
 
     def on_event(self, event: AuditEvent) -> None:
         matches = self.engine.evaluate(event)
@@ -86,47 +71,9 @@ class Scan:
         if self.correlations is not None:
             self.correlations.flush()
 
-    def reload(self, rules: RuleSet) -> None:
-        """New rules; the process tree and unchanged correlations keep their state."""
-        engine = Engine(rules.rules, tree=self.engine.tree)  # off stays off
-        old = self.correlations
-        stage = CorrelationStage(
-            rules,
-            self.on_correlation,
-            horizon_ms=old.correlator.horizon_ms if old else HORIZON_MS,
-            reuse=old.state() if old else None,
-        )
-        if old is not None:
-            stage.machine = old.machine
-            stage.correlator.watermark = old.correlator.watermark
-            for hit in old.correlator.drain_pending():
-                stage.correlator.push(hit)
-        self.engine, self.correlations = engine, stage
-
     @property
     def alerts(self) -> int:
         return sum(self.by_rule.values())
-
-    def run(self, lines: Iterable[Line], horizon_ms: int = HORIZON_MS) -> Reassembler:
-        machine = Reassembler(self.on_event, horizon_ms=horizon_ms)
-        if self.correlations is not None:
-            self.correlations.machine = machine
-        machine.feed(lines)
-        machine.flush()
-        self.flush()
-        return machine
-
-
-def scan_files(
-    paths: Iterable[str], rules: RuleSet, sink: AlertSink, horizon_ms: int = HORIZON_MS
-) -> tuple[Scan, RunSummary]:
-    scan = Scan.of(rules, sink, horizon_ms)
-    sources = SourceStats()
-    started = time.perf_counter()
-    machine = scan.run(iter_lines(paths, sources), horizon_ms)
-    seconds = time.perf_counter() - started
-    summary = RunSummary.collect(machine, sources, seconds, **scan_extra(scan, rules))
-    return scan, summary
 
 
 def scan_extra(scan: Scan, rules: RuleSet) -> dict[str, Any]:

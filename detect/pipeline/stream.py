@@ -24,10 +24,11 @@ from types import FrameType
 from typing import Any, TextIO
 
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
-from detect.auditd.record import HEADER_RE
+from detect.auditd.record import key_text
+from detect.auditd.record import line_key as record_line_key
 from detect.outputs.fanout import AlertOutputs
 from detect.pipeline.expiry import IDLE_S, WallClockExpiry
+from detect.pipeline.factory import DEFAULTS, PipelineSettings, build_reassembler, reload_scan
 from detect.pipeline.reader import QUEUE_SIZE, EndOfInput, Reader
 from detect.pipeline.scan import Scan
 from detect.pipeline.stats import RateMeter, StatsSnapshot, StreamCounts
@@ -44,7 +45,7 @@ STATS_EVERY_S = 60.0
 
 @dataclass(frozen=True)
 class StreamSettings:
-    horizon_ms: int = 2000
+    pipeline: PipelineSettings = DEFAULTS
     idle_s: float = IDLE_S
     queue_size: int = QUEUE_SIZE
     stats_every_s: float = STATS_EVERY_S  # 0: no stats lines
@@ -54,16 +55,10 @@ class StreamSettings:
 
 
 def line_key(line: str) -> str | None:
-    """`node|stamp|serial` of a record line, as events are keyed; None for other lines."""
-    match = HEADER_RE.match(line)
-    if match is None:
-        return None
-    node, _, stamp, serial = match.groups()
-    return f"{node or ''}|{stamp}|{int(serial)}"
-
-
-def event_key(event: AuditEvent) -> str:
-    return f"{event.node or ''}|{event.stamp}|{event.serial}"
+    """`node|stamp|serial` of a record line's event (as checkpoints keep keys); None for a line
+    that is not a record."""
+    key = record_line_key(line)
+    return None if key is None else key_text(key)
 
 
 class Stream:
@@ -86,11 +81,9 @@ class Stream:
         self.reload, self.progress, self.kernel = reload, progress, kernel
         self.clock, self.wall, self.err = clock, wall, err
         self.counts = StreamCounts()
-        self.machine = Reassembler(self._on_event, horizon_ms=self.settings.horizon_ms)
+        self.machine = build_reassembler(self._on_event, self.settings.pipeline, scan.correlations)
         self.expiry = WallClockExpiry(self.machine, clock, self.settings.idle_s)
         self.reader = Reader(source, self.settings.queue_size)
-        if scan.correlations is not None:
-            scan.correlations.machine = self.machine
         self.stop_requested = False
         self.reload_requested = False
         now = clock()
@@ -102,7 +95,7 @@ class Stream:
 
     def _on_event(self, event: AuditEvent) -> None:
         if self.progress is not None:
-            self.progress.completed(event_key(event))
+            self.progress.completed(key_text(event.key))
         self.counts.events += 1
         if event.time_ms > self.counts.newest_event_ms:
             self.counts.newest_event_ms, self._newest_at = event.time_ms, self.clock()
@@ -245,7 +238,7 @@ class Stream:
         if not rules.rules:
             self.err.write("stream: reload: no rules loaded; the previous rules stay\n")
             return
-        self.scan.reload(rules)
+        reload_scan(self.scan, rules)
         self.counts.reloads += 1
         self.err.write(f"stream: reloaded {len(rules.rules)} rules\n")
         self.err.flush()

@@ -1,7 +1,9 @@
-"""Seeding the tree from /proc, for live sources: the processes running when the log begins.
+"""Seeding the tree from /proc: the processes running when a log begins.
 
 The one module that reads /proc (STYLE.md 11); tests point `procfs` at a folder of their own.
-A live source calls `seed_from_proc(tree)` once before its first event: every running process
+Nothing in `detect` calls it today: `detect stream` learns each process from the events that
+name it (a process first seen in an event is known by its `ppid`). A caller that starts on a
+running host may call `seed_from_proc(tree)` once before the first event: every running process
 then has its image, command line, user and parent, and its real start time (boot time from
 `stat`'s `btime` plus the process's `starttime` in clock ticks). Processes that vanish while
 they are read, or whose files cannot be read, are skipped and counted.

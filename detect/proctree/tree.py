@@ -1,9 +1,10 @@
 """The process tree: one networkx graph per host, parent -> child, built from audit events.
 
-A push object (STYLE.md 6): `push(event)` (the same as `observe`) reads one completed event,
+Fed by the engine (detect.matching.engine): `observe(event)` reads one completed event,
 attaches its process to it (`event.process`) and updates the graph; `advance(time_ms)` expires
-what the grace period allows; `flush()` and `close()` end a run. Time comes from the events
-(the newest audit time seen), never from the wall clock, so replaying a log is deterministic.
+what the grace period allows. Each event is applied as it comes, so nothing is pending at the
+end of input. Time comes from the events (the newest audit time seen), never from the wall
+clock, so replaying a log is deterministic.
 
 Identity: the graph's nodes are `Process` objects, each keyed by (host, pid, first seen time,
 first seen serial); `current` maps host and pid to the process that holds that PID now. A fork
@@ -86,10 +87,6 @@ class ProcessTree:
         """Update the tree from `event`; set and return `event.process`."""
         return observe_event(self, event)
 
-    def push(self, event: AuditEvent) -> Process | None:
-        """The push interface's name for `observe`."""
-        return self.observe(event)
-
     def advance(self, time_ms: int) -> None:
         """Audit time has reached `time_ms`: remove exited processes past their grace."""
         if time_ms > self.now_ms:
@@ -98,12 +95,6 @@ class ProcessTree:
         exited = self.exited
         while exited and (exited[0].exit_ms or 0) <= deadline:
             self._expire(exited.popleft(), deadline)
-
-    def flush(self) -> None:
-        """End of input: nothing is pending (each event is applied as it comes)."""
-
-    def close(self) -> None:
-        self.flush()
 
     def __len__(self) -> int:
         return self.size

@@ -32,7 +32,6 @@ class UnixSource:
         self._sleep = sleep
         self._sock: socket.socket | None = None
         self._lines = LineBatcher(self.name)
-        self.reconnects = 0
 
     @property
     def done(self) -> bool:
@@ -72,7 +71,6 @@ class UnixSource:
     def _reconnect(self) -> None:
         try:
             self._sock = self._connect()
-            self.reconnects += 1
         except OSError:
             self._sleep(self.retry_s)
 

@@ -1,8 +1,9 @@
 """Category views: what a `product: linux, category: X` detection sees of an event.
 
-Which categories an event offers is data (`mappings/categories.yaml`), decided by its syscall;
-the fields are ECS-style names (`process.executable`, `file.path`…) that the Sigma field
-mapping (`mappings/sigma/linux.yml`) maps SigmaHQ's names (`Image`, `TargetFilename`…) onto.
+Which categories an event offers is data (`mappings/categories.yaml`, loaded by
+`detect.kernel.categories`), decided by its syscall; the fields are ECS-style names
+(`process.executable`, `file.path`…) that the Sigma field mapping (`mappings/sigma/linux.yml`)
+maps SigmaHQ's names (`Image`, `TargetFilename`…) onto.
 Every category shares the process context of the SYSCALL record; file categories add
 `file.path` (their target files, absolute: relative names are joined to the CWD record's
 directory) and `network_connection` (IPv4 and IPv6 only, as Sysmon for Linux reports them)
@@ -20,28 +21,26 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any, Final
 
 from detect.auditd import interpret, normalize
 from detect.auditd.event import AuditEvent
 from detect.auditd.interpret import id_name
 from detect.auditd.record import Record
-from detect.core.errors import DetectError
-from detect.core.resources import mapping_path
-from detect.core.yamlio import parse_yaml
+from detect.kernel.categories import (
+    FILE_ACCESS,
+    FILE_EVENT,
+    FLAG_FORMS,
+    NETWORK_CONNECTION,
+    PROCESS_CREATION,
+    WRITE_FLAGS,
+    load_categories,
+)
+from detect.kernel.categories import CategoryError as CategoryError
 from detect.proctree.fields import TREE_FIELDS, category_tree_fields
 from detect.proctree.process import Process
 from detect.views.record import View
 
-WRITE_FLAGS: Final = 0o1 | 0o2 | 0o100 | 0o1000  # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
-FLAG_FORMS: Final = ("write", "unknown")
-NAMETYPES: Final = frozenset(("NORMAL", "CREATE", "DELETE", "PARENT", "UNKNOWN"))
-CATEGORY_KEYS: Final = frozenset(("syscalls", "targets"))
-FILE_EVENT, FILE_ACCESS = "file_event", "file_access"
-PROCESS_CREATION, NETWORK_CONNECTION = "process_creation", "network_connection"
 INET_FAMILIES: Final = frozenset(("inet", "inet6"))
 AT_FDCWD: Final = frozenset(("ffffff9c", "ffffffffffffff9c"))  # -100 as a 32- or 64-bit argument
 DIRFD_ARGS: Final = {  # the directory-descriptor arguments of `*at` calls, when not just a0
@@ -93,52 +92,6 @@ class CategoryView(dict[str, object]):
         return [value for key, value in self.items() if key not in TREE_NAMES]
 
 
-class CategoryError(DetectError):
-    pass
-
-
-@dataclass(frozen=True)
-class CategoryTable:
-    """`mappings/categories.yaml`, checked."""
-
-    by_syscall: dict[str, tuple[str, ...]]  # syscall -> its categories (not the open family)
-    targets: dict[str, tuple[str, ...]]  # file category -> PATH nametypes of its targets
-    opens: dict[str, str]  # open-family syscall -> flags argument, `write` or `unknown`
-    initiated: frozenset[str]
-    names: frozenset[str]  # every category a view can be built for
-
-
-@cache
-def load_categories(path: Path | None = None) -> CategoryTable:
-    source = path or mapping_path("categories.yaml")
-    data = parse_yaml(source.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or set(data) != {"categories", "opens", "initiated"}:
-        raise CategoryError(f"{source}: expected the keys categories, opens and initiated")
-    by_syscall: dict[str, list[str]] = {}
-    targets: dict[str, tuple[str, ...]] = {}
-    for name, entry in data["categories"].items():
-        _check_category(source, name, entry)
-        for syscall in entry["syscalls"]:
-            by_syscall.setdefault(syscall, []).append(name)
-        if "targets" in entry:
-            targets[name] = tuple(entry["targets"])
-    opens = {str(k): str(v) for k, v in data["opens"].items()}
-    for syscall, form in opens.items():
-        if form not in FLAG_FORMS and not (form[:1] == "a" and form[1:].isdigit()):
-            raise CategoryError(f"{source}: opens.{syscall}: {form!r} is not aN, write, unknown")
-    frozen = {syscall: tuple(names) for syscall, names in by_syscall.items()}
-    names = frozenset((*data["categories"], FILE_EVENT, FILE_ACCESS))
-    return CategoryTable(frozen, targets, opens, frozenset(data["initiated"]), names)
-
-
-def _check_category(source: Path, name: str, entry: Any) -> None:
-    where = f"{source}: categories.{name}"
-    if not isinstance(entry, dict) or not {"syscalls"} <= set(entry) <= CATEGORY_KEYS:
-        raise CategoryError(f"{where}: needs syscalls (and targets for file categories)")
-    if not set(entry.get("targets", ())) <= NAMETYPES:
-        raise CategoryError(f"{where}: unknown nametype in {entry['targets']}")
-
-
 def event_categories(event: AuditEvent) -> dict[str, tuple[str, ...]]:
     """The categories `event` offers, each with the nametypes of its target PATH records."""
     name = interpret.event_syscall(event)
@@ -186,7 +139,7 @@ def _flag_bits(event: AuditEvent, form: str) -> int | None:
 
 def category_views(event: AuditEvent) -> dict[str, View]:
     """One view per category the event offers (built once per event)."""
-    views: dict[str, View] | None = event.cache.get("category_views")
+    views: dict[str, View] | None = event.category_views
     if views is None:
         views = {}
         found = event_categories(event)
@@ -197,7 +150,7 @@ def category_views(event: AuditEvent) -> dict[str, View]:
             views = {
                 name: _category_view(event, base, name, kinds) for name, kinds in found.items()
             }
-        event.cache["category_views"] = views
+        event.category_views = views
     return views
 
 
@@ -362,7 +315,7 @@ class CategoryProbe(Mapping[str, object]):
             value = read[key]
         else:
             probe = PROBED.get(key)
-            if probe is None or "category_views" in self.event.cache:
+            if probe is None or self.event.category_views is not None:
                 value = self.view().get(key)
             else:
                 if read is None:

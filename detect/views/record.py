@@ -79,7 +79,6 @@ CONTEXT: Final = (
     "GID",
     "EXIT",
 )
-SYSCALL_VIEW: Final = "syscall_view"  # its key in AuditEvent.cache
 TREE_DEPTH: Final = "ProcessTreeDepth"  # the one tree field always there when any is
 
 
@@ -302,11 +301,11 @@ def _extras(record: Record, argv: list[str] | None) -> View:
 def syscall_view(event: AuditEvent) -> RecordView | None:
     """The view of the event's (first) SYSCALL record, built once per event: the context of
     the other records is read from it, and the engine tests it as that record's view."""
-    if SYSCALL_VIEW not in event.cache:
+    if not event.syscall_view_done:
         syscall = event.first("SYSCALL")
         view = None if syscall is None else RecordView(syscall, None, None, event.process)
-        event.cache[SYSCALL_VIEW] = view
-    found: RecordView | None = event.cache[SYSCALL_VIEW]
+        event.syscall_view, event.syscall_view_done = view, True
+    found: RecordView | None = event.syscall_view
     return found
 
 
@@ -357,11 +356,11 @@ def syscall_context(event: AuditEvent) -> View | None:
 
 def record_views(event: AuditEvent) -> list[View]:
     """One view per record, in record order (built once per event)."""
-    views: list[View] | None = event.cache.get("record_views")
+    views: list[View] | None = event.record_views
     if views is None:
         context = syscall_context(event)
         argv = interpret.execve_argv(event) if event.first("EXECVE") is not None else None
         process = event.process
         views = [record_view(record, context, argv, process) for record in event.records]
-        event.cache["record_views"] = views
+        event.record_views = views
     return views

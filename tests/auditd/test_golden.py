@@ -1,9 +1,10 @@
 """Goldens named by scenario (STYLE.md 14): `golden/<scenario>.log` in, `.expected.jsonl` out.
 
-Each input runs through the same path as `detect events` (the CLI's `run_events`: files source,
-Reassembler, `event_to_dict`, JSON lines), followed by one `{"summary": ...}` line: the run
-summary without its timings. `UPDATE_GOLDEN=1` rewrites the expected files instead of comparing;
-nothing else ever does. Provenance and every edit made to derive an input: `golden/README.md`.
+Each input runs through the same path as `detect events` (detect.pipeline.factory.read_events:
+files source, Reassembler, `event_to_dict`, JSON lines), followed by one `{"summary": ...}` line:
+the run summary without its timings. `UPDATE_GOLDEN=1` rewrites the expected files instead of
+comparing; nothing else ever does. Provenance and every edit made to derive an input:
+`golden/README.md`.
 
 The checks after the golden comparison say, per scenario, what was verified by hand in the
 expected files, so a regenerated golden cannot quietly bless a regression.
@@ -22,8 +23,8 @@ import pytest
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.export import event_to_dict
-from detect.cli.commands import run_events
 from detect.outputs.events import dumps
+from detect.pipeline.factory import PipelineSettings, read_events
 
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = (
@@ -74,7 +75,9 @@ def run_scenario(scenario: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) 
     def emit(event: AuditEvent) -> None:  # what the CLI's JsonLinesWriter writes, per event
         lines.append(dumps(event_to_dict(event)))
 
-    summary = run_events((f"{scenario}.log",), emit, HORIZON_MS).to_dict()
+    summary = read_events(
+        (f"{scenario}.log",), emit, PipelineSettings(horizon_ms=HORIZON_MS)
+    ).to_dict()
     for key in TIMINGS:
         del summary[key]
     lines.append(dumps({"summary": summary}))

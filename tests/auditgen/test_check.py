@@ -1,4 +1,4 @@
-"""Soundness of the generated rules, and `detect rules check` on real rule sets."""
+"""Soundness of the generated audit rules, and `detect audit-rules check` on real rule sets."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from detect.auditgen.check import check_rules, match_events
+from detect.auditgen.check import check_audit_rules
 from detect.auditgen.generate import Options, generate
 from detect.auditgen.model import SyscallRule
 from detect.auditgen.parse import parse_rules, read_rules
 from detect.auditgen.simulate import Simulator
 from detect.auditgen.write import write_items
+from detect.cli.audit_rules import DEPRECATED
 from detect.cli.commands import main
 from detect.core.resources import ROOT
 from detect.matching.dispatch import view_of
+from detect.pipeline.samples import match_events
 from detect.sigma.load import load_detections
 from detect.sigma.model import Rule
 
@@ -48,7 +50,7 @@ def test_every_match_sample_is_emitted_by_the_generated_rules(shipped, generated
 
 
 def test_check_of_the_generated_rules_finds_nothing(shipped, generated_text) -> None:
-    result = check_rules(parse_rules(generated_text), shipped, "x86_64")
+    result = check_audit_rules(parse_rules(generated_text), shipped, "x86_64")
     assert [f.rule.title for f in result.blind + result.partly] == []
     assert result.unused == []
 
@@ -58,7 +60,7 @@ def test_a_rule_set_without_file_rules_leaves_file_detections_blind(shipped) -> 
         "-a always,exit -F arch=b64 -S execve,execveat -k exec\n"
         "-a always,exit -F arch=b64 -S memfd_create -k memfd\n"
     )
-    result = check_rules(rules, shipped, "x86_64")
+    result = check_audit_rules(rules, shipped, "x86_64")
     blind = {Path(f.rule.source.source).stem for f in result.blind}
     assert {"boot_file_written", "kernel_module_syscall", "sudoers_modified"} <= blind
     assert "audit_tool_executed" not in blind  # process_creation: execve is audited
@@ -70,7 +72,7 @@ def test_a_rule_set_without_file_rules_leaves_file_detections_blind(shipped) -> 
 @SHARED
 def test_neo23x0_names_the_detections_it_leaves_blind(shipped) -> None:
     errors: list[object] = []
-    result = check_rules(read_rules(NEO23X0, errors), shipped, "x86_64")  # type: ignore[arg-type]
+    result = check_audit_rules(read_rules(NEO23X0, errors), shipped, "x86_64")  # type: ignore[arg-type]
     by_name = {Path(f.rule.source.source).stem: f for f in result.findings}
     blind = {name for name, f in by_name.items() if f.blind}
     # No rule audits writes under /boot, to /etc/hostname, key reads, or truncation in /var/log.
@@ -91,22 +93,36 @@ def test_neo23x0_names_the_detections_it_leaves_blind(shipped) -> None:
 def test_cli_generate_and_check(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "gen" / "detect.rules"
-    done = runner.invoke(main, ["rules", "generate", "--arch", "x86_64", "--out", str(out)])
+    done = runner.invoke(main, ["audit-rules", "generate", "--arch", "x86_64", "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert (tmp_path / "gen" / "detect.keys.json").exists()
     assert out.read_text() == (ROOT / "rulesets" / "detect.rules").read_text()
-    checked = runner.invoke(main, ["rules", "check", str(out), "--arch", "x86_64"])
+    checked = runner.invoke(main, ["audit-rules", "check", str(out), "--arch", "x86_64"])
     assert checked.exit_code == 0, checked.output
     assert checked.output.splitlines()[-1].endswith("0 rules serve no detection")
     frag = tmp_path / "rules.d"
     done = runner.invoke(
-        main, ["rules", "generate", "--arch", "x86_64", "--fragments", "--out", str(frag)]
+        main, ["audit-rules", "generate", "--arch", "x86_64", "--fragments", "--out", str(frag)]
     )
     assert done.exit_code == 0 and (frag / "50-detect.rules").exists()
     bare = tmp_path / "bare.rules"
     bare.write_text("-a always,exit -F arch=b64 -S execve -k exec\n")
-    blind = runner.invoke(main, ["rules", "check", str(bare), "--arch", "x86_64"])
+    blind = runner.invoke(main, ["audit-rules", "check", str(bare), "--arch", "x86_64"])
     assert (
         blind.exit_code == 1
         and "BLIND detections/persistence/boot_file_written.yml" in blind.output
     )
+
+
+def test_cli_rules_is_a_deprecated_alias_of_audit_rules(tmp_path: Path) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(main, ["--help"])
+    assert "audit-rules" in listed.output
+    assert "  rules " not in listed.output  # hidden
+    bare = tmp_path / "bare.rules"
+    bare.write_text("-a always,exit -F arch=b64 -S execve -k exec\n")
+    new = runner.invoke(main, ["audit-rules", "check", str(bare), "--arch", "x86_64"])
+    old = runner.invoke(main, ["rules", "check", str(bare), "--arch", "x86_64"])
+    assert (old.exit_code, old.stdout) == (new.exit_code, new.stdout)
+    assert old.stderr.splitlines()[0] == DEPRECATED
+    assert "deprecated" not in new.stderr

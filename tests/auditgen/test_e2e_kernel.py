@@ -29,6 +29,7 @@ from detect.matching.engine import Engine
 from detect.sigma.load import load_detections
 from tests.scripts import load_script
 
+pytestmark = pytest.mark.kernel
 SCRIPTS = ROOT / "scripts" / "capture" / "auditgen"
 
 

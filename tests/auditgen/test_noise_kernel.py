@@ -15,6 +15,7 @@ import pytest
 from detect.core.resources import ROOT
 from tests.scripts import load_script
 
+pytestmark = pytest.mark.kernel
 SCRIPTS = ROOT / "scripts" / "capture" / "auditgen"
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from detect.auditgen.model import (
+    AuditRuleFile,
     Blank,
     Comment,
     Comparison,
@@ -12,13 +13,12 @@ from detect.auditgen.model import (
     Field,
     Key,
     Perms,
-    RuleFile,
     SyscallRule,
     Syscalls,
     Watch,
 )
 from detect.auditgen.parse import parse_rule, parse_rules, read_rules, split_line
-from detect.auditgen.values import UNSET_ID, RuleError
+from detect.auditgen.values import UNSET_ID, AuditRuleError
 from detect.core.errors import DetectError, Location
 from tests.auditgen.corpus import RULESETS, rule_files
 
@@ -43,7 +43,7 @@ def test_every_public_rule_file_parses_except_lines_auditctl_refuses() -> None:
     assert len(files) == 54
     refused = {}
     for path in files:
-        errors: list[RuleError] = []
+        errors: list[AuditRuleError] = []
         rules = read_rules(path, errors)
         assert all(isinstance(error.location, Location) for error in errors)
         for error in errors:
@@ -70,7 +70,7 @@ def test_list_and_action_in_either_order() -> None:
 
 @pytest.mark.parametrize("text", ["-a always,entry", "-a sometimes,exit", "-a always", "-a"])
 def test_bad_list_or_action(text: str) -> None:
-    with pytest.raises(RuleError):
+    with pytest.raises(AuditRuleError):
         parse_rule(text)
 
 
@@ -154,7 +154,7 @@ def test_field_values_are_normalised_as_auditctl_sends_them() -> None:
     ],
 )
 def test_errors_say_why(text: str, reason: str) -> None:
-    with pytest.raises(RuleError) as caught:
+    with pytest.raises(AuditRuleError) as caught:
         parse_rule(text)
     assert reason in caught.value.reason
 
@@ -163,12 +163,14 @@ def test_errors_carry_the_file_and_line_and_compare_by_value() -> None:
     text = "# rules\n-D\n-a always,exit -F nosuch=1\n"
     with pytest.raises(DetectError) as caught:
         parse_rules(text, "x.rules")
-    assert caught.value == RuleError("unknown field nosuch", Location("x.rules", 3), "nosuch=1")
+    assert caught.value == AuditRuleError(
+        "unknown field nosuch", Location("x.rules", 3), "nosuch=1"
+    )
     assert str(caught.value) == "x.rules:3: unknown field nosuch: 'nosuch=1'"
-    errors: list[RuleError] = []
+    errors: list[AuditRuleError] = []
     rules = parse_rules(text + "-b 8192\n", "x.rules", errors)
     assert [line.number for line in rules.lines] == [1, 2, 4]
-    assert errors == [RuleError("unknown field nosuch", Location("x.rules", 3), "nosuch=1")]
+    assert errors == [AuditRuleError("unknown field nosuch", Location("x.rules", 3), "nosuch=1")]
 
 
 def test_comparisons_take_either_order() -> None:
@@ -226,7 +228,7 @@ def test_quoting_and_comments_and_blanks() -> None:
 
 def test_a_rule_file_keeps_lines_in_order_with_numbers() -> None:
     rules = parse_rules("## head\n\n-D\n-w /etc/passwd -p wa -k id\n-e 1\n", "f.rules")
-    assert isinstance(rules, RuleFile)
+    assert isinstance(rules, AuditRuleFile)
     assert [line.number for line in rules.lines] == [1, 2, 3, 4, 5]
     assert [type(item).__name__ for item in rules.items] == [
         "Comment",
@@ -241,6 +243,6 @@ def test_a_rule_file_keeps_lines_in_order_with_numbers() -> None:
 
 
 def test_reading_a_missing_file_is_an_error_with_its_path(tmp_path: Path) -> None:
-    with pytest.raises(RuleError) as caught:
+    with pytest.raises(AuditRuleError) as caught:
         read_rules(tmp_path / "none.rules")
     assert caught.value.location == Location(str(tmp_path / "none.rules"))

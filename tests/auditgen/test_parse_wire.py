@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from detect.auditgen.model import RuleMeaning, SyscallRule, Watch
+from detect.auditgen.model import AuditRuleMeaning, SyscallRule, Watch
 from detect.auditgen.parse import parse_rule
-from detect.auditgen.values import STRING_FIELDS, audit_arch_number, rule_table
+from detect.auditgen.values import STRING_FIELDS, audit_arch_number, audit_rule_table
 
 TESTDATA = (
     Path(__file__).resolve().parents[3]
@@ -54,11 +54,11 @@ def decode(data: bytes) -> WireRule:
 
 
 def _string_numbers() -> set[int]:
-    return {rule_table().number("field", name) for name in STRING_FIELDS}
+    return {audit_rule_table().number("field", name) for name in STRING_FIELDS}
 
 
-def expected(meaning: RuleMeaning, prepend: bool) -> WireRule:
-    table = rule_table()
+def expected(meaning: AuditRuleMeaning, prepend: bool) -> WireRule:
+    table = audit_rule_table()
     flags = table.number("list", meaning.list_name) | (
         table.number("list", "prepend") if prepend else 0
     )
@@ -80,7 +80,7 @@ def _mask(syscalls: frozenset[int] | None) -> tuple[int, ...]:
 
 
 def _wire_field(name: str, op: str, value: int | str) -> tuple[int, int, int | str]:
-    table = rule_table()
+    table = audit_rule_table()
     if name == "arch":
         number = audit_arch_number(str(value))
         assert number is not None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from detect.auditgen.model import Field, Key, SyscallRule, Syscalls, Watch
 from detect.auditgen.parse import parse_rule, parse_rules, read_rules
-from detect.auditgen.values import RuleError
+from detect.auditgen.values import AuditRuleError
 from detect.auditgen.write import quote, write_item, write_rules
 from tests.auditgen.corpus import rule_files
 
@@ -62,7 +62,7 @@ def test_every_public_rule_file_round_trips() -> None:
     a line that was canonical comes back byte for byte."""
     lines = unchanged = 0
     for path in rule_files():
-        errors: list[RuleError] = []
+        errors: list[AuditRuleError] = []
         rules = read_rules(path, errors)
         written = write_rules(rules).splitlines()
         assert len(written) == len(rules.lines)

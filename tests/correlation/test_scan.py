@@ -9,11 +9,10 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from detect.auditd.reassemble import Reassembler
 from detect.core.alert import Alert
 from detect.matching.engine import Engine
 from detect.outputs.events import dumps
-from detect.pipeline.scan import Scan, scan_files
+from detect.pipeline.factory import build_reassembler, build_scan, reload_scan, scan_files
 from detect.sigma.load import load_detections
 
 CAPTURES = Path(__file__).parent / "captures"
@@ -68,10 +67,9 @@ def test_batch_equals_live(tmp_path: Path) -> None:
     batch: list[dict[str, Any]] = []
     scan_files([str(path) for path in files], rules, documents(batch))
     live: list[dict[str, Any]] = []
-    scan = Scan.of(rules, documents(live))
-    machine = Reassembler(scan.on_event)
+    scan = build_scan(rules, documents(live))
+    machine = build_reassembler(scan.on_event, correlations=scan.correlations)
     assert scan.correlations is not None
-    scan.correlations.machine = machine
     for path in files:
         for number, line in enumerate(path.read_text().splitlines(keepends=True), start=1):
             machine.push(line, str(path), number)
@@ -83,13 +81,13 @@ def test_batch_equals_live(tmp_path: Path) -> None:
 
 def test_reload_keeps_the_process_tree_and_keeps_it_off_when_off() -> None:
     rules = load_detections()
-    scan = Scan.of(rules, lambda alert: None)
+    scan = build_scan(rules, lambda alert: None)
     tree = scan.engine.tree
     assert tree is not None
-    scan.reload(rules)
+    reload_scan(scan, rules)
     assert scan.engine.tree is tree
     scan.engine = Engine(rules.rules, tree=None)
-    scan.reload(rules)
+    reload_scan(scan, rules)
     assert scan.engine.tree is None
 
 

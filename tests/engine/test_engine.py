@@ -261,4 +261,4 @@ def test_a_category_rule_reading_probed_fields_needs_no_whole_view(tmp_path: Pat
     engine = Engine(load_detections([path], default=False).rules)
     event = by_serial(capture_events("file_ops"), 2135)
     assert [match.view for match in engine.evaluate(event)] == ["file_event"]
-    assert "category_views" not in event.cache
+    assert event.category_views is None

@@ -19,11 +19,11 @@ import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from detect.core.defaults import HORIZON_MS
 from detect.sigma.correlation.hit import Hit, Result
 from detect.sigma.correlation.model import Correlation
 from detect.sigma.correlation.window import Limits, Windows, WindowStats
 
-HORIZON_MS = 2000
 MAX_PENDING = 100_000  # hits waiting for the horizon; beyond it the oldest goes at once
 
 

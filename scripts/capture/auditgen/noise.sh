@@ -4,10 +4,21 @@
 # repository, byte-compiling Python, editing files in the work folder. Nothing an enabled
 # detection should alert on.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require apt-get:apt gcc:gcc git:git "$CAPTURE_PY":python3
 cd "$CAPTURE_WORK"
 apt-get --simulate --quiet --quiet upgrade >/dev/null 2>&1 || true
 printf '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n' >hello.c
-if command -v gcc >/dev/null; then gcc -O1 -o hello hello.c; fi
+gcc -O1 -o hello hello.c
 ls -l /usr/share/doc >/dev/null
 grep -rl "GNU" /usr/share/common-licenses >/dev/null || true
 cat /usr/share/common-licenses/* >/dev/null 2>&1 || true

@@ -4,6 +4,17 @@
 # (three distinct commands only), and root runs `true`, `ls /` and `cat /etc/hostname` (not
 # discovery commands of the list).
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require ps:procps ip:iproute2
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 as_nobody whoami > /dev/null
 as_nobody id > /dev/null
@@ -16,5 +27,5 @@ uname -a > /dev/null
 cat /etc/hostname > /dev/null
 hostname > /dev/null
 ps -e > /dev/null
-ip addr > /dev/null 2>&1 || true
+ip addr > /dev/null
 whoami > /dev/null

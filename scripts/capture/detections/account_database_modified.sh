@@ -8,6 +8,17 @@
 # a chroot-like copy tmp/detect-capture/etc/{passwd,shadow,sudoers} written and chmod, and the
 # account tools' own writes: `useradd` of a throwaway user `detectsample2` and its `userdel`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3 useradd:passwd userdel:passwd
 "$CAPTURE_PY" - <<'PY'
 import os
 

@@ -9,6 +9,18 @@
 # nothing written. Near misses: /etc/audit/auditd.conf read, `ausyscall --dump` (prints the
 # syscall table), and an audit.rules copy written in the work dir.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require auditctl:auditd augenrules:auditd ausearch:auditd aureport:auditd auditd:auditd
+require ausyscall:auditd "$CAPTURE_PY":python3
 auditctl -l >/dev/null
 auditctl -s >/dev/null
 auditctl -D -k detect_sample_no_such_key

@@ -8,6 +8,17 @@
 # `systemctl list-unit-files`, and writing a .service file and a crontab-like file in the work
 # dir (reads are not recorded: the watches are `-p wa`).
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require systemctl:systemd
 work="$CAPTURE_WORK"
 unit=detect-sample.service
 made_spool=0

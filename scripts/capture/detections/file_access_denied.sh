@@ -5,6 +5,17 @@
 # (EPERM), and creat(2) in a root-only folder (EACCES). Near misses: opens of missing files
 # (ENOENT) by nobody and root, and the same files read successfully by root.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 work="$CAPTURE_WORK"
 chmod 755 "$work"
 echo sample > "$work/root-owned"

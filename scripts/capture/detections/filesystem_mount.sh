@@ -3,6 +3,17 @@
 # and unmount it (with `mount`/`umount` and once more with python3's mount(2)/umount2(2) through
 # ctypes). Near misses: `mount` and `findmnt` listing mounts, `mount --version`.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require mount:mount umount:mount "$CAPTURE_PY":python3
 dir="$CAPTURE_WORK/mnt"
 mkdir "$dir"
 trap 'mountpoint -q "$dir" && umount "$dir"; true' EXIT

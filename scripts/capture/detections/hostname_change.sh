@@ -6,6 +6,17 @@
 # exists (it then fails before doing anything). Near misses: `hostname`, `hostname -s`,
 # `domainname` and `uname -n` printing the names, `cat /etc/hostname`.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3 hostnamectl:systemd mount:mount umount:mount
 before=$(hostname)
 trap '[ "$(hostname)" = "$before" ] || echo "hostname changed!" >&2' EXIT
 cp /etc/hostname "$CAPTURE_WORK/hostname.copy"

@@ -5,6 +5,17 @@
 # raw init_module and delete_module from python3 ctypes. Near misses: `lsmod` and `modinfo`
 # (kmod's read-only commands, same executable /usr/bin/kmod).
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require insmod:kmod modprobe:kmod rmmod:kmod lsmod:kmod modinfo:kmod "$CAPTURE_PY":python3
 head -c 4096 /dev/zero >"$CAPTURE_WORK/not_a_module.ko"
 insmod "$CAPTURE_WORK/not_a_module.ko"
 modprobe detect_no_such_module

@@ -4,6 +4,18 @@
 # unlock), chage, then userdel -r and groupdel. Near misses: read-only look-ups (`id`,
 # `getent passwd`, `passwd -S`, `chage -l`, `groups`).
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require groupadd:passwd useradd:passwd usermod:passwd groupmod:passwd gpasswd:passwd
+require chpasswd:passwd passwd:passwd chage:passwd userdel:passwd groupdel:passwd
 cleanup() {
     id detectusr >/dev/null 2>&1 && userdel -r detectusr 2>/dev/null
     getent group detectgrp2 >/dev/null && groupdel detectgrp2

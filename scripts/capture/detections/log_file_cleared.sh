@@ -4,6 +4,17 @@
 # (truncate(2) by path), `shred -u`, `rm`, and `mv` away; the folder removed. Near misses: lines
 # appended (`>>`) and read, and a log-like file in the work dir removed.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 l=/var/log/detect-sample
 mkdir -p "$l"
 for f in auth.log syslog wtmp.log lastlog.log secure.log; do echo "sample line" >"$l/$f"; done

@@ -4,6 +4,17 @@
 # uid 65534 with a wrong then the right password; `login` (as getty would run it, as root) with a
 # wrong then the right password, then `exit`. Near miss: `su` from root (pam_rootok, no password).
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require useradd:passwd chpasswd:passwd userdel:passwd "$CAPTURE_PY":python3
 userdel -r detectsample >/dev/null 2>&1 || true
 useradd --uid 4242 --create-home --shell /bin/bash detectsample
 echo 'detectsample:Sample-Passw0rd' | chpasswd

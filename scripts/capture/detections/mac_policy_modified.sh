@@ -6,6 +6,17 @@
 # Near misses: `aa-status` (read-only), a profile read (`cat`), and a profile
 # written to a copy in the work dir.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require apparmor_parser:apparmor aa-status:apparmor
 cat >/etc/apparmor.d/detect-sample <<'PROFILE'
 # detect sample: throwaway profile, removed at once
 profile detect-sample /usr/local/bin/detect-sample-none {

@@ -6,6 +6,17 @@
 # `.pub` halves, listing the folders, writing the keys (ssh-keygen, openssl genpkey), and
 # ssh-keygen reading a key it is asked to fingerprint.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require ssh-keygen:openssh-client openssl:openssl
 made_ssh_dir=0
 cleanup() {
     rm -f /root/.ssh/id_detect_sample /root/.ssh/id_detect_sample.pub

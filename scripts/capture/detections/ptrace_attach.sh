@@ -5,6 +5,17 @@
 # PTRACE_GETREGS, then PTRACE_DETACH. Then `strace -p` on a `sleep` started here (PTRACE_SEIZE,
 # PTRACE_INTERRUPT, ...), stopped after a second. strace is Debian's package, present here.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3 strace:strace
 "$CAPTURE_PY" - <<'PY'
 import ctypes
 import os

@@ -5,6 +5,17 @@
 # own files, root listing the folder, root reading a root-owned file it put in that home. The
 # user and home are removed at the end.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require useradd:passwd userdel:passwd
 trap 'id detecthome >/dev/null 2>&1 && userdel -r detecthome 2>/dev/null; true' EXIT
 useradd -m -s /usr/sbin/nologin detecthome
 home=/home/detecthome

@@ -6,6 +6,17 @@
 # set-group-ID root (mode 2755) in the work dir, and plain /usr/bin/true and /usr/bin/id (near
 # misses for both rules: no set-ID bit, euid 65534).
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require /usr/bin/passwd:passwd sudo:sudo
 d=$CAPTURE_WORK
 cp /usr/bin/id "$d/suid-id" && chmod 4755 "$d/suid-id"
 cp /usr/bin/id "$d/sgid-id" && chmod 2755 "$d/sgid-id"

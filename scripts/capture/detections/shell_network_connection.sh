@@ -5,6 +5,17 @@
 # Near misses to the same listener: curl and a python3 client; `ls` and `getent` run from the
 # shell (no socket).
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3 curl:curl
 port_file="$CAPTURE_WORK/port"
 "$CAPTURE_PY" - "$port_file" <<'PY' &
 import socket

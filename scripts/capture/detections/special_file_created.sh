@@ -4,6 +4,17 @@
 # (`mknod b 7 0`, a loop device's numbers), and python3 os.mknod with S_IFCHR; removed at once.
 # Near miss: python3 os.mknod of a regular file (S_IFREG, like creat).
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 d=$CAPTURE_WORK
 mkfifo "$d/fifo"
 "$CAPTURE_PY" -c 'import os, sys; os.mkfifo(sys.argv[1])' "$d/fifo2"

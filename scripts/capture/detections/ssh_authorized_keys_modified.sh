@@ -6,6 +6,17 @@
 # ~/.ssh/config, and a copy of the key named authorized_keys.pub in the work dir. The user and
 # home are removed at the end.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require ssh-keygen:openssh-client useradd:passwd userdel:passwd
 trap 'id detectssh >/dev/null 2>&1 && userdel -r detectssh 2>/dev/null; true' EXIT
 ssh-keygen -q -t ed25519 -N '' -C detect-sample -f "$CAPTURE_WORK/key"
 key=$(cat "$CAPTURE_WORK/key.pub")

@@ -7,6 +7,24 @@
 # `strace -e inject=reboot:error=EPERM`: no reboot call). Near misses: `systemctl --version`,
 # `systemctl --help`, `uptime`.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3 /usr/sbin/reboot:systemd-sysv /usr/sbin/shutdown:systemd-sysv
+require systemctl:systemd uptime:procps
+# reboot and shutdown are run with --help below: only where they are systemctl (systemd-sysv)
+for tool in /usr/sbin/reboot /usr/sbin/shutdown; do
+    [ "$tool" -ef /usr/bin/systemctl ] && continue
+    echo "$tool is not systemctl (Debian package systemd-sysv)" >&2
+    exit 1
+done
 "$CAPTURE_PY" - <<'PY'
 import ctypes
 import os

@@ -6,6 +6,17 @@
 # with EPERM, and `date -s`. Near misses: adjtimex and clock_adjtime with modes=0 (reads), as root
 # and as uid 65534.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 cat >"$CAPTURE_WORK/clock.py" <<'PY'
 import ctypes
 import sys

@@ -8,6 +8,17 @@
 # runs bash, which runs `/usr/bin/curl --version` and `/usr/bin/wget --version`. Near misses:
 # the same tools, interpreters and shells run by the scenario's own bash as root.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require python3:python3 curl:curl wget:wget
 W=$CAPTURE_WORK
 rm -rf "$W/www" "$W/srv"
 mkdir -p "$W/www/cgi-bin" "$W/srv"

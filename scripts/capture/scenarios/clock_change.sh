@@ -3,6 +3,17 @@
 # python3 ctypes: clock_settime and settimeofday; then `date -s` with the current time to the
 # nanosecond (glibc uses clock_settime); adjtimex and clock_adjtime with modes=0 (read only).
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 "$CAPTURE_PY" - <<'PY'
 import ctypes
 import time

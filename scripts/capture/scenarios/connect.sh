@@ -4,6 +4,17 @@
 # 127.0.0.1:53 (no packet sent), a unix socket by path, an abstract unix socket, and a bind of
 # a netlink (NETLINK_ROUTE) socket.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 "$CAPTURE_PY" - "$CAPTURE_WORK/sock" <<'PY'
 import socket
 import sys

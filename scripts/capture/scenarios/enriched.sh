@@ -3,6 +3,17 @@
 # and non-UTF-8 arguments, file create/rename/chmod/unlink in the work dir, and loopback connects
 # (127.0.0.1, ::1, a refused port, a unix socket path).
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 d=$CAPTURE_WORK
 /bin/echo enriched "two words" $'\xff' >/dev/null
 echo data >"$d/e.txt"

@@ -4,6 +4,17 @@
 # is built without module support (no /proc/modules), so all three fail with ENOSYS; the audit
 # records are written all the same.
 set -eu
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require "$CAPTURE_PY":python3
 head -c 4096 /dev/zero >"$CAPTURE_WORK/not_a_module.ko"
 "$CAPTURE_PY" - "$CAPTURE_WORK/not_a_module.ko" <<'PY'
 import ctypes

@@ -4,6 +4,17 @@
 # run with euid 33 (www-data, through setpriv). Near misses: `userdel detectsigma` (DEL_USER),
 # `groupadd detectsigmag`, `/usr/bin/true` run with euid 34 (backup).
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require useradd:passwd userdel:passwd groupadd:passwd groupdel:passwd
 user_made=0 group_made=0
 cleanup() {
     if [ $user_made = 1 ]; then userdel detectsigma; fi

@@ -4,6 +4,17 @@
 # `ls -id /`, `ls -R DIR`. Near misses: `getcap /usr/bin/true` (one file), `find DIR -name x`,
 # `ls -l /`, `ls DIR`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require getcap:libcap2-bin
 mkdir -p "$CAPTURE_WORK/tree/sub"
 touch "$CAPTURE_WORK/tree/sub/file"
 timeout 3 getcap -r / >/dev/null 2>&1

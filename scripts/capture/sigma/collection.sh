@@ -5,6 +5,17 @@
 # `unzip HIDDEN.jpg -d DIR`. Near misses: `tar -tzf OUT.tgz` (listing), `gzip -t FILE.gz`,
 # `grep -r username DIR`, `cat PIC.jpg NOTE.txt`, `unzip SECRET.zip -d DIR`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require zip:zip unzip:unzip
 w="$CAPTURE_WORK"
 mkdir -p "$w/data"
 printf 'username=alice\npassword=hunter2\n' >"$w/data/app.conf"

@@ -6,6 +6,17 @@
 # /etc/hostname, /etc/host.conf and /proc/sys/kernel/hostname, `passwd --help`. LC_ALL=C so
 # that cat opens no locale files.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require passwd:passwd
 export LC_ALL=C
 getconf _PHYS_PAGES >/dev/null
 getconf PAGESIZE >/dev/null

@@ -6,6 +6,17 @@
 # `lsattr FILE`, `chmod 644 FILE`, `sh -c 'chown root FILE; chmod 644 FILE'`, `cp /bin/true
 # DIR/crond2`, `touch FILE`, `setcap cap_net_raw+ep COPY`, `stat FILE`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require chattr:e2fsprogs lsattr:e2fsprogs setcap:libcap2-bin
 w="$CAPTURE_WORK"
 echo data >"$w/target"
 chattr +i "$w/target"

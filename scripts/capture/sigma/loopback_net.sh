@@ -3,6 +3,17 @@
 # uploaded to it with wget. Matches: `python3 -m http.server`, `wget --post-file=FILE URL`.
 # Near misses: `python3 -m json.tool`, `wget -q -O /dev/null URL` (a download).
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require python3:python3 wget:wget
 w="$CAPTURE_WORK"
 echo 'user=alice' >"$w/loot.txt"
 port=18765

@@ -8,6 +8,17 @@
 # (HOME is the work dir so that no .bashrc runs). Near misses under the scenario's own bash:
 # `bash -c 'id -u -n'` and `sh -c 'id -g -n'`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require /usr/bin/curl:curl
 W=$CAPTURE_WORK
 rm -rf "$W/srv"; mkdir -p "$W/srv"
 for name in java nginx rsync sshd; do cp /usr/bin/bash "$W/srv/$name"; done

@@ -8,6 +8,17 @@
 # `flock -u LOCK /usr/bin/true`, `capsh --print`, python3 -c with `base64.b64encode`, with
 # `pty.CHILD`, with `os.system("/usr/bin/true")`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require capsh:libcap2-bin python3:python3
 w="$CAPTURE_WORK"
 echo plain >"$w/plain"
 sh -c 'echo true | sh'

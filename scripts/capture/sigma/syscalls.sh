@@ -8,6 +8,17 @@
 # syslog(2) with SYSLOG_ACTION_SIZE_BUFFER (10), `setarch x86_64 true`, `lsmod`,
 # `csplit FILE 3`.
 set -u
+# Programs run below that a minimal Debian may lack, as PROGRAM:PACKAGE: the Makefile's
+# DEB_PACKAGES installs them (tests/test_system_programs.py keeps both in step). Builtins only.
+require() {
+    local s
+    for s; do
+        command -v "${s%%:*}" >/dev/null && continue
+        echo "missing program: ${s%%:*} (Debian package ${s#*:})" >&2
+        exit 127
+    done
+}
+require python3:python3 insmod:kmod lsmod:kmod
 w="$CAPTURE_WORK"
 trap 'rm -f /run/detect-sigma-fifo' EXIT
 seq 1 200 >"$w/lines"

@@ -1,0 +1,10 @@
+"""Defaults that more than one stage (or the command line) must agree on: one constant each."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Audit time after which an event without EOE is complete (auditd's own end_of_event_timeout);
+# correlations hold hits back by the same horizon, since reassembly may still complete events
+# that old.
+HORIZON_MS: Final = 2000

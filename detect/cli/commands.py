@@ -78,8 +78,8 @@ def events(
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--rules", "rule_paths", multiple=True, help="More rule files or folders.")
-@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped detections.")
+@click.option("--rules", "rule_paths", multiple=True, help="More Sigma rule files or folders.")
+@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections.")
 @click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)

@@ -17,9 +17,11 @@ from detect.outputs.fanout import AlertOutputs, truncate_to
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.syslog import SyslogSink, SyslogTarget
 from detect.outputs.webhook import WebhookSink
+from detect.pipeline.expiry import IDLE_S
 from detect.pipeline.factory import PipelineSettings, build_scan, load_rules
 from detect.pipeline.privileges import drop_to
-from detect.pipeline.stream import Stream, StreamSettings
+from detect.pipeline.reader import QUEUE_SIZE
+from detect.pipeline.stream import STATS_EVERY_S, Stream, StreamSettings
 from detect.sources.checkpoint import Checkpoint, Progress
 from detect.sources.follow import Follower
 from detect.sources.live import LiveSource
@@ -129,10 +131,10 @@ def load_rules_or_exit(settings: PipelineSettings) -> RuleSet:
 @click.option("--syslog-facility", type=str, default="local0", show_default=True)
 @click.option("--webhook", type=str, default=None, help="POST each alert as JSON here.")
 @click.option("--user", type=str, default=None, help="Drop to this user once the source is open.")
-@click.option("--stats-interval", type=float, default=60.0, show_default=True)
-@click.option("--idle-ms", type=int, default=500, show_default=True)
+@click.option("--stats-interval", type=float, default=STATS_EVERY_S, show_default=True)
+@click.option("--idle-ms", type=int, default=round(IDLE_S * 1000), show_default=True)
 @click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
-@click.option("--queue-size", type=int, default=64, show_default=True)
+@click.option("--queue-size", type=int, default=QUEUE_SIZE, show_default=True)
 def stream(
     follow: str | None,
     stdin: bool,

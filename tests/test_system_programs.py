@@ -36,46 +36,56 @@ SCRIPTS = sorted((ROOT / "scripts" / "capture").rglob("*.sh"))
 # /usr/bin/python3). These packages must be in DEB_PACKAGES and each program `require`d.
 PACKAGES = {
     "apparmor": "aa-status apparmor_parser",
-    "apt": "apt-get",
+    "apt": "apt-cache apt-get",
     "auditd": "auditctl auditd augenrules aureport ausearch ausyscall",
     "curl": "curl",
     "e2fsprogs": "chattr lsattr",
     "gcc": "gcc",
     "git": "git",
-    "iproute2": "ip",
+    "gpg": "gpg",
+    "gpgconf": "gpgconf",
+    "iproute2": "ip ss",
     "kmod": "insmod lsmod modinfo modprobe rmmod",
     "libcap2-bin": "capsh getcap setcap",
-    "mount": "mount umount",
-    "openssh-client": "ssh-keygen",
+    "lsof": "lsof",
+    "make": "make",
+    "mount": "losetup mount umount",
+    "net-tools": "arp netstat",
+    "openssh-client": "ssh ssh-keygen",
     "openssl": "openssl",
     "passwd": "chage chpasswd gpasswd groupadd groupdel groupmod passwd useradd userdel usermod",
-    "procps": "ps uptime",
+    "procps": "free pgrep ps top uptime",
     "python3": "$CAPTURE_PY python3",
+    "sqlite3": "sqlite3",
     "strace": "strace",
     "sudo": "sudo",
-    "systemd": "hostnamectl systemctl",
+    "systemd": "hostnamectl journalctl localectl systemctl systemd-detect-virt timedatectl",
     "systemd-sysv": "reboot shutdown",  # systemctl's personalities
     "unzip": "unzip",
+    "util-linux-extra": "hwclock",
+    "vim": "vim",
     "wget": "wget",
+    "xxd": "xxd",
     "zip": "zip",
 }
 # Debian 12's Essential packages (dpkg refuses to remove them): not required, not listed.
 ESSENTIAL = {
     "bash": "bash",
-    "coreutils": "base64 cat chmod chown cp csplit date dd echo env groups head id ln ls mkdir"
-    " mkfifo mknod mv nice rm rmdir seq shred sleep split stat tail timeout touch true truncate"
-    " uname wc whoami",
+    "coreutils": "base64 cat chmod chown cp csplit date dd df dirname du echo env groups head id"
+    " ln ls mkdir mkfifo mknod mv nice nproc rm rmdir seq shred sleep split stat tail timeout touch"
+    " true truncate uname wc whoami",
+    "dpkg": "dpkg dpkg-query",
     "dash": "sh",
     "findutils": "find",
     "grep": "grep",
     "gzip": "gzip",
     "hostname": "domainname hostname",
-    "libc-bin": "getconf getent",
-    "login": "login",
+    "libc-bin": "getconf getent locale",
+    "login": "lastlog login",
     "perl-base": "perl",
     "sed": "sed",
     "tar": "tar",
-    "util-linux": "findmnt flock mountpoint runuser setarch setpriv su unshare",
+    "util-linux": "findmnt flock mountpoint runuser setarch setpriv setsid su unshare wipefs",
 }
 PROGRAMS = {
     program: package

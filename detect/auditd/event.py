@@ -31,12 +31,14 @@ class AuditEvent:
         "argv_truncated",
         "category_views",
         "completion",
+        "dropped",
         "ecs",
         "node",
         "process",
         "record_views",
         "records",
         "serial",
+        "size",
         "sockaddr",
         "sockaddr_done",
         "stamp",
@@ -51,6 +53,8 @@ class AuditEvent:
         self.serial = first.serial
         self.time_ms = stamp_to_ms(first.stamp)  # audit time, milliseconds since the epoch
         self.records: list[Record] = [first]
+        self.size = len(first.line)  # bytes (characters) of its records' lines: bounded
+        self.dropped = 0  # records refused because the event reached its bounds
         self.completion = ""
         self.process: Process | None = None  # its process in the tree, once observed
         self.argv: list[str] | None = None

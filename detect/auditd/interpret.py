@@ -11,6 +11,7 @@ from functools import cache, lru_cache
 from typing import Any, Final, Literal
 
 from detect.auditd.event import AuditEvent
+from detect.auditd.numbers import U32_MAX, parse_uint
 from detect.auditd.record import Record
 from detect.kernel import tables
 
@@ -70,17 +71,16 @@ def arch_of(arch_hex: str) -> str | None:
 
 @lru_cache(maxsize=NAME_CACHE)
 def syscall_of(arch: str | None, number: str) -> str | None:
-    if arch is None or not number.isdigit():
+    value = parse_uint(number, U32_MAX)
+    if arch is None or value is None:
         return None
-    return tables.syscall_name(arch, int(number))
+    return tables.syscall_name(arch, value)
 
 
 def errno_of(exit_value: str) -> str | None:
     """`-13` → `EACCES`; non-negative exits are results, not errors."""
-    if not exit_value.startswith("-") or not exit_value[1:].isdigit():
-        return None
-    number = int(exit_value[1:])
-    return tables.errno_name(number) if number < 4096 else None
+    number = parse_uint(exit_value[1:], 4095) if exit_value.startswith("-") else None
+    return None if number is None else tables.errno_name(number)
 
 
 def record_interpreted(record: Record) -> dict[str, str]:
@@ -144,7 +144,9 @@ def execve_argv(event: AuditEvent) -> list[str] | None:
 
 def _collect_args(fields: dict[str, str]) -> tuple[list[str], bool]:
     argc_text = fields.get("argc", "")
-    argc = int(argc_text) if argc_text.isdigit() else len(fields)
+    argc = parse_uint(argc_text, U32_MAX)
+    if argc is None:
+        argc = len(fields)
     argv: list[str] = []
     complete = True
     for index in range(argc):
@@ -167,7 +169,7 @@ def _join_chunks(fields: dict[str, str], index: int) -> tuple[str, bool]:
         position += 1
     data = b"".join(chunks)
     expected = fields.get(f"a{index}_len", "")
-    whole = expected.isdigit() and int(expected) in (len(data), 2 * len(data))
+    whole = parse_uint(expected) in (len(data), 2 * len(data))
     return from_bytes(data), whole
 
 

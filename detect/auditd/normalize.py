@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
+from detect.auditd.numbers import parse_uint
 from detect.auditd.record import Record
 from detect.core.errors import DetectError
 from detect.core.resources import mapping_path
@@ -125,7 +126,8 @@ def _process(event: AuditEvent, primary: Record) -> dict[str, Any]:
     for field, target in PROCESS_FIELDS:
         value = fields.get(field)
         if value is not None:
-            out[target] = int(value) if value.isdigit() else value
+            number = parse_uint(value)
+            out[target] = value if number is None else number
     if "ppid" in out:
         out["parent"] = {"pid": out.pop("ppid")}
     argv = interpret.execve_argv(event)

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from functools import cache
+from heapq import heapify, heappop, heappush
 from typing import Final
 
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
@@ -31,8 +32,30 @@ SERIAL_MODULUS: Final = 1 << 32  # the kernel's serial is an unsigned int
 # A forward jump of audit time larger than this needs a second event.
 MAX_JUMP_MS: Final = 10 * 60 * 1000
 RESET_DISTANCE: Final = 1 << 24  # a backward jump this large is a wrap or a reboot, not disorder
+# Bounds (DESIGN §8): any local user chooses how many records an event has and how long they
+# are; garbage or a fleet can name endless nodes.
+MAX_RECORDS: Final = 20_000  # records per event (an ARG_MAX execve is ~400; items= PATHs few)
+MAX_EVENT_BYTES: Final = 16 << 20  # characters per event (an ARG_MAX execve in hex: ~4.5 MB)
+MAX_NODE_INFLIGHT: Final = 20_000  # events in flight per node
+MAX_NODES: Final = 65_536  # nodes tracked; idle ones are forgotten first
+NODE_IDLE_MS: Final = 60 * 60 * 1000  # a node silent this long (in audit time) is forgotten
+SWEEP_EVERY: Final = 4096  # new nodes between looks for idle ones
+MAX_FORGOTTEN_LOSSES: Final = 4096  # nodes whose losses are kept by name once forgotten
+OTHER_NODES: Final = "(other forgotten nodes)"
 
 Key = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What reassembly holds at most; what is refused or evicted is counted in the stats."""
+
+    max_inflight: int = MAX_INFLIGHT
+    max_node_inflight: int = MAX_NODE_INFLIGHT
+    max_records: int = MAX_RECORDS
+    max_event_bytes: int = MAX_EVENT_BYTES
+    max_nodes: int = MAX_NODES
+    node_idle_ms: int = NODE_IDLE_MS
 
 
 @cache
@@ -60,7 +83,11 @@ class ReassemblyStats:
     evicted: int = 0
     late_records: int = 0
     serial_resets: int = 0
+    serial_outliers: int = 0  # far from the node's serials, not (yet) confirmed as a reset
     time_jumps_held: int = 0
+    events_capped: int = 0  # events that reached max_records or max_event_bytes
+    records_dropped: int = 0  # records refused by those events
+    nodes_forgotten: int = 0  # idle nodes dropped (max_nodes, node_idle_ms)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {item.name: getattr(self, item.name) for item in fields(self)}
@@ -75,20 +102,30 @@ class _Node:
         "inflight",
         "lost",
         "max_serial",
+        "name",
         "order",
         "pending_jump",
+        "pending_serial",
         "recent",
         "watermark",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, name: str | None) -> None:
+        self.name = name
         self.inflight: dict[Key, AuditEvent] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: dict[Key, None] = {}
         self.watermark = -1
         self.pending_jump = -1
         self.max_serial = -1
+        self.pending_serial = -1
         self.lost = 0
+
+
+# The global oldest-first order of events in flight: (audit time, arrival, node, key). Entries
+# of events completed since stay until they reach the top or the heap is rebuilt (when it holds
+# twice the events in flight): O(log n) per event, whatever the number of nodes.
+Entry = tuple[int, int, _Node, Key]
 
 
 class Reassembler:
@@ -100,26 +137,44 @@ class Reassembler:
         *,
         horizon_ms: int = HORIZON_MS,
         max_inflight: int = MAX_INFLIGHT,
+        limits: Limits | None = None,
     ) -> None:
         self._emit = emit
         self.horizon_ms = horizon_ms
-        self.max_inflight = max_inflight
+        self.limits = limits if limits is not None else Limits(max_inflight=max_inflight)
+        self.max_inflight = self.limits.max_inflight
+        self._max_records = self.limits.max_records
+        self._max_bytes = self.limits.max_event_bytes
         self.stats = ReassemblyStats()
         self._nodes: dict[str | None, _Node] = {}
         self._inflight = 0
+        self._heap: list[Entry] = []
+        self._arrivals = 0
+        self._new_nodes = 0
+        self._newest_ms = -1  # the newest watermark of any node
+        self._forgotten_lost: dict[str | None, int] = {}
 
     @property
     def lost(self) -> int:
-        """Events missing by serial gaps, over all nodes."""
-        return sum(node.lost for node in self._nodes.values())
+        """Events missing by serial gaps, over all nodes (forgotten ones included)."""
+        return sum(node.lost for node in self._nodes.values()) + sum(self._forgotten_lost.values())
 
     @property
     def lost_by_node(self) -> dict[str | None, int]:
-        return {name: node.lost for name, node in self._nodes.items() if node.lost}
+        out = dict(self._forgotten_lost)
+        for name, node in self._nodes.items():
+            if node.lost:
+                out[name] = out.get(name, 0) + node.lost
+        return out
 
     @property
     def inflight(self) -> int:
         return self._inflight
+
+    @property
+    def nodes(self) -> int:
+        """Nodes tracked now."""
+        return len(self._nodes)
 
     def inflight_events(self) -> list[AuditEvent]:
         """The events in flight (live sources look at them to expire by wall clock)."""
@@ -133,18 +188,16 @@ class Reassembler:
             self._close(node, key, event, EXPIRED)
 
     def audit_time(self, node: str | None) -> int:
-        """The newest audit time `node`'s records have confirmed (a far jump ahead waits for a
-        second event, see `_advance`); -1 before its first record."""
+        """The newest audit time `node`'s records have confirmed (a jump ahead past the
+        horizon waits for a second event, see `_advance`); -1 before its first record."""
         found = self._nodes.get(node)
         return -1 if found is None else found.watermark
 
     def oldest_inflight_ms(self) -> int | None:
-        """A lower bound of the audit time of the events in flight (events this old may still
-        be emitted); None when none are in flight."""
-        if not self._inflight:
-            return None
-        times = [node.order[0][0] for node in self._nodes.values() if node.inflight and node.order]
-        return min(times) if times else None
+        """The audit time of the oldest event in flight (events this old may still be
+        emitted); None when none are in flight."""
+        top = self._oldest()
+        return None if top is None else top[0]
 
     def push(self, line: str, source: str = "-", lineno: int = 0) -> None:
         """One line of text; a line that is not an audit record is counted, never raised."""
@@ -166,16 +219,29 @@ class Reassembler:
         self.stats.records += 1
         node = self._nodes.get(record.node)
         if node is None:
-            node = self._nodes[record.node] = _Node()
+            node = self._new_node(record.node)
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
         if event is not None:
             if record.type == "EOE":
                 self._close(node, key, event, EOE)
+                return
+            records = event.records
+            size = event.size + len(record.line)
+            if len(records) < self._max_records and size <= self._max_bytes:
+                records.append(record)
+                event.size = size
             else:
-                event.records.append(record)
+                self._refuse(event)
             return
         self._start(node, key, record)
+
+    def _refuse(self, event: AuditEvent) -> None:
+        """A record beyond the event's bounds: dropped and counted; the event goes on."""
+        if not event.dropped:
+            self.stats.events_capped += 1
+        event.dropped += 1
+        self.stats.records_dropped += 1
 
     def _start(self, node: _Node, key: Key, record: Record) -> None:
         late = key in node.recent
@@ -197,22 +263,32 @@ class Reassembler:
             node.inflight[key] = event
             node.order.append((time_ms, key))
             self._inflight += 1
+            self._arrivals += 1
+            heappush(self._heap, (time_ms, self._arrivals, node, key))
+            if len(node.inflight) > self.limits.max_node_inflight:
+                self._evict_first(node)
         if time_ms > node.watermark and self._advance(node, time_ms):
             self._expire(node)
         if self._inflight > self.max_inflight:
             self._evict_oldest()
 
     def _advance(self, node: _Node, time_ms: int) -> bool:
-        """Move the node's audit-time watermark; a jump of more than MAX_JUMP_MS is taken only
-        when a second event confirms it, so one bogus timestamp cannot expire everything."""
-        if node.watermark >= 0 and time_ms - node.watermark > MAX_JUMP_MS:
+        """Move the node's audit-time watermark. A step of more than the horizon (which would
+        expire events in flight) is taken only when a second event confirms it, one no earlier
+        than a horizon before the first: one record with a bogus time cannot expire
+        everything; a real quiet gap costs one event's wait."""
+        watermark = node.watermark
+        if watermark >= 0 and time_ms - watermark > max(self.horizon_ms, 0):
             pending = node.pending_jump
-            if pending < 0 or abs(time_ms - pending) > MAX_JUMP_MS:
-                node.pending_jump = time_ms
+            if pending < 0 or time_ms < pending - self.horizon_ms:
+                if pending < 0 or time_ms > pending:
+                    node.pending_jump = time_ms
                 self.stats.time_jumps_held += 1
                 return False
         node.pending_jump = -1
         node.watermark = time_ms
+        if time_ms > self._newest_ms:
+            self._newest_ms = time_ms
         return True
 
     def _expire(self, node: _Node) -> None:
@@ -229,20 +305,42 @@ class Reassembler:
             order.popleft()
             self._close(node, key, event, EXPIRED)
 
+    def _oldest(self) -> Entry | None:
+        """The heap's top once it names an event still in flight (completed ones dropped)."""
+        heap = self._heap
+        while heap:
+            top = heap[0]
+            if top[3] in top[2].inflight and self._nodes.get(top[2].name) is top[2]:
+                return top
+            heappop(heap)
+        return None
+
     def _evict_oldest(self) -> None:
-        candidates = [node for node in self._nodes.values() if node.inflight]
-        oldest = min(candidates, key=lambda node: node.order[0][0] if node.order else 0)
-        while oldest.order:
-            _, key = oldest.order.popleft()
-            event = oldest.inflight.get(key)
+        top = self._oldest()
+        if top is not None:
+            heappop(self._heap)
+            node, key = top[2], top[3]
+            self._close(node, key, node.inflight[key], EVICTED)
+
+    def _evict_first(self, node: _Node) -> None:
+        """The node holds too many events in flight: its first (in arrival) goes."""
+        while node.order:
+            _, key = node.order.popleft()
+            event = node.inflight.get(key)
             if event is not None:
-                self._close(oldest, key, event, EVICTED)
+                self._close(node, key, event, EVICTED)
                 return
 
     def _close(self, node: _Node, key: Key, event: AuditEvent, how: str) -> None:
         del node.inflight[key]
         self._inflight -= 1
         self._remember(node, key)
+        heap = self._heap
+        if len(heap) > 2 * self._inflight + 1024:
+            self._heap = [
+                e for e in heap if e[3] in e[2].inflight and e[2] is self._nodes.get(e[2].name)
+            ]
+            heapify(self._heap)
         self._complete(event, how)
 
     def _complete(self, event: AuditEvent, how: str) -> None:
@@ -264,6 +362,42 @@ class Reassembler:
         if len(recent) > 2 * RECENT_KEYS:
             node.recent = dict.fromkeys(list(recent)[-RECENT_KEYS:])
 
+    # --- nodes ------------------------------------------------------------------------------
+
+    def _new_node(self, name: str | None) -> _Node:
+        self._new_nodes += 1
+        if len(self._nodes) >= self.limits.max_nodes or self._new_nodes % SWEEP_EVERY == 0:
+            self._forget_nodes()
+        node = self._nodes[name] = _Node(name)
+        return node
+
+    def _forget_nodes(self) -> None:
+        """Forget nodes silent for `node_idle_ms` of audit time; over `max_nodes`, also the
+        longest silent ones (their events in flight evicted) down to three quarters of it.
+        Runs every SWEEP_EVERY new nodes or when full, so it costs O(1) per record."""
+        idle_before = self._newest_ms - self.limits.node_idle_ms
+        most = self.limits.max_nodes
+        by_age = sorted(self._nodes.values(), key=lambda node: node.watermark)
+        excess = len(by_age) - (most * 3 // 4 if len(by_age) >= most else len(by_age))
+        for node in by_age:
+            if excess <= 0 and (node.watermark >= idle_before or node.inflight):
+                break
+            if node.inflight and excess <= 0:
+                continue
+            for key, event in list(node.inflight.items()):
+                self._close(node, key, event, EVICTED)
+            self._forget(node)
+            excess -= 1
+
+    def _forget(self, node: _Node) -> None:
+        del self._nodes[node.name]
+        self.stats.nodes_forgotten += 1
+        if node.lost:
+            name = node.name if len(self._forgotten_lost) < MAX_FORGOTTEN_LOSSES else OTHER_NODES
+            self._forgotten_lost[name] = self._forgotten_lost.get(name, 0) + node.lost
+
+    # --- serials ----------------------------------------------------------------------------
+
     def _track_serial(self, node: _Node, serial: int) -> None:
         top = node.max_serial
         if top < 0 or serial == top:
@@ -271,23 +405,31 @@ class Reassembler:
         elif serial > top:
             gap = serial - top - 1
             if gap >= RESET_DISTANCE:
-                self.stats.serial_resets += 1
+                self._far_serial(node, serial)
             else:
                 node.lost += gap
-            node.max_serial = serial
+                node.max_serial = serial
         elif top - serial < RESET_DISTANCE:
             if node.lost:
                 node.lost -= 1  # arrived out of order: fills a gap counted earlier
+        elif top >= SERIAL_MODULUS - RESET_DISTANCE and serial < RESET_DISTANCE:
+            node.lost += (serial + SERIAL_MODULUS - top - 1) % SERIAL_MODULUS  # wrapped
+            node.max_serial = serial
         else:
-            self._backward_jump(node, serial)
+            self._far_serial(node, serial)
 
-    def _backward_jump(self, node: _Node, serial: int) -> None:
-        top = node.max_serial
-        if top >= SERIAL_MODULUS - RESET_DISTANCE and serial < RESET_DISTANCE:
-            node.lost += (serial + SERIAL_MODULUS - top - 1) % SERIAL_MODULUS
-        else:
+    def _far_serial(self, node: _Node, serial: int) -> None:
+        """A serial far from the node's: a reset (reboot, another auditd) once a second record
+        near it confirms it; until then one outlier, which moves nothing."""
+        pending = node.pending_serial
+        if pending >= 0 and abs(serial - pending) < RESET_DISTANCE:
             self.stats.serial_resets += 1
-        node.max_serial = serial
+            self.stats.serial_outliers -= 1  # the first one was the reset, not an outlier
+            node.max_serial = max(serial, pending)
+            node.pending_serial = -1
+        else:
+            self.stats.serial_outliers += 1
+            node.pending_serial = serial
 
     def _unparsed(self, error: ParseError) -> None:
         self.stats.unparsed += 1
@@ -297,7 +439,7 @@ class Reassembler:
     def flush(self) -> None:
         """Complete everything still in flight, oldest first per node (every event in flight has
         its entry in `order`)."""
-        for node in self._nodes.values():
+        for node in list(self._nodes.values()):
             while node.order:
                 _, key = node.order.popleft()
                 event = node.inflight.get(key)

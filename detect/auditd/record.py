@@ -11,16 +11,18 @@ import re
 from typing import Final
 
 from detect.auditd import fields as body_fields
+from detect.auditd.numbers import U32_MAX, parse_uint
+from detect.core.defaults import MAX_LINE
 from detect.core.errors import Location, ParseError
 from detect.kernel import tables
 
 EventKey = tuple[str | None, str, int]  # (node, audit stamp, serial): what names an event
 
 ENRICHED_SEPARATOR: Final = "\x1d"
-MAX_LINE: Final = 1 << 20  # the kernel caps a record far below this; longer is garbage
 # The usual line, in one match: [node=N ]type=T msg=audit(SEC.MSEC:SERIAL):
-HEADER_RE: Final = re.compile(
-    r"(?:node=([^ ]*) )?type=([A-Z0-9_\[\]]+) msg=audit\((\d{1,11}\.\d{1,9}):(\d{1,20})\): ?"
+HEADER_RE: Final = re.compile(  # ASCII digits only: `\d` takes every script's digits
+    r"(?:node=([^ ]*) )?type=([A-Z0-9_\[\]]+) "
+    r"msg=audit\(([0-9]{1,11}\.[0-9]{1,9}):([0-9]{1,20})\): ?"
 )
 TYPE_TOKEN_RE: Final = re.compile(r"[A-Z0-9_\[\]]+")  # HEADER_RE's type token
 HEADER_TOKENS: Final[set[str]] = set()  # type tokens seen to match TYPE_TOKEN_RE (bounded)
@@ -31,6 +33,7 @@ SPACE: Final = 32  # ord(" ")
 TYPE_RANGE: Final = (1000, 2999)  # every audit record type number lies here
 MAX_KNOWN_TYPES: Final = 4096  # garbage can invent endless type tokens
 MAX_SECONDS_DIGITS: Final = 11  # up to the year 5138; longer stamps are garbage
+SERIAL_RANGE: Final = "serial out of range (the kernel's is 32 bits)"
 
 NO_ENRICHED: Final[dict[str, str]] = {}  # shared, never mutated: most logs are RAW
 
@@ -137,9 +140,9 @@ def canonical_type(token: str) -> str | None:
     if token.startswith("UNKNOWN[") and token.endswith("]"):
         number = token[8:-1]
     name: str | None = None
-    if number.isdigit() and len(number) < 10:
-        value = int(number)
-        if TYPE_RANGE[0] <= value <= TYPE_RANGE[1]:
+    value = parse_uint(number, TYPE_RANGE[1])
+    if value is not None:
+        if value >= TYPE_RANGE[0]:
             name = tables.record_type_name(value) or f"UNKNOWN[{value}]"
     elif token.replace("_", "").isalnum() and token.isupper():
         name = token
@@ -179,7 +182,10 @@ def _record(
     rtype = KNOWN_TYPES.get(token) or canonical_type(token)
     if rtype is None:
         raise _fail("bad record type", line, source, lineno)
-    return Record(node, rtype, stamp, int(serial), line, body_at, source, lineno)
+    number = int(serial)  # ASCII digits: both callers checked
+    if number > U32_MAX:
+        raise _fail(SERIAL_RANGE, line, source, lineno)
+    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
 
 
 def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
@@ -251,14 +257,17 @@ def _parse_line_slow(line: str, source: str, lineno: int) -> Record:
         raise _fail("no audit(timestamp:serial) header", line, source, lineno)
     stamp, colon, serial_text = line[open_at + 6 : close_at].partition(":")
     seconds, dot, millis = stamp.partition(".")
-    if not (
-        colon and dot and serial_text.isdecimal() and seconds.isdecimal() and millis.isdecimal()
-    ):
+    serial = parse_uint(serial_text)
+    if not (colon and dot and serial is not None):
         raise _fail("bad audit(timestamp:serial)", line, source, lineno)
-    if len(serial_text) > 20 or len(seconds) > MAX_SECONDS_DIGITS:
+    if not (parse_uint(seconds) is not None and parse_uint(millis) is not None):
+        raise _fail("bad audit(timestamp:serial)", line, source, lineno)
+    if len(seconds) > MAX_SECONDS_DIGITS or len(millis) > 9:
         raise _fail("absurd timestamp or serial", line, source, lineno)
+    if serial > U32_MAX:
+        raise _fail(SERIAL_RANGE, line, source, lineno)
     body_at = close_at + 3 if line.startswith(" ", close_at + 2) else close_at + 2
-    return Record(node, rtype, stamp, int(serial_text), line, body_at, source, lineno)
+    return Record(node, rtype, stamp, serial, line, body_at, source, lineno)
 
 
 def key_text(key: EventKey) -> str:
@@ -273,4 +282,5 @@ def line_key(line: str) -> EventKey | None:
     if match is None:
         return None
     node, _, stamp, serial = match.groups()
-    return (node or None, stamp, int(serial))
+    number = int(serial)
+    return None if number > U32_MAX else (node or None, stamp, number)

@@ -23,8 +23,16 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from detect.auditgen.derive import HOME_SCOPE, Derivation, Need, derive_all, load_table
-from detect.auditgen.model import AuditRule, AuditRuleFile, Field, Perms, SyscallRule, Watch
+from detect.auditgen.derive import Derivation, Need, derive_all, load_table
+from detect.auditgen.model import (
+    AuditRule,
+    AuditRuleFile,
+    AuditRuleLine,
+    Field,
+    Perms,
+    SyscallRule,
+    Watch,
+)
 from detect.auditgen.simulate import (
     ATTR_CLASS,
     EXEC_CLASS,
@@ -33,7 +41,7 @@ from detect.auditgen.simulate import (
     Simulator,
     why_lost,
 )
-from detect.auditgen.values import arch_of
+from detect.auditgen.values import AuditRuleError, arch_of
 from detect.auditgen.write import write_item
 from detect.kernel import tables
 from detect.matching.dispatch import view_of
@@ -75,6 +83,7 @@ class Finding:
 class CheckResult:
     findings: list[Finding]
     unused: list[AuditRule]  # rules that serve no detection
+    problems: list[AuditRuleError] = field(default_factory=list)  # lines the arch refuses
 
     @property
     def blind(self) -> list[Finding]:
@@ -85,13 +94,33 @@ class CheckResult:
         return [f for f in self.findings if f.partly]
 
 
+def loadable(rules_file: AuditRuleFile, machine: str) -> tuple[AuditRuleFile, list[AuditRuleError]]:
+    """The lines auditctl could load on `machine`, and the others as errors with `file:line`
+    (a syscall name its table lacks, an arch it does not have). `auditctl -R` stops at the
+    first of them; `-c` and `-i` go on, as the check does."""
+    kept: list[AuditRuleLine] = []
+    problems: list[AuditRuleError] = []
+    for line, (where, item) in zip(rules_file.lines, rules_file.located(), strict=True):
+        try:
+            if isinstance(item, Watch):
+                item.meaning(machine, True)
+            elif isinstance(item, SyscallRule):
+                item.meaning(machine)
+        except AuditRuleError as err:
+            problems.append(AuditRuleError(err.reason, where, line.text))
+            continue
+        kept.append(line)
+    return AuditRuleFile(rules_file.source, tuple(kept)), problems
+
+
 def check_audit_rules(
     rules_file: AuditRuleFile,
     detections: list[Rule],
     machine: str,
-    scope: tuple[str, ...] | None = HOME_SCOPE,
+    scope: tuple[str, ...] = (),
 ) -> CheckResult:
     """`scope`: where file detections without a path literal look (as `generate` assumes)."""
+    rules_file, problems = loadable(rules_file, machine)
     applicable = [rule for rule in detections if view_of(rule) is not None]
     derivations = derive_all(applicable, load_table(), scope)
     deciding: set[int] = set()
@@ -105,7 +134,7 @@ def check_audit_rules(
         and _selects(rule)
         and not any(_serves(rule, n, machine) for n in needs)
     ]
-    return CheckResult(findings, unused)
+    return CheckResult(findings, unused, problems)
 
 
 def _finding(
@@ -225,6 +254,8 @@ def report_lines(result: CheckResult, root: str = "") -> Iterator[str]:
         source = rule.source.source
         return source[len(root) + 1 :] if root and source.startswith(root + "/") else source
 
+    for problem in result.problems:
+        yield f"PROBLEM {problem}"
     for finding in result.blind:
         evidence = f"0 of {finding.samples} sample events" if finding.samples else "derivation"
         yield f"BLIND {name(finding.rule)}: {finding.rule.title} ({evidence})"
@@ -239,5 +270,5 @@ def report_lines(result: CheckResult, root: str = "") -> Iterator[str]:
     seeing = total - len(result.blind)
     yield (
         f"{seeing} of {total} detections can fire, {len(result.partly)} partly blind, "
-        f"{len(result.unused)} rules serve no detection"
+        f"{len(result.unused)} rules serve no detection, {len(result.problems)} lines not loadable"
     )

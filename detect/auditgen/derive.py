@@ -17,7 +17,8 @@ condition (`terms.py`) gives one or more needs:
 
 Sigma compares strings case-insensitively and the kernel does not: path and executable
 literals are taken as written (Linux paths are case-sensitive). A term with nothing to bound it
-(no syscall and no path) gets the broad rule and the detection is marked `broad`.
+(no syscall and no path, or a file term without a path literal when no `scope` is given) gets no
+need at all: it is left out, and `Derivation.unbounded` says why. Never a catch-all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from detect.auditgen.safe import unsafe_value
 from detect.auditgen.terms import EQ, PREFIX, Atom, Term, TooComplex, condition_terms
 from detect.core.errors import DetectError
 from detect.core.resources import mapping_path
@@ -62,11 +64,12 @@ CATEGORY_SYSCALL, CATEGORY_SUCCESS = "auditd.syscall", "auditd.success"
 CATEGORY_ERRNO = "auditd.errno"
 LOGIN_FIELDS = frozenset(("auid", "AUID", "user.audit.id", "user.audit.name"))
 SUCCESS_VALUES = {"yes": "1", "no": "0", "true": "1", "false": "0", "1": "1", "0": "0"}
-MAPPING_KEYS = frozenset(("syscall_records", "process_tree", "arches"))
+MAPPING_KEYS = frozenset(("syscall_records", "process_tree", "arches", "auditctl", "noise"))
 PROCESS_TREE = "process-tree"  # what the tree's needs are served as
 # network_connection views are IPv4 and IPv6 only: the kernel's saddr_fam (AF_INET, AF_INET6)
 INET_FAMILIES = ("2", "10")
-HOME_SCOPE = ("/home", "/root")  # where user files (~/.ssh, ~/.config) are assumed to lie
+HOME_SCOPE = ("/home", "/root")  # where user files (~/.ssh, ~/.config) usually lie
+UNBOUNDED_OPTION = "--unbounded-paths"  # the generate option that includes unbounded file terms
 
 
 class DeriveError(DetectError):
@@ -105,11 +108,26 @@ class Derivation:
     view: str | None
     needs: list[Need] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    broad: bool = False
+    unbounded: list[str] = field(default_factory=list)  # terms left out, and why
+    refused: list[str] = field(default_factory=list)  # values auditctl cannot take
 
     @property
     def applicable(self) -> bool:
         return self.view is not None
+
+    @property
+    def underivable(self) -> bool:
+        """Audit-visible, but no term gives anything an audit rule can select."""
+        return self.applicable and not self.needs and bool(self.unbounded)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Well-known noise excluded first: an executable's calls of some syscalls."""
+
+    exe: str
+    syscalls: frozenset[str]
+    why: str
 
 
 @dataclass(frozen=True)
@@ -119,6 +137,14 @@ class GenTable:
     syscall_records: dict[str, frozenset[str] | None]  # record type -> syscalls (None: any)
     process_tree: dict[str, tuple[str, ...]]
     arches: dict[str, dict[str, str]]  # machine -> {b64: table, b32: table}
+    auditctl: str = ""  # the oldest auditctl `--portable` output is written for
+    unknown_names: dict[str, frozenset[str] | None] = field(default_factory=dict)  # None: all
+    noise: tuple[Noise, ...] = ()
+
+    def portable_name(self, table: str, name: str) -> bool:
+        """Whether the oldest supported auditctl knows `name` in `table`."""
+        unknown = self.unknown_names.get(table, frozenset())
+        return unknown is not None and name not in unknown
 
     def tree_syscalls(self, full: bool) -> frozenset[str]:
         names = list(self.process_tree["exec"])
@@ -142,14 +168,29 @@ def load_table(path: Path | None = None) -> GenTable:
     if set(tree) != {"exec", "full"}:
         raise DeriveError(f"{source}: process_tree needs exec and full")
     arches = {str(k): {str(b): str(t) for b, t in v.items()} for k, v in data["arches"].items()}
-    return GenTable(records, tree, arches)
+    auditctl = data["auditctl"]
+    if not isinstance(auditctl, dict) or set(auditctl) != {"version", "unknown_names"}:
+        raise DeriveError(f"{source}: auditctl needs version and unknown_names")
+    unknown = {
+        str(table): None if names == "all" else frozenset(map(str, names or ()))
+        for table, names in auditctl["unknown_names"].items()
+    }
+    noise = tuple(_noise(source, entry) for entry in data["noise"])
+    return GenTable(records, tree, arches, str(auditctl["version"]), unknown, noise)
 
 
-def derive(
-    rule: Rule, table: GenTable | None = None, scope: tuple[str, ...] | None = HOME_SCOPE
-) -> Derivation:
+def _noise(source: Path, entry: object) -> Noise:
+    if not isinstance(entry, dict) or set(entry) != {"exe", "syscalls", "why"}:
+        raise DeriveError(f"{source}: noise: each entry has exe, syscalls and why")
+    exe = str(entry["exe"])
+    if not exe.startswith("/") or not entry["syscalls"]:
+        raise DeriveError(f"{source}: noise: {exe}: an absolute exe and a list of syscalls")
+    return Noise(exe, frozenset(map(str, entry["syscalls"])), str(entry["why"]))
+
+
+def derive(rule: Rule, table: GenTable | None = None, scope: tuple[str, ...] = ()) -> Derivation:
     """The needs of one detection. `scope`: the directories a file-category term without any
-    path literal is assumed to be about (None: every path, the broad rule)."""
+    path literal is assumed to be about (empty: such a term is left out)."""
     view = view_of(rule)
     found = Derivation(rule, view)
     if view is None:
@@ -159,8 +200,8 @@ def derive(
     try:
         terms = condition_terms(rule.sigma)
     except TooComplex as error:
-        found.notes.append(f"{error}: broad rule")
-        terms = [frozenset()]
+        found.unbounded.append(str(error))
+        return found
     for term in terms:
         if view == RECORD_VIEW:
             _record_term(found, term, table)
@@ -168,11 +209,20 @@ def derive(
             _category_term(found, term, view, load_categories(), scope)
     found.needs = list(dict.fromkeys(found.needs))
     found.notes = list(dict.fromkeys(found.notes))
+    found.unbounded = list(dict.fromkeys(found.unbounded))
+    found.refused = sorted({r for n in found.needs for f in n.filters if (r := _unsafe(f))})
+    if found.refused:
+        found.needs = []  # the whole detection: a part of it would mislead
     return found
 
 
+def _unsafe(wanted: Filter) -> str | None:
+    reason = unsafe_value(wanted.value)
+    return None if reason is None else f"{wanted.field}: {reason}"
+
+
 def derive_all(
-    rules: Iterable[Rule], table: GenTable | None = None, scope: tuple[str, ...] | None = HOME_SCOPE
+    rules: Iterable[Rule], table: GenTable | None = None, scope: tuple[str, ...] = ()
 ) -> list[Derivation]:
     return [derive(rule, table, scope) for rule in rules]
 
@@ -199,9 +249,14 @@ def _record_term(found: Derivation, term: Term, table: GenTable) -> None:
     path = _path_filter(term, "name") if types is None or "PATH" in types else ()
     need = Need(syscalls, tuple(sorted({*path, *_record_filters(term)})))
     if syscalls is None and not path:
-        found.broad = True
-        found.notes.append(f"nothing bounds a term's syscalls: {need.describe()}")
+        what = "keywords" if _keywords_only(term) else "no record type, syscall or path"
+        found.unbounded.append(f"a term names nothing an audit rule can select ({what})")
+        return
     found.needs.append(need)
+
+
+def _keywords_only(term: Term) -> bool:
+    return all(atom.field is None for atom in term)
 
 
 def _record_filters(term: Term) -> tuple[Filter, ...]:
@@ -221,7 +276,7 @@ def _record_filters(term: Term) -> tuple[Filter, ...]:
 
 
 def _category_term(
-    found: Derivation, term: Term, view: str, table: CategoryTable, scope: tuple[str, ...] | None
+    found: Derivation, term: Term, view: str, table: CategoryTable, scope: tuple[str, ...]
 ) -> None:
     syscalls = table.syscalls_of(view)
     opens = {s: form for s, form in table.opens.items() if view in (FILE_EVENT, FILE_ACCESS)}
@@ -240,14 +295,14 @@ def _category_term(
             found.needs.extend(_split_opens(syscalls, opens, view, base))
 
 
-def _unbounded(
-    found: Derivation, view: str, scope: tuple[str, ...] | None
-) -> list[tuple[Filter, ...]]:
-    """A file term without a path literal: the assumed scope, or every path (broad)."""
-    if scope is None:
-        found.broad = True
-        found.notes.append(f"no path literal bounds a term: every {view} syscall")
-        return [()]
+def _unbounded(found: Derivation, view: str, scope: tuple[str, ...]) -> list[tuple[Filter, ...]]:
+    """A file term without a path literal: the assumed scope, or left out."""
+    if not scope:
+        found.unbounded.append(
+            f"no path literal bounds a {view} term (include it under chosen directories "
+            f"with {UNBOUNDED_OPTION}, e.g. {UNBOUNDED_OPTION} {','.join(HOME_SCOPE)})"
+        )
+        return []
     found.notes.append(f"no path literal bounds a term: assumed under {', '.join(scope)}")
     return [(Filter("dir", "=", directory),) for directory in scope]
 

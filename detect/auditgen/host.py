@@ -1,8 +1,10 @@
 """What generation asks of the host it runs on (the only I/O of rule generation): whether a
 directory exists, and whether this host's auditctl knows a syscall by name (`ausyscall`).
 
-`Options(is_dir=host.is_dir, knows=host.knows_syscall)` fits a rule set to this host; tests
-pass their own functions instead.
+`Options(is_dir=host.is_dir, knows=host.knows_syscall)` fits a rule set to this host (what
+`detect audit-rules generate` does by default); tests pass their own functions instead.
+Without them (`--portable`), `portable_dir` stands in for the host: the directories every Linux
+system has (FHS 3.0's required ones, plus /home and /root).
 """
 
 from __future__ import annotations
@@ -13,10 +15,62 @@ import subprocess
 from functools import cache
 
 AUSYSCALL = "ausyscall"
+# FHS 3.0 chapters 3-5: the required directories of /, /usr and /var, plus /home and /root
+PORTABLE_DIRS = frozenset(
+    [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/etc/opt",
+        "/home",
+        "/lib",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/tmp",
+        "/usr",
+        "/usr/bin",
+        "/usr/include",
+        "/usr/lib",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/etc",
+        "/usr/local/lib",
+        "/usr/local/sbin",
+        "/usr/local/share",
+        "/usr/sbin",
+        "/usr/share",
+        "/var",
+        "/var/cache",
+        "/var/lib",
+        "/var/local",
+        "/var/lock",
+        "/var/log",
+        "/var/opt",
+        "/var/run",
+        "/var/spool",
+        "/var/tmp",
+    ]
+)
 
 
 def is_dir(path: str) -> bool:
     return os.path.isdir(path)
+
+
+def exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def portable_dir(path: str) -> bool:
+    """Whether every Linux system has the directory (what `--portable` output assumes)."""
+    return path in PORTABLE_DIRS
 
 
 @cache

@@ -1,8 +1,9 @@
 """Audit keys that lead back to detections, and the key map written beside the rules.
 
 A generated rule carries one key (at most `MAX_KEY` bytes, auditctl's limit here is 31 per
-key): the file name of the one detection it serves (`exec_from_temp_dir`), or `detect-` and a
-short hash of the ids of the several detections it serves. The key map (`*.keys.json`) lists,
+key): the file name of the one detection it serves (`exec_from_temp_dir`; a longer name is cut
+and ends in a hash of the detection's id), or `detect-` and a short hash of the ids of the
+several detections it serves. The key map (`*.keys.json`) lists,
 for each key, the detections behind it (id, title, file), so an event's key names them.
 """
 
@@ -38,8 +39,12 @@ class Served:
 
     @property
     def stem(self) -> str:
-        name = Path(self.source).stem if self.source else self.id
-        return KEY_CHARS_RE.sub("_", name)[:MAX_KEY] or "detect"
+        """The file name as a key; a longer one is cut and told apart by a hash of the id."""
+        name = KEY_CHARS_RE.sub("_", Path(self.source).stem if self.source else self.id)
+        if len(name) <= MAX_KEY:
+            return name or "detect"
+        digest = hashlib.sha1(self.id.encode()).hexdigest()[:HASH_LENGTH]
+        return f"{name[: MAX_KEY - HASH_LENGTH - 1]}-{digest}"
 
     def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "title": self.title, "file": self.source}

@@ -413,6 +413,7 @@ class AuditRuleLine:
     number: int
     text: str
     item: Item
+    source: str = ""  # the file, when the lines of several files are read as one
 
 
 @dataclass(frozen=True)
@@ -436,7 +437,7 @@ class AuditRuleFile:
 
     def located(self) -> Iterator[tuple[Location, Item]]:
         for line in self.lines:
-            yield Location(self.source, line.number), line.item
+            yield Location(line.source or self.source, line.number), line.item
 
 
 # ---------------------------------------------------------------- helpers

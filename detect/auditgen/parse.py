@@ -8,7 +8,9 @@ with `path:line`; `parse_rules(..., errors=[])` collects them and goes on with t
 
 from __future__ import annotations
 
+import re
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from detect.auditgen.model import (
@@ -26,6 +28,9 @@ from detect.auditgen.model import (
 )
 from detect.auditgen.values import AuditRuleError, fail
 from detect.core.errors import Location
+
+RULES_SUFFIX = ".rules"
+DIGITS_RE = re.compile(r"([0-9]+)")
 
 
 def split_line(text: str) -> list[str]:
@@ -84,3 +89,29 @@ def read_rules(path: Path, errors: list[AuditRuleError] | None = None) -> AuditR
     except (OSError, UnicodeDecodeError) as err:
         raise AuditRuleError(f"cannot read rules: {err}", Location(str(path))) from err
     return parse_rules(text, str(path), errors)
+
+
+def augenrules_order(names: list[str]) -> list[str]:
+    """The `*.rules` names of a rules.d/ folder in the order augenrules concatenates them
+    (`ls -1v`: numbers inside names compare as numbers)."""
+    chosen = [name for name in names if name.endswith(RULES_SUFFIX)]
+    return sorted(chosen, key=lambda n: [int(p) if p.isdigit() else p for p in DIGITS_RE.split(n)])
+
+
+def read_rule_paths(
+    paths: Sequence[Path], errors: list[AuditRuleError] | None = None
+) -> AuditRuleFile:
+    """Rule files and rules.d/ folders, read as one rule set in the order given (a folder's
+    files in augenrules order); each line keeps its file."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += [path / name for name in augenrules_order([p.name for p in path.iterdir()])]
+        else:
+            files.append(path)
+    lines: list[AuditRuleLine] = []
+    for file in files:
+        read = read_rules(file, errors)
+        lines += [AuditRuleLine(x.number, x.text, x.item, str(file)) for x in read.lines]
+    source = str(paths[0]) if len(paths) == 1 else ", ".join(map(str, paths))
+    return AuditRuleFile(source, tuple(lines))

@@ -60,7 +60,12 @@ def condition_terms(rule: SigmaRule) -> list[Term]:
     for condition in rule.detection.parsed_condition:
         found.extend(_dnf(condition.parse()))
         _check_size(len(found))
-    return sorted(set(found), key=sorted)
+    return sorted(set(found), key=_term_key)
+
+
+def _term_key(term: Term) -> list[tuple[str, str, str, bool]]:
+    """A sort key for terms whose atoms may have no field (keywords)."""
+    return sorted((a.field or "", a.op, a.value, a.negated) for a in term)
 
 
 def _dnf(tree: Any) -> list[Term]:

@@ -67,9 +67,10 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 SYSCALL_TOKEN_RE = re.compile(r"[a-z0-9_]+")
 
 
-@dataclass(frozen=True, eq=True)
+@dataclass(eq=True, unsafe_hash=True)
 class AuditRuleError(DetectError):
-    """A rule line auditctl would refuse; compares by value so tests can assert it."""
+    """A rule line auditctl would refuse; compares by value so tests can assert it. Not frozen:
+    Python sets `__traceback__` on an exception as it passes through a `with` block."""
 
     reason: str
     location: Location = field(default_factory=Location)

@@ -13,7 +13,9 @@ Checks, besides what loading reports (YAML, Sigma and compile errors, all errors
   scan` runs them): a reference to no loaded rule, a cycle or an unsupported type is an
   error on the line of what it names;
 - ATT&CK tags (detect/attack/lint.py): unknown, revoked or misplaced techniques are errors;
-- a shipped detection (under detections/) without its sample file is an error.
+- a shipped detection (under detections/) without its sample file is an error;
+- a value audit rules need that auditctl cannot take (a blank, newline or control character:
+  `detect audit-rules generate` refuses the rule): warning.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sigma.validators.core import validators as sigma_validators
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detect.attack.lint import rule_tag_problems
+from detect.auditgen.derive import derive
 from detect.core.errors import Location
 from detect.matching.chains import CHAIN_KEY, ChainError, tree_attributes
 from detect.matching.dispatch import RECORD_VIEW, view_of
@@ -115,6 +118,8 @@ def rule_problems(rule: Rule) -> Iterator[Problem]:
         yield from _category_fields(rule, kind)
     if kind is not None:
         yield from _tree_problems(rule, kind)
+        for reason in derive(rule).refused:
+            yield Problem(rule.source, WARNING, f"audit rules: {reason}", rule.title)
     for tag in rule_tag_problems(rule.tags):
         yield Problem(rule.source, tag.severity, f"{tag.tag}: {tag.message}", rule.title)
     if _is_shipped(rule) and not sample_path(Path(rule.source.source)).exists():

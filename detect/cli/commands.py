@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -14,7 +14,10 @@ from detect.authoring.validate import ERROR, validate
 from detect.cli.attack import attack
 from detect.cli.audit_rules import audit_rules, deprecated_rules
 from detect.cli.runtime import tune_for_throughput
+from detect.cli.scan_incidents import ScanIncidents
 from detect.cli.stream import stream
+from detect.cli.triage_options import pop_triage, triage_options, triage_settings, tuning_of
+from detect.cli.tune import tune
 from detect.core.defaults import HORIZON_MS
 from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.events import EVENT_WRITERS, dumps
@@ -22,6 +25,7 @@ from detect.outputs.summary import write_scan_text
 from detect.pipeline.factory import PipelineSettings, load_rules, read_events, scan_files
 from detect.pipeline.samples import check_rule_file, rule_files
 from detect.pipeline.scan import alerts_layer
+from detect.triage.levels import DEFAULT_MIN_LEVEL, LEVELS, at_least
 
 EXIT_ALERTS, EXIT_ERROR = 1, 2
 
@@ -35,6 +39,7 @@ def main() -> None:
 
 main.add_command(attack)
 main.add_command(stream)
+main.add_command(tune)
 main.add_command(audit_rules)
 main.add_command(deprecated_rules)
 
@@ -90,6 +95,7 @@ def events(
     help="Write an ATT&CK Navigator layer of the alerts' techniques.",
 )
 @click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
+@triage_options
 def scan(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
@@ -99,11 +105,18 @@ def scan(
     summary_json: Path | None,
     layer: Path | None,
     horizon_ms: int,
+    **triage: Any,
 ) -> None:
-    """Scan audit logs with detections (PATHS as for `events`). Exit 0: no alerts, 1: alerts,
-    2: error."""
+    """Scan audit logs with detections (PATHS as for `events`). JSON lines: one alert per line
+    (at --min-level and above, deduplicated); `--format text`: the incidents, highest first,
+    then a count of the alerts behind them. Exit 0: no alerts, 1: alerts, 2: error."""
+    options = pop_triage(triage)
     settings = PipelineSettings(
-        horizon_ms=horizon_ms, rule_paths=rule_paths, default_rules=not no_default_rules
+        horizon_ms=horizon_ms,
+        rule_paths=rule_paths,
+        default_rules=not no_default_rules,
+        tuning=tuning_of(options["tuning"]),
+        triage=triage_settings(options),
     )
     rules = load_rules(settings)
     if not rules.rules:
@@ -112,8 +125,12 @@ def scan(
         click.echo("no rules to run", err=True)
         sys.exit(EXIT_ERROR)
     stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    incidents = ScanIncidents(options["incidents_path"], stream if fmt == "text" else None)
+    people = fmt == "text" and settings.triage is not None
     try:
-        result, summary = scan_files(paths, rules, ALERT_WRITERS[fmt](stream), settings)
+        sink = incidents.count_alert if people else ALERT_WRITERS[fmt](stream)
+        result, summary = scan_files(paths, rules, sink, settings, incidents)
+        incidents.close(result)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_ERROR)
@@ -132,18 +149,32 @@ def scan(
 
 @main.command("test")
 @click.argument("paths", nargs=-1)
-def test_detections(paths: tuple[str, ...]) -> None:
+@click.option(
+    "--min-level",
+    type=click.Choice(LEVELS),
+    default=DEFAULT_MIN_LEVEL,
+    show_default=True,
+    help="Report passing rule files whose rules are all below this level as one count line "
+    "(every rule is tested, and every failure is reported, whatever its level).",
+)
+def test_detections(paths: tuple[str, ...], min_level: str) -> None:
     """Run detections over the annotated sample lines beside them (default: the shipped
     detections); report missed and unexpected alerts. Exit 1 if any rule fails."""
     files, errors = rule_files(paths)
     failed = len(errors)
+    quiet = 0
     for error in errors:
         click.echo(f"FAIL {error}")
     for path in files:
         result = check_rule_file(path)
         failed += not result.passed
+        if result.passed and not any(at_least(level, min_level) for level in result.levels):
+            quiet += 1
+            continue
         for line in result.report():
             click.echo(line)
+    if quiet:
+        click.echo(f"{quiet} rule files below {min_level} passed (--min-level to list them)")
     click.echo(f"{len(files)} rule files, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -10,11 +10,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from detect.cli.triage_options import (
+    pop_triage,
+    reloaded,
+    triage_options,
+    triage_settings,
+    tuning_of,
+)
 from detect.core.defaults import HORIZON_MS
 from detect.core.errors import DetectError
 from detect.outputs.alerts import ALERT_WRITERS
-from detect.outputs.fanout import AlertOutputs, truncate_to
+from detect.outputs.fanout import AlertOutputs
+from detect.outputs.incidents import StreamIncidents
 from detect.outputs.rotating import RotatingFile
+from detect.outputs.safe_open import open_output
 from detect.outputs.syslog import SyslogSink, SyslogTarget
 from detect.outputs.webhook import WebhookSink
 from detect.pipeline.expiry import IDLE_S
@@ -68,9 +77,7 @@ def build_outputs(options: OutputOptions, resume: Checkpoint | None) -> AlertOut
         rotating = RotatingFile(options.output, options.rotate_bytes, options.rotate_backups)
         outputs.add(writer(rotating), rotating)  # type: ignore[arg-type]
     else:
-        if resume is not None:
-            truncate_to(options.output, resume.output_size)
-        stream = open(options.output, "a", encoding="utf-8")  # noqa: SIM115
+        stream = open_output(options.output, keep=resume.output_size if resume else None)
         outputs.add(writer(stream), stream)
         outputs.size_of(stream)
     if options.syslog:
@@ -135,6 +142,7 @@ def load_rules_or_exit(settings: PipelineSettings) -> RuleSet:
 @click.option("--idle-ms", type=int, default=round(IDLE_S * 1000), show_default=True)
 @click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
 @click.option("--queue-size", type=int, default=QUEUE_SIZE, show_default=True)
+@triage_options
 def stream(
     follow: str | None,
     stdin: bool,
@@ -156,11 +164,18 @@ def stream(
     idle_ms: int,
     horizon_ms: int,
     queue_size: int,
+    **triage: Any,
 ) -> None:
-    """Detect on a live source: alerts as events complete. SIGHUP reloads the detections;
-    SIGTERM/SIGINT flush and exit."""
+    """Detect on a live source: alerts as events complete (at --min-level and above,
+    deduplicated), incident updates to --incidents as they open, rise and close. SIGHUP reloads
+    the detections and the tuning file; SIGTERM/SIGINT flush and exit."""
+    options = pop_triage(triage)
     pipeline = PipelineSettings(
-        horizon_ms=horizon_ms, rule_paths=rule_paths, default_rules=not no_default_rules
+        horizon_ms=horizon_ms,
+        rule_paths=rule_paths,
+        default_rules=not no_default_rules,
+        tuning=tuning_of(options["tuning"]),
+        triage=triage_settings(options),
     )
     rules = load_rules_or_exit(pipeline)
     try:
@@ -173,14 +188,17 @@ def stream(
         if not kernel.open():
             kernel.close()
             kernel = None  # type: ignore[assignment]
+        if user:  # before any output is opened: root never writes where others can point it
+            drop_to(user)
         outputs = build_outputs(
             OutputOptions(
                 fmt, output, rotate_bytes, rotate_backups, syslog, syslog_facility, webhook
             ),
             resume,
         )
-        if user:
-            drop_to(user)
+        incidents = StreamIncidents(
+            options["incidents_path"], sys.stdout if fmt == "text" else None
+        )
     except (DetectError, OSError, ValueError) as error:
         click.echo(f"stream: {error}", err=True)
         sys.exit(EXIT_ERROR)
@@ -196,10 +214,10 @@ def stream(
     progress = Progress(resume.done if resume else None) if checkpoint and follow else None
     live = Stream(
         source,
-        build_scan(rules, outputs, pipeline),
+        build_scan(rules, outputs, pipeline, incidents),
         outputs,
         settings,
-        reload=lambda: load_rules(pipeline),
+        reload=lambda: load_rules(reloaded(pipeline, options["tuning"])),
         progress=progress,
         kernel=kernel,
     )
@@ -211,3 +229,4 @@ def stream(
     finally:
         with suppress(OSError):
             outputs.close()
+            incidents.close()

@@ -16,6 +16,8 @@ from typing import Any
 from detect.core.timefmt import iso_ms
 
 Document = dict[str, Any]
+# ECS event.severity of each Sigma level
+SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class RuleInfo:
     source: str
     techniques: tuple[str, ...]  # sub-techniques, and the techniques named without one
     fields: Mapping[str, Any]
+    tactics: tuple[str, ...] = ()  # tactic ids (TA0002…), in the rule's order
+    kind: str = "rule"  # "rule", "chain" (a rule with a process-tree `chain:`), "correlation"
 
     @property
     def label(self) -> str:
@@ -36,12 +40,49 @@ class RuleInfo:
         return f"{self.title} ({self.id})"
 
 
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What an alert's event was part of, as triage groups alerts (detect.triage): the audit
+    login session and login uid (None when the login uid is unset: a daemon, not a login), the
+    process (by its executable and command line) and its parent's executable, and its user."""
+
+    session: str | None
+    login: str | None
+    user: str | None
+    executable: str | None
+    command_line: str | None
+    parent_executable: str | None
+
+
+NO_ACTIVITY = Activity(None, None, None, None, None, None)  # a correlation's: many events
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """The repeats a deduplicated alert stands for (detect.triage.dedup): how many alerts of
+    the same rule, host and activity, from the first to the last."""
+
+    count: int
+    first_ms: int
+    last_ms: int
+
+
 class Alert:
     """One alert: its rule, its audit time, its host, and the events it stands for (each an
     exported event with the view that matched it); the process ancestry of a rule match, the
     measured window of a correlation."""
 
-    __slots__ = ("ancestry", "correlation", "events", "events_total", "host", "rule", "time_ms")
+    __slots__ = (
+        "activity",
+        "ancestry",
+        "correlation",
+        "events",
+        "events_total",
+        "fold",
+        "host",
+        "rule",
+        "time_ms",
+    )
 
     def __init__(
         self,
@@ -53,6 +94,8 @@ class Alert:
         ancestry: list[Document] | None = None,
         correlation: Document | None = None,
         events_total: int | None = None,
+        activity: Activity = NO_ACTIVITY,
+        fold: Fold | None = None,
     ) -> None:
         self.rule = rule
         self.time_ms = time_ms
@@ -61,6 +104,8 @@ class Alert:
         self.ancestry = ancestry
         self.correlation = correlation
         self.events_total = events_total
+        self.activity = activity
+        self.fold = fold
 
     @property
     def timestamp(self) -> str:
@@ -81,6 +126,10 @@ class Alert:
             detected["events_total"] = self.events_total
         if self.ancestry is not None:
             detected["ancestry"] = self.ancestry
+        if self.fold is not None:
+            detected["count"] = self.fold.count
+            detected["first"] = iso_ms(self.fold.first_ms)
+            detected["last"] = iso_ms(self.fold.last_ms)
         out["detect"] = detected
         if self.correlation is not None:
             out["correlation"] = self.correlation

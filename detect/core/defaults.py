@@ -8,3 +8,7 @@ from typing import Final
 # correlations hold hits back by the same horizon, since reassembly may still complete events
 # that old.
 HORIZON_MS: Final = 2000
+
+# The longest line read as a record (the kernel caps a record far below this; longer is garbage).
+# Sources stop buffering a line here, while reading, and the parser refuses what is longer.
+MAX_LINE: Final = 1 << 20

@@ -46,7 +46,9 @@ class CorrelationAlertBuilder:
         part = self._parts.get(id(correlation))
         if part is None:
             key = correlation.id or correlation.key
-            part = self._parts[id(correlation)] = rule_info(key, key, correlation, self.catalog)
+            part = self._parts[id(correlation)] = rule_info(
+                key, key, correlation, self.catalog, "correlation"
+            )
         return part
 
 

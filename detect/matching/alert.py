@@ -11,15 +11,15 @@ from typing import Any, Protocol
 
 from detect.attack.catalog import Catalog
 from detect.attack.tags import resolve_tags, threat_fields
-from detect.auditd import export
+from detect.auditd import export, interpret
 from detect.auditd.event import AuditEvent
-from detect.core.alert import Alert, Document, RuleInfo
+from detect.core.alert import SEVERITY, Activity, Alert, Document, RuleInfo
 from detect.core.errors import Location
+from detect.matching.chains import CHAIN_KEY
 from detect.matching.engine import Match
 from detect.proctree.fields import ancestry
 from detect.sigma.model import Rule
 
-SEVERITY = {"informational": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
 DEFAULT_LEVEL = "medium"
 
 
@@ -46,7 +46,9 @@ def nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def rule_info(rule_id: str | None, key: str, rule: Described, catalog: Catalog | None) -> RuleInfo:
+def rule_info(
+    rule_id: str | None, key: str, rule: Described, catalog: Catalog | None, kind: str = "rule"
+) -> RuleInfo:
     """The per-rule part of an alert: event kind and severity, rule, tags, threat, level.
     `rule_id` is the document's `rule.id`; the rule is counted under its id, else `key`."""
     level = rule.level or DEFAULT_LEVEL
@@ -67,7 +69,9 @@ def rule_info(rule_id: str | None, key: str, rule: Described, catalog: Catalog |
     fields.update(nest(threat_fields(resolve_tags(rule.tags, catalog), catalog)))
     fields["detect"] = {"level": level, "rule_source": str(rule.source)}
     techniques = technique_ids(fields)
-    return RuleInfo(rule_id or key, rule.title, level, str(rule.source), techniques, fields)
+    tactics = tuple(fields.get("threat", {}).get("tactic", {}).get("id", ()))
+    source = str(rule.source)
+    return RuleInfo(rule_id or key, rule.title, level, source, techniques, fields, tactics, kind)
 
 
 def technique_ids(fields: Mapping[str, Any]) -> tuple[str, ...]:
@@ -85,6 +89,35 @@ def event_document(event: AuditEvent, view: str) -> Document:
     return detected
 
 
+def activity_of(event: AuditEvent, chain: list[Document] | None) -> Activity:
+    """The login session, user and process of the event (its SYSCALL record's, else those of
+    its first record that names a login uid), the process's command line and its parent's
+    executable from the ancestry when the tree knows them."""
+    source = event.first("SYSCALL")
+    if source is None:
+        source = next((r for r in event.records if "auid" in r.fields), event.records[0])
+    fields = source.fields
+    login = fields.get("auid")
+    if login in (None, interpret.UNSET_ID):
+        login = session = None
+    else:
+        session = fields.get("ses")
+        session = None if session == interpret.UNSET_ID else session
+    uid = fields.get("uid")
+    own = chain[-1] if chain else {}
+    parent = chain[-2] if chain and len(chain) > 1 else {}
+    argv = interpret.execve_argv(event)
+    command = " ".join(argv) if argv else own.get("command_line")
+    return Activity(
+        session,
+        login,
+        None if uid is None else interpret.id_name(uid),
+        own.get("executable") or fields.get("exe"),
+        command,
+        parent.get("executable"),
+    )
+
+
 class AlertBuilder:
     """Builds the alert of a match; the per-rule part is computed once per rule."""
 
@@ -95,16 +128,20 @@ class AlertBuilder:
     def __call__(self, match: Match) -> Alert:
         event = match.event
         process = event.process
+        chain = None if process is None else ancestry(process)
         return Alert(
             self.rule_part(match.rule),
             event.time_ms,
             event.node,
             [event_document(event, match.view)],
-            ancestry=None if process is None else ancestry(process),
+            ancestry=chain,
+            activity=activity_of(event, chain),
         )
 
     def rule_part(self, rule: Rule) -> RuleInfo:
         found = self._rules.get(id(rule))
         if found is None:
-            found = self._rules[id(rule)] = rule_info(rule.id, rule.id, rule, self.catalog)
+            kind = "chain" if CHAIN_KEY in rule.sigma.custom_attributes else "rule"
+            found = rule_info(rule.id, rule.id, rule, self.catalog, kind)
+            self._rules[id(rule)] = found
         return found

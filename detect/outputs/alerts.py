@@ -85,9 +85,9 @@ def _ancestor(entry: dict[str, Any]) -> str:
         parts.append(f"({entry['user']})")
     if entry.get("command_line"):
         parts.append(export.visible(entry["command_line"]))
-    start = entry.get("start", "")
-    seen = "" if entry.get("start_from") in ("fork", "proc") else "seen "
-    return " ".join(parts) + f"  [{seen}{start[11:23]}]"
+    start = entry.get("start")
+    when = start[11:23] if start else "seen " + entry.get("first_seen", "")[11:23]
+    return " ".join(parts) + f"  [{when}]"
 
 
 def _techniques(fields: Mapping[str, Any]) -> str:

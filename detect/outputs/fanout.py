@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Protocol
 
 from detect.core.alert import Alert
@@ -31,7 +30,8 @@ class AlertOutputs:
             self._closables.append(closable)
 
     def size_of(self, stream: Any) -> None:
-        """`stream` is a plain file: checkpoints keep its size (see `truncate_to`)."""
+        """`stream` is a plain file: checkpoints keep its size (a restart cuts the file back to
+        it: `safe_open.open_output(keep=)`)."""
         self._sized = stream
 
     def __call__(self, alert: Alert) -> None:
@@ -54,16 +54,3 @@ class AlertOutputs:
     def close(self) -> None:
         for item in self._closables:
             item.close()
-
-
-def truncate_to(path: Path, size: int | None) -> int:
-    """Drop alerts written after the checkpoint was taken (they are produced again); how many
-    bytes."""
-    if size is None or not path.exists():
-        return 0
-    extra = path.stat().st_size - size
-    if extra <= 0:
-        return 0
-    with open(path, "r+b") as file:
-        file.truncate(size)
-    return extra

@@ -8,6 +8,17 @@ from typing import Any, TextIO
 from detect.auditd.reassemble import Reassembler
 from detect.sources.files import SourceStats
 
+# Reassembly counters that say a bound was hit or input was held back (issue 18): printed when
+# not zero (all are in the JSON summary).
+BOUNDS = (
+    "events_capped",
+    "records_dropped",
+    "nodes_forgotten",
+    "serial_resets",
+    "serial_outliers",
+    "time_jumps_held",
+)
+
 
 @dataclass
 class RunSummary:
@@ -55,12 +66,33 @@ class RunSummary:
             f"late records {r['late_records']}, {self.records_per_second:,.0f} records/s "
             f"in {self.seconds:.2f}s\n"
         )
+        bounds = [f"{name.replace('_', ' ')} {r[name]}" for name in BOUNDS if r.get(name)]
+        if bounds:
+            stream.write(f"  bounds: {', '.join(bounds)}\n")
         for example in r["unparsed_examples"]:
             stream.write(f"  unparsed: {example}\n")
         for error in self.file_errors:
             stream.write(f"  input error: {error}\n")
         for node, count in self.lost_by_node.items():
             stream.write(f"  lost on node {node}: {count}\n")
+
+
+def _levels(counts: dict[str, int]) -> str:
+    return ", ".join(f"{level} {n}" for level, n in counts.items()) or "none"
+
+
+def _write_triage(triage: dict[str, Any], stream: TextIO) -> None:
+    """Hits and written alerts by level, deduplication, incidents (DESIGN §12)."""
+    folded = triage["deduplicated"]
+    incidents = triage["incidents"]
+    stream.write(
+        f"  hits by level: {_levels(triage['hits_by_level'])}; written at "
+        f"{triage['min_level']} and above: {_levels(triage['written_by_level'])} "
+        f"({folded['folded']} repeats folded into {folded['updates']} count alerts)\n"
+        f"  incidents: {_levels(incidents['by_level'])} "
+        f"({incidents['closed_early']} closed early, state full)\n"
+        f"  hits by rule (informational ones tag incidents, never alert):\n"
+    )
 
 
 def write_scan_text(summary: RunSummary, stream: TextIO) -> None:
@@ -72,6 +104,11 @@ def write_scan_text(summary: RunSummary, stream: TextIO) -> None:
     )
     for entry in skipped:
         stream.write(f"  skipped: {entry['file']}: {entry['rule']}: {entry['reason']}\n")
+    triage = extra.get("triage")
+    if triage is not None:
+        _write_triage(triage, stream)
+    else:
+        stream.write("  hits by rule:\n")
     for name, count in extra["alerts_by_rule"].items():
         stream.write(f"  {count:>7} {name}\n")
     correlations = extra.get("correlations")
@@ -85,4 +122,10 @@ def write_scan_text(summary: RunSummary, stream: TextIO) -> None:
     if extra["alerts_by_technique"]:
         techniques = ", ".join(f"{t} {n}" for t, n in extra["alerts_by_technique"].items())
         stream.write(f"  by technique: {techniques}\n")
+    tree = extra.get("process_tree")
+    if tree:
+        stream.write(
+            f"  process tree: processes {tree['processes']}, expired {tree['expired']}, "
+            f"evicted {tree['evicted']} (of which living {tree['evicted_living']})\n"
+        )
     summary.write_text(stream)

@@ -26,6 +26,8 @@ from detect.sigma.correlation.hit import Result
 from detect.sigma.load import load_detections
 from detect.sigma.model import RuleSet
 from detect.sources.files import Line, SourceStats, iter_lines
+from detect.triage.stage import IncidentSink, TriageSettings, TriageStage
+from detect.triage.tuning import Tuning
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class PipelineSettings:
     catalog: Catalog | None = None  # ATT&CK catalog for alerts (None: the shipped one)
     rule_paths: tuple[str, ...] = ()  # Sigma rule files and folders
     default_rules: bool = True  # the shipped detections first
+    tuning: Tuning | None = None  # disabled rules, levels, Sigma filters (detect.triage.tuning)
+    triage: TriageSettings | None = None  # None: every hit is written, no incidents
 
 
 DEFAULTS = PipelineSettings()
@@ -45,7 +49,10 @@ DEFAULTS = PipelineSettings()
 def load_rules(settings: PipelineSettings = DEFAULTS) -> RuleSet:
     """The Sigma rules the pipeline runs: the shipped detections (unless `default_rules` is
     off), then `rule_paths`; loaded anew on each call (a reload reads the files again)."""
-    return load_detections(settings.rule_paths, default=settings.default_rules)
+    tuning = settings.tuning
+    extra = [str(path) for path in tuning.filters] if tuning is not None else []
+    rules = load_detections([*settings.rule_paths, *extra], default=settings.default_rules)
+    return rules if tuning is None else tuning.apply(rules)
 
 
 def build_engine(rules: RuleSet, settings: PipelineSettings = DEFAULTS) -> Engine:
@@ -58,13 +65,24 @@ def build_correlations(
     return CorrelationStage(rules, emit, horizon_ms=settings.horizon_ms)
 
 
-def build_scan(rules: RuleSet, sink: AlertSink, settings: PipelineSettings = DEFAULTS) -> Scan:
-    """Matching (with the process tree), correlations and alert building over `rules`."""
+def build_scan(
+    rules: RuleSet,
+    sink: AlertSink,
+    settings: PipelineSettings = DEFAULTS,
+    incidents: IncidentSink | None = None,
+) -> Scan:
+    """Matching (with the process tree), correlations and alert building over `rules`; with
+    `settings.triage`, alerts go through triage to `sink` and incident updates to `incidents`."""
+    triage = None
+    if settings.triage is not None:
+        triage = TriageStage(sink, incidents, settings.triage, settings.catalog)
+        sink = triage.push
     scan = Scan(
         build_engine(rules, settings),
         sink,
         AlertBuilder(settings.catalog),
         build_correlation=CorrelationAlertBuilder(settings.catalog),
+        triage=triage,
     )
     scan.correlations = build_correlations(rules, scan.on_correlation, settings)
     return scan
@@ -86,9 +104,14 @@ def build_reassembler(
     on_event: Callable[[AuditEvent], object],
     settings: PipelineSettings = DEFAULTS,
     correlations: CorrelationStage | None = None,
+    scan: Scan | None = None,
 ) -> Reassembler:
-    """Reassembly feeding `on_event`; correlations read its audit time and in-flight floor."""
+    """Reassembly feeding `on_event`; correlations and triage read its audit time and in-flight
+    floor (nothing closes while an older event may still come)."""
     machine = Reassembler(on_event, horizon_ms=settings.horizon_ms)
+    if scan is not None:
+        scan.machine = machine
+        correlations = scan.correlations
     if correlations is not None:
         correlations.machine = machine
     return machine
@@ -98,7 +121,7 @@ def run_scan(
     scan: Scan, lines: Iterable[Line], settings: PipelineSettings = DEFAULTS
 ) -> Reassembler:
     """Every line through reassembly and the scan, then everything still open is decided."""
-    machine = build_reassembler(scan.on_event, settings, scan.correlations)
+    machine = build_reassembler(scan.on_event, settings, scan=scan)
     machine.feed(lines)
     machine.flush()
     scan.flush()
@@ -110,9 +133,11 @@ def scan_files(
     rules: RuleSet,
     sink: AlertSink,
     settings: PipelineSettings = DEFAULTS,
+    incidents: IncidentSink | None = None,
 ) -> tuple[Scan, RunSummary]:
-    """`detect scan`: the files' alerts to `sink`, and the run's summary."""
-    scan = build_scan(rules, sink, settings)
+    """`detect scan`: the files' alerts to `sink` (incident updates to `incidents`), and the
+    run's summary."""
+    scan = build_scan(rules, sink, settings, incidents)
     sources = SourceStats()
     started = time.perf_counter()
     machine = run_scan(scan, iter_lines(paths, sources), settings)

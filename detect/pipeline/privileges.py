@@ -18,6 +18,8 @@ def drop_to(name: str) -> tuple[int, int]:
         entry = pwd.getpwnam(name)
     except KeyError:
         raise PrivilegeError(f"no such user: {name}") from None
+    if entry.pw_uid != 0 and os.getuid() == os.geteuid() == entry.pw_uid:
+        return entry.pw_uid, entry.pw_gid  # already that user (a wrapper dropped first)
     try:
         os.initgroups(name, entry.pw_gid)
         os.setgid(entry.pw_gid)

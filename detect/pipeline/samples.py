@@ -70,6 +70,7 @@ class SampleResult:
     missed: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    levels: tuple[str, ...] = ()  # the Sigma levels of the file's rules
 
     @property
     def passed(self) -> bool:
@@ -149,6 +150,7 @@ def check_rule_file(rule_file: Path) -> SampleResult:
     result = SampleResult(rule_file, sample_file)
     rules = load_detections([rule_file], default=False)
     result.rules = len(rules.rules)
+    result.levels = tuple(rule.level or "medium" for rule in rules.rules)
     result.problems.extend(str(error) for error in rules.errors)
     if not sample_file.exists():
         result.problems.append(f"{sample_file}: no sample file beside the rule")

@@ -81,7 +81,7 @@ class Stream:
         self.reload, self.progress, self.kernel = reload, progress, kernel
         self.clock, self.wall, self.err = clock, wall, err
         self.counts = StreamCounts()
-        self.machine = build_reassembler(self._on_event, self.settings.pipeline, scan.correlations)
+        self.machine = build_reassembler(self._on_event, self.settings.pipeline, scan=scan)
         self.expiry = WallClockExpiry(self.machine, clock, self.settings.idle_s)
         self.reader = Reader(source, self.settings.queue_size)
         self.stop_requested = False

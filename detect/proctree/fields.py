@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from detect.core.timefmt import iso_ms
-from detect.proctree.process import Process
+from detect.proctree.process import FORK, PROC, Process
 
 MAX_DEPTH: Final = 64  # ancestry walks stop here (a bound, and a guard against a cycle)
 TREE_FIELDS: Final = {  # Sigma name -> category view name
@@ -28,6 +28,7 @@ TREE_FIELDS: Final = {  # Sigma name -> category view name
     "ProcessLabels": "process.labels",
 }
 TREE_KEYS: Final = frozenset(TREE_FIELDS)
+REAL_STARTS: Final = frozenset((FORK, PROC))  # origins that are a process's real start
 Fields = dict[str, object]
 
 
@@ -96,8 +97,15 @@ def describe(process: Process) -> dict[str, Any]:
     ):
         if value is not None:
             out[name] = value
-    out["start"] = iso_ms(process.start_ms)
-    out["start_from"] = process.origin  # fork and proc: the real start; else first seen
+    # A start time only when it is one (a fork, or /proc at seeding). A process first seen in
+    # its own event or as another's ppid has only a first-seen time: shown as a start, a
+    # placeholder parent seen after its child would look younger than the child.
+    if process.origin in REAL_STARTS:
+        out["start"] = iso_ms(process.start_ms)
+        out["start_from"] = process.origin
+    else:
+        out["first_seen"] = iso_ms(process.start_ms)
+        out["seen_from"] = process.origin
     if process.exit_ms is not None:
         out["end"] = iso_ms(process.exit_ms)
     if process.labels:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from detect.auditd import interpret, normalize
 from detect.auditd.interpret import id_name
+from detect.auditd.numbers import U32_MAX, parse_uint
 from detect.proctree.process import Process
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def _key_labels(tree: ProcessTree, process: Process, event: AuditEvent) -> None:
 
 
 def _number(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
+    return None if text is None else parse_uint(text, U32_MAX)
 
 
 def _flags(text: str | None) -> int:

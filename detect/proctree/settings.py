@@ -5,9 +5,13 @@ a bad entry fails at start-up); `TreeSettings` is what the tree runs with. `sett
 is the one translation between them; tests build `TreeSettings` directly.
 
 A label rule names a label and what gives it: `images` (globs on the executable's basename, or
-on its whole path when the glob holds a `/`), `args` (globs on the command line), `keys` (audit
-keys of the process's events). A process that matches gets the label; its descendants inherit
-it (everything below a web server is `web`).
+on its whole path when the glob holds a `/`), `args` (globs on the command line, its first word
+(the program as invoked) cut to its basename: `python3 -m http.server` whether it was run as
+`python3` or `/usr/bin/python3`), `keys` (audit keys of the process's events). A process that
+matches gets the label; its descendants inherit it (everything below a web server is `web`).
+An `args` glob that starts with the program (`python* -m http.server*`) does not match a shell
+whose `-c` script runs that command (`bash -c '... exec python3 -m http.server'`): the shell is
+not the server, and only becomes it if it execs it (then that exec gives the label).
 """
 
 from __future__ import annotations
@@ -61,7 +65,14 @@ class LabelRule:
         return self.by_name.fullmatch(path.rpartition("/")[2]) is not None
 
     def matches_args(self, command_line: str) -> bool:
+        """`command_line` as `program_line` gives it."""
         return self.by_args.fullmatch(command_line) is not None
+
+
+def program_line(command_line: str) -> str:
+    """The command line with its first word (the program as invoked) cut to its basename."""
+    program, space, rest = command_line.partition(" ")
+    return program.rpartition("/")[2] + space + rest
 
 
 def _globs(globs: list[str] | tuple[str, ...], flags: int) -> re.Pattern[str]:
@@ -107,7 +118,8 @@ class TreeSettings:
         return tuple(rule.label for rule in self.labels if rule.matches_image(path))
 
     def _line_labels(self, command_line: str) -> tuple[str, ...]:
-        return tuple(rule.label for rule in self.arg_rules if rule.matches_args(command_line))
+        line = program_line(command_line)
+        return tuple(rule.label for rule in self.arg_rules if rule.matches_args(line))
 
 
 def _remembered(

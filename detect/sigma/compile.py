@@ -48,8 +48,11 @@ from sigma.types import (
 
 from detect.core.errors import DetectError
 from detect.sigma.condition import (
+    AllOf,
+    AnyOf,
     FieldTest,
     KeywordTest,
+    Negation,
     Node,
     all_of,
     any_of,
@@ -78,6 +81,8 @@ AGGREGATION_MESSAGE = (
     "aggregation expressions in conditions are not supported; use a Sigma correlation rule"
 )
 CONDITION_PATH = ("detection", "condition")
+# Conditions nest a few levels; a deeper tree is hostile, and evaluating it would recurse.
+MAX_DEPTH = 64
 
 Placeholders = Mapping[str, Sequence[str]]
 YamlPath = tuple[str, ...]
@@ -106,7 +111,23 @@ class _ValueProblem(Exception):
 def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> Rule:
     """Compile `rule` once into a `Rule` with its matcher; raises CompileError."""
     plan = compile_condition(rule, placeholders)
+    if depth(plan) > MAX_DEPTH:
+        raise CompileError(f"the condition nests more than {MAX_DEPTH} levels", CONDITION_PATH)
     return Rule.from_sigma(rule, plan, predicate(plan))
+
+
+def depth(node: Node) -> int:
+    """How deep a compiled condition nests (without recursion: the tree may be hostile)."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, (AllOf, AnyOf)):
+            stack.extend((child, level + 1) for child in item.children)
+        elif isinstance(item, Negation):
+            stack.append((item.child, level + 1))
+    return deepest
 
 
 def compile_condition(rule: SigmaRule, placeholders: Placeholders | None = None) -> Node:

@@ -43,6 +43,7 @@ Rank = Callable[[Requirement], tuple[int, int]]
 KEY_PREFERENCE: Final = ("value", "number", "basename", PATTERN_KEY, "prefix")  # cheap, exact
 PATTERN_MEMORY: Final = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
 VALUE_CACHE: Final = 4096  # values remembered per field table (cleared when full)
+ALWAYS: Final = [0]  # the one pattern of a lone matcher was found
 
 
 def requirements(node: Node) -> Requirements:
@@ -209,7 +210,7 @@ class RuleIndex:
         for (field, name), table in ordinals.items():
             lookups, patterns = fields.setdefault(field, ([], []))
             if name == PATTERN_KEY:
-                patterns.append(self._pattern_set(table))
+                patterns.extend(self._pattern_sets(table))
             else:
                 buckets = {key: self._bucket(found) for key, found in table.items()}
                 lookups.append((KEY_FUNCTIONS[name], buckets))
@@ -217,14 +218,11 @@ class RuleIndex:
             FieldTable(name, tuple(keys), tuple(sets)) for name, (keys, sets) in fields.items()
         )
 
-    def _pattern_set(self, table: dict[str, list[int]]) -> PatternTable:
-        patterns = re2.Set.SearchSet(re2_options(max_mem=PATTERN_MEMORY))
-        buckets: list[Bucket] = []
-        for pattern, found in table.items():
-            patterns.Add(pattern)
-            buckets.append(self._bucket(found))
-        patterns.Compile()
-        return set_matcher(patterns), tuple(buckets)
+    def _pattern_sets(self, table: dict[str, list[int]]) -> list[PatternTable]:
+        """One RE2 set for a field's patterns, or, when RE2 refuses a set that large (memory,
+        program size), as many sets as it takes, halving; a pattern no set takes is searched
+        on its own, or (when RE2 refuses it alone) reaches its rules for every value."""
+        return pattern_tables([(p, self._bucket(found)) for p, found in table.items()])
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -259,6 +257,35 @@ class RuleIndex:
     def _union(self, hits: list[Bucket]) -> tuple[Rule, ...]:
         chosen = set(self._always_ordinals).union(*(bucket[0] for bucket in hits))
         return tuple(self.rules[i] for i in sorted(chosen))
+
+
+def pattern_tables(entries: list[tuple[str, Bucket]]) -> list[PatternTable]:
+    """`entries` (pattern, bucket) as few RE2 sets as RE2 compiles (see `_pattern_sets`)."""
+    patterns = re2.Set.SearchSet(re2_options(max_mem=PATTERN_MEMORY))
+    try:
+        for pattern, _ in entries:
+            patterns.Add(pattern)
+        patterns.Compile()
+    except re2.error:
+        if len(entries) == 1:
+            return [(_lone_matcher(entries[0][0]), (entries[0][1],))]
+        half = len(entries) // 2
+        return pattern_tables(entries[:half]) + pattern_tables(entries[half:])
+    return [(set_matcher(patterns), tuple(bucket for _, bucket in entries))]
+
+
+def _lone_matcher(pattern: str) -> SetMatch:
+    """One pattern RE2 takes alone but not in a set; or, if it refuses it too, a match on
+    every value (the index may only ever over-select)."""
+    try:
+        search = re2.compile(pattern, re2_options(max_mem=PATTERN_MEMORY)).search
+    except re2.error:
+        return lambda text: ALWAYS
+
+    def match(text: bytes) -> list[int] | None:
+        return ALWAYS if search(text) is not None else None
+
+    return match
 
 
 def set_matcher(patterns: Any) -> SetMatch:

@@ -28,7 +28,13 @@ from sigma.rule import SigmaRule
 
 from detect.core.errors import Location
 from detect.core.resources import ROOT
-from detect.sigma.compile import CompileError, Placeholders, compile_rule, sigma_reason
+from detect.sigma.compile import (
+    CONDITION_PATH,
+    CompileError,
+    Placeholders,
+    compile_rule,
+    sigma_reason,
+)
 from detect.sigma.documents import Document, line_of, read_documents
 from detect.sigma.locate import error_path
 from detect.sigma.model import Rule, RuleError, RuleSet
@@ -237,6 +243,12 @@ def compile_entry(
         errors.append(RuleError(error.reason, where, title))
     except SigmaError as error:
         errors.append(RuleError(sigma_reason(error), entry.location, title))
+    except RecursionError:
+        where = Location(entry.location.source, entry.line(CONDITION_PATH))
+        errors.append(RuleError("the condition nests too deeply", where, title))
+    except Exception as error:  # rules are untrusted: one bad rule never stops the rest
+        reason = f"cannot compile: {type(error).__name__}: {error}"
+        errors.append(RuleError(reason, entry.location, title))
     return None
 
 

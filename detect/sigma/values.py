@@ -23,7 +23,7 @@ from typing import Final
 
 import re2
 
-from detect.sigma.regex import full_matcher
+from detect.sigma.regex import full_matcher, searcher
 
 ValueTest = Callable[[object], bool]
 Address = IPv4Address | IPv6Address
@@ -41,6 +41,11 @@ COST_CONTAINS: Final = 3
 COST_CIDR: Final = 4
 COST_WILDCARD: Final = 5
 COST_REGEX: Final = 6
+# Long OR-lists are searched by RE2, this many alternatives to one program: a list of any
+# length costs one pass per chunk over the value instead of one per item, and no single
+# program outgrows RE2's memory limit (a rule may list 100,000 items).
+SCAN_MOST: Final = 32  # up to this many substrings, `in` one by one is cheaper
+ITEMS_PER_REGEX: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +205,8 @@ def _contains_cased(items: tuple[str, ...]) -> ValueTest:
 
 
 def _substring(items: tuple[str, ...], fold: bool) -> ValueTest:
+    if len(items) > SCAN_MOST:
+        return _any_literal(items, fold)
     if len(items) == 1:
         needle = items[0]
         if fold:
@@ -218,6 +225,27 @@ def _substring(items: tuple[str, ...], fold: bool) -> ValueTest:
     return any_substring
 
 
+def _any_literal(items: tuple[str, ...], fold: bool) -> ValueTest:
+    """`any(item in text)` for a long list: RE2 programs of escaped literals, each run once.
+    Folded tests search the lowercased text for the (lowercased) items, as `_substring` does."""
+    searches = [searcher("|".join(map(re2.escape, chunk))) for chunk in _chunks(items)]
+
+    def any_found(value: object) -> bool:
+        text = value if type(value) is str else str(value)
+        if fold:
+            text = text.lower()
+        for search in searches:  # noqa: SIM110 - hot path, no generator per call
+            if search(text):
+                return True
+        return False
+
+    return any_found
+
+
+def _chunks(items: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [items[at : at + ITEMS_PER_REGEX] for at in range(0, len(items), ITEMS_PER_REGEX)]
+
+
 def _anything(items: tuple[str, ...]) -> ValueTest:
     return lambda value: True
 
@@ -231,9 +259,21 @@ def _wildcard_cased(items: tuple[str, ...]) -> ValueTest:
 
 
 def _wildcard_regex(bodies: tuple[str, ...], flags: str) -> ValueTest:
-    pattern = flags + "|".join(f"(?:{body})" for body in bodies)
-    matches = full_matcher(pattern)
-    return lambda value: matches(value if type(value) is str else str(value))
+    tests = [
+        full_matcher(flags + "|".join(f"(?:{body})" for body in chunk)) for chunk in _chunks(bodies)
+    ]
+    if len(tests) == 1:
+        matches = tests[0]
+        return lambda value: matches(value if type(value) is str else str(value))
+
+    def any_matches(value: object) -> bool:
+        text = value if type(value) is str else str(value)
+        for matches in tests:  # noqa: SIM110 - hot path, no generator per call
+            if matches(text):
+                return True
+        return False
+
+    return any_matches
 
 
 class Wild(Enum):

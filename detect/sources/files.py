@@ -19,6 +19,8 @@ from typing import Any, BinaryIO
 
 import zstandard
 
+from detect.core.defaults import MAX_LINE
+
 STDIN = "-"
 READ_SIZE = 1 << 16
 MAGIC = (
@@ -144,9 +146,21 @@ class ZstdReader(io.RawIOBase):
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:
-    """(line, source, lineno) for every line; zip keeps the per-line loop in C."""
+    """(line, source, lineno) for every line. A line longer than MAX_LINE is never held whole
+    (one line of a gigabyte, or of a gzip bomb): its first MAX_LINE + 1 characters stand for it
+    (the parser refuses them, counted, with `file:line`), the rest is read past in bounded
+    pieces."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\n")
-    return zip(text, itertools.repeat(source), itertools.count(1))
+    readline, limit = text.readline, MAX_LINE + 1
+    for lineno in itertools.count(1):
+        line = readline(limit)
+        if not line:
+            return
+        if len(line) == limit and not line.endswith("\n"):
+            rest = line
+            while len(rest) == limit and not rest.endswith("\n"):
+                rest = readline(limit)
+        yield line, source, lineno
 
 
 def iter_lines(inputs: Iterable[str], stats: SourceStats | None = None) -> Iterator[Line]:

@@ -1,8 +1,11 @@
 """`--follow PATH`: tail a log across rotation (rename) and truncation (copytruncate).
 
 Polls: at the end of the file it looks whether the path now names another file (rotated: the
-old one is read to its end first, then the new one from its start) or the file got shorter
-(truncated: read again from the start). A line is handed on only once its newline is there.
+old one is read to its end first, then the new one from its start). Before every read it checks
+that the file still holds what was read (truncated, copytruncate: read again from the start):
+its size is not below the offset, and the line that ends at the offset (the anchor) is still
+there, byte for byte; so a file emptied and written past the old offset between two polls is
+seen too, whatever the timing. A line is handed on only once its newline is there.
 Resuming from a checkpoint finds the file by device and inode, under its name or a rotated
 sibling (`audit.log.1`…), and checks the line that ends at the offset; when nothing matches it
 starts at the beginning of PATH (nothing lost; `warnings` says so).
@@ -125,11 +128,11 @@ class Follower:
 
     def read(self) -> Batch | None:
         """Lines appended since the last call; None (after a poll interval) when none."""
+        if self._truncated():
+            return None
         batch = self._read_more()
         if batch is not None:
             return batch
-        if self._truncated():
-            return None
         if self._rotated():
             return self._switch()
         self._sleep(self.poll_s)
@@ -159,13 +162,21 @@ class Follower:
 
     def _truncated(self) -> bool:
         assert self._file is not None
-        if os.fstat(self._file.fileno()).st_size >= self._pos + len(self._rest):
+        fd = self._file.fileno()
+        if os.fstat(fd).st_size >= self._pos + len(self._rest) and self._anchor_intact(fd):
             return False
         self.truncations += 1
         self._file.seek(0)
         self._pos, self._rest, self._lineno, self._anchor = 0, b"", 1, ""
         self._seq += 1
         return True
+
+    def _anchor_intact(self, fd: int) -> bool:
+        """The line that ends at the offset is still there (one small read)."""
+        anchor = self._anchor.encode("utf-8", "surrogateescape")
+        if not anchor:
+            return True
+        return os.pread(fd, len(anchor), self._pos - len(anchor)) == anchor
 
     def _rotated(self) -> bool:
         assert self._mark is not None

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from detect.core.defaults import MAX_LINE
+
 
 @dataclass(frozen=True, slots=True)
 class FileMark:
@@ -53,27 +55,51 @@ class LiveSource(Protocol):
 
 class LineBatcher:
     """Bytes in, batches of whole lines out (numbered from 1); an unfinished line waits for its
-    newline. For sources whose reads cut lines anywhere (pipes, sockets)."""
+    newline. For sources whose reads cut lines anywhere (pipes, sockets).
 
-    __slots__ = ("_lineno", "_rest", "name")
+    The pieces of an unfinished line are kept in a list and joined once, when its newline
+    comes (never re-joined on every read), and no more than MAX_LINE + 1 bytes of it: a longer
+    line is handed on as that prefix (the parser refuses it, counted) and the rest dropped."""
+
+    __slots__ = ("_lineno", "_parts", "_size", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._rest = b""
+        self._parts: list[bytes] = []
+        self._size = 0  # bytes in _parts
         self._lineno = 1
 
     def push(self, data: bytes) -> Batch | None:
-        raw, self._rest = split_lines(self._rest + data)
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            self._keep(data)
+            return None
+        head = data[:cut]
+        if self._parts:
+            first = head.find(b"\n")
+            self._keep(head[:first])
+            head = b"".join(self._parts) + head[first:]
+            self._parts, self._size = [], 0
+        raw, _ = split_lines(head)
+        self._keep(data[cut:])
         return self._batch(raw)
+
+    def _keep(self, piece: bytes) -> None:
+        room = MAX_LINE + 1 - self._size
+        if piece and room > 0:
+            piece = piece[:room]
+            self._parts.append(piece)
+            self._size += len(piece)
 
     def finish(self) -> Batch | None:
         """End of input: an unfinished last line counts as a line."""
-        rest, self._rest = self._rest, b""
+        rest = b"".join(self._parts)
+        self._parts, self._size = [], 0
         return self._batch([rest + b"\n"] if rest else [])
 
     def drop(self) -> None:
         """Forget an unfinished line (its connection is gone)."""
-        self._rest = b""
+        self._parts, self._size = [], 0
 
     def _batch(self, raw: list[bytes]) -> Batch | None:
         if not raw:

@@ -12,8 +12,9 @@ event. A record's view holds:
   4294967295 and the number otherwise, so a rule reads the same on both formats;
 - where the record lacks them, the process context of the event's SYSCALL record (CONTEXT):
   never that record's `a0`–`a3`, which mean nothing on another record;
-- on EXECVE records, `CommandLine`: the decoded argv joined by spaces, so that keyword
-  detections spanning two arguments (`--to-ports 42`) match.
+- on the first EXECVE record (the one with `argc`), `CommandLine`: the decoded argv joined by
+  spaces, so that keyword detections spanning two arguments (`--to-ports 42`) match; later
+  EXECVE records of a long command line carry only their own arguments.
 
 With a process tree (`detect.proctree`), a record's view also answers the tree fields of its
 event's process (`ParentImage`, `AncestorImages`…, DESIGN §3), computed only when asked. They
@@ -293,7 +294,10 @@ def _extras(record: Record, argv: list[str] | None) -> View:
             extras.setdefault(field.upper(), id_name(number))
     if record.type == "PROCTITLE" and "PROCTITLE" in extras:
         extras["proctitle"] = extras["PROCTITLE"]
-    if argv is not None and record.type == "EXECVE":
+    if argv is not None and record.type == "EXECVE" and "argc" in fields:
+        # only the first EXECVE record (the kernel writes argc there, once): an ARG_MAX execve
+        # spans ~400 records, and a whole command line on each cost every keyword rule ~400
+        # passes over it (issue 18); the event matches on this one record all the same
         extras["CommandLine"] = " ".join(argv)
     return extras
 

@@ -51,6 +51,13 @@ LOCK_PATH = Path("/run/lock/detect-capture.lock")
 HARNESS_TYPES = frozenset(("DAEMON_START", "DAEMON_END", "CONFIG_CHANGE", "LOGIN"))
 HEADER_RE = re.compile(r"^(?:node=(\S+) )?type=(\S+) msg=audit\((\d+\.\d+):(\d+)\):")
 AUID_RE = re.compile(rf"(?<![\w-])auid={CAPTURE_AUID}(?!\d)")
+UNSET_AUID_RE = re.compile(r"(?<![\w-])auid=(?:4294967295|unset)(?![\w])")
+SERVICES_NOTE = """\
+Services: captured with `--with-services`, so events of processes without a login uid (what
+the scenario starts as services, and what the harness and the host's own daemons ran while the
+rules were loaded) are kept too.
+
+"""
 
 FILTER_NOTE = """\
 Filter: whole events only, lines verbatim and in file order. Kept: events with a record
@@ -237,17 +244,20 @@ def group_events(lines: list[str]) -> dict[tuple[str | None, str, str], list[int
     return events
 
 
-def is_scenario_event(lines: list[str], indexes: list[int]) -> bool:
+def is_scenario_event(lines: list[str], indexes: list[int], services: bool = False) -> bool:
     types = {HEADER_RE.match(lines[i]).group(2) for i in indexes}  # type: ignore[union-attr]
     if types & HARNESS_TYPES:
         return False
-    return any(AUID_RE.search(lines[i]) for i in indexes)
+    if any(AUID_RE.search(lines[i]) for i in indexes):
+        return True
+    return services and any(UNSET_AUID_RE.search(lines[i]) for i in indexes)
 
 
-def filter_lines(lines: list[str]) -> tuple[list[str], int]:
-    """Whole events of the scenario, lines verbatim and in file order; and how many events."""
+def filter_lines(lines: list[str], services: bool = False) -> tuple[list[str], int]:
+    """Whole events of the scenario (with `services`, also those of processes without a login
+    uid), lines verbatim and in file order; and how many events."""
     events = group_events(lines)
-    keep = [idx for idx in events.values() if is_scenario_event(lines, idx)]
+    keep = [idx for idx in events.values() if is_scenario_event(lines, idx, services)]
     chosen = sorted(i for idx in keep for i in idx)
     return [lines[i] for i in chosen], len(keep)
 
@@ -271,7 +281,12 @@ def script_notes(script: str) -> Iterator[str]:
 
 
 def write_note(
-    scenario: Scenario, kept: list[str], events: int, result: CaptureRun, out_dir: Path
+    scenario: Scenario,
+    kept: list[str],
+    events: int,
+    result: CaptureRun,
+    out_dir: Path,
+    services: bool = False,
 ) -> None:
     script = scenario.script_path.read_text()
     kernel = run("uname", "-r").strip()
@@ -293,8 +308,10 @@ def write_note(
         f"- lines: {len(kept)} (of {len(result.lines)} in the private audit.log)\n",
         f"- events: {events}; whose records are not contiguous in the file: {split}\n",
         f"- kernel lost-record counter (`auditctl -s`): {before} before, {after} after\n",
-        f"- made by: `scripts/capture/capture.py {made_by(scenario, out_dir)}` (as root)\n\n",
+        f"- made by: `scripts/capture/capture.py {made_by(scenario, out_dir, services)}`"
+        " (as root)\n\n",
         FILTER_NOTE.format(auid=CAPTURE_AUID, types="/".join(sorted(HARNESS_TYPES))),
+        SERVICES_NOTE if services else "",
         "## Rules loaded (`auditctl -l`)\n\n",
         fence(result.loaded),
         f"\n## Rule file (`{repo_path(scenario.rules_path)}`)\n\n",
@@ -312,14 +329,17 @@ def repo_path(path: Path) -> Path:
     return path.relative_to(REPO) if path.is_relative_to(REPO) else path
 
 
-def made_by(scenario: Scenario, out_dir: Path) -> str:
+def made_by(scenario: Scenario, out_dir: Path, services: bool = False) -> str:
+    flag = "--with-services " if services else ""
     if scenario.folder == SCENARIOS_DIR and out_dir == CAPTURES_DIR:
-        return scenario.name
+        return flag + scenario.name
     folders = f"--scenario-dir {repo_path(scenario.folder)} --out-dir {repo_path(out_dir)}"
-    return f"{folders} {scenario.name}"
+    return f"{flag}{folders} {scenario.name}"
 
 
-def capture_scenario(scenario: Scenario, keep_raw: Path | None, out_dir: Path) -> None:
+def capture_scenario(
+    scenario: Scenario, keep_raw: Path | None, out_dir: Path, services: bool = False
+) -> None:
     with LOCK_PATH.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         result = capture(scenario)
@@ -327,11 +347,11 @@ def capture_scenario(scenario: Scenario, keep_raw: Path | None, out_dir: Path) -
     if keep_raw is not None:
         raw = keep_raw / f"{scenario.name}.raw.log"
         raw.write_bytes("".join(lines).encode("utf-8", "surrogateescape"))
-    kept, events = filter_lines(lines)
+    kept, events = filter_lines(lines, services)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{scenario.name}.log"
     out.write_bytes("".join(kept).encode("utf-8", "surrogateescape"))
-    write_note(scenario, kept, events, result, out_dir)
+    write_note(scenario, kept, events, result, out_dir, services)
     print(f"{scenario.name}: {len(kept)} lines, {events} events -> {out}")
 
 
@@ -346,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-raw", type=Path, help="also save each unfiltered log in this dir")
     parser.add_argument("--scenario-dir", type=Path, help="scenarios from this folder (RAW format)")
     parser.add_argument("--out-dir", type=Path, default=CAPTURES_DIR, help="where captures go")
+    parser.add_argument(
+        "--with-services",
+        action="store_true",
+        help="also keep events of processes without a login uid (services, daemons)",
+    )
     args = parser.parse_args(argv)
     known = SCENARIOS if args.scenario_dir is None else folder_scenarios(args.scenario_dir)
     names = list(known) if args.all else args.names
@@ -355,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         for name in names:
-            capture_scenario(known[name], args.keep_raw, args.out_dir.resolve())
+            capture_scenario(known[name], args.keep_raw, args.out_dir.resolve(), args.with_services)
     except (CaptureError, subprocess.CalledProcessError) as exc:
         print(f"capture failed: {exc}", file=sys.stderr)
         return 1

@@ -60,11 +60,13 @@ def test_standalone_user_records() -> None:
 
 
 def test_late_record_is_counted_and_kept() -> None:
-    lines = [line(1), line(2, ms=5000), line(1, "PATH")]
+    # 3 confirms the step to 2 (one event past the horizon alone expires nothing)
+    lines = [line(1), line(2, ms=5000), line(3, ms=5100), line(1, "PATH")]
     events, machine = run(lines)
     assert shape(events) == [
         (1, ["SYSCALL"], "expired"),
         (2, ["SYSCALL"], "flushed"),
+        (3, ["SYSCALL"], "flushed"),
         (1, ["PATH"], "late"),
     ]
     assert machine.stats.late_records == 1
@@ -95,9 +97,9 @@ def test_serial_wrap_counts_across_and_reboot_resets() -> None:
     top = (1 << 32) - 2
     _, machine = run([line(top - 1), line(top), line(1)])
     assert machine.lost == 2  # 4294967295 and 0 never seen: the serial wraps modulo 2**32
-    _, rebooted = run([line(900_000_000), line(3, ms=10)])
-    assert rebooted.lost == 0
-    assert rebooted.stats.serial_resets == 1
+    _, rebooted = run([line(900_000_000), line(3, ms=10), line(4, ms=20)])
+    assert rebooted.lost == 0  # a second record near the new serial confirms the reset
+    assert rebooted.stats.serial_resets == 1 and rebooted.stats.serial_outliers == 0
 
 
 def test_daemon_serials_do_not_count() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from detect.auditgen.derive import Derivation, Filter, Need, derive, load_table
+from detect.auditgen.derive import HOME_SCOPE, Derivation, Filter, Need, derive, load_table
 from detect.auditgen.terms import EQ, PREFIX, Atom, condition_terms
 from detect.sigma.load import load_detections
 from detect.sigma.model import Rule
@@ -54,7 +54,7 @@ def test_terms_keep_literal_case_and_negations(shipped) -> None:
 def test_syscall_record_with_ids_and_login(shipped) -> None:
     found = derive(shipped["root_program_by_logged_in_user"])
     assert needs(found) == {"execve auid!=unset euid=0", "execveat auid!=unset euid=0"}
-    assert not found.broad
+    assert not found.unbounded
 
 
 def test_exit_values_split_into_needs(shipped) -> None:
@@ -95,16 +95,17 @@ def test_wildcard_prefix_gives_its_directory(shipped) -> None:
     assert not any("creat" in need for need in found)  # creat always writes: no file_access
 
 
-def test_unbounded_paths_scoped_or_broad(shipped) -> None:
+def test_unbounded_paths_scoped_or_left_out(shipped) -> None:
     rule = shipped["ssh_authorized_keys_modified"]
-    scoped = derive(rule)
+    scoped = derive(rule, load_table(), HOME_SCOPE)
     assert {f.value for n in scoped.needs for f in n.filters if f.field == "dir"} == {
         "/home",
         "/root",
     }
-    assert not scoped.broad and "assumed under /home, /root" in scoped.notes[0]
-    broad = derive(rule, load_table(), None)
-    assert broad.broad and all(not any(f.field == "dir" for f in n.filters) for n in broad.needs)
+    assert not scoped.unbounded and "assumed under /home, /root" in scoped.notes[0]
+    left = derive(rule)
+    assert left.needs == [] and left.underivable
+    assert "--unbounded-paths /home,/root" in left.unbounded[0]
 
 
 def test_network_connections_are_inet_only(shipped) -> None:
@@ -112,13 +113,13 @@ def test_network_connections_are_inet_only(shipped) -> None:
     assert found == {"accept,accept4,connect saddr_fam=2", "accept,accept4,connect saddr_fam=10"}
 
 
-def test_keyword_rule_gets_the_broad_rule_and_is_reported(tmp_path: Path) -> None:
+def test_keyword_rule_cannot_be_derived_and_says_why(tmp_path: Path) -> None:
     rule = made(
         tmp_path, "    service: auditd", "    keywords:\n        - evil\n    condition: keywords"
     )
     found = derive(rule)
-    assert found.broad and found.needs == [Need(None)]
-    assert "nothing bounds a term's syscalls: all syscalls" in found.notes
+    assert found.needs == [] and found.underivable
+    assert found.unbounded == ["a term names nothing an audit rule can select (keywords)"]
 
 
 def test_category_syscall_and_exe_narrow(tmp_path: Path) -> None:
@@ -143,4 +144,4 @@ def test_every_shipped_detection_derives(shipped) -> None:
     for name, rule in shipped.items():
         found = derive(rule, table)
         assert found.view is not None, name
-        assert found.needs or found.notes, name
+        assert found.needs or found.notes or found.unbounded, name

@@ -145,7 +145,8 @@ def test_alerts_carry_and_draw_the_ancestry() -> None:
         "/usr/bin/curl",
     ]
     assert chain[2]["labels"] == ["web"] and chain[3]["user"] == "65534"
-    assert chain[4]["start_from"] == "fork" and chain[0]["start_from"] == "ppid"
+    assert chain[4]["start_from"] == "fork" and chain[0]["seen_from"] == "ppid"
+    assert "start" not in chain[0] and "first_seen" in chain[0]
     out = io.StringIO()
     TextAlertWriter(out)(alert)
     text = out.getvalue()

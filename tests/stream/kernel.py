@@ -139,9 +139,10 @@ def run_probes(probe: Path, count: int, gap_s: float = 0.05) -> None:
 
 
 def stream_command(*source: str, output: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    """The stream on a live source; --no-triage: every probe's alert, none folded."""
     return [
         str(DETECT), "stream", *source, "--rules", str(RULE), "--no-default-rules",
-        "--output", str(output), "--stats-interval", "0", *extra,
+        "--output", str(output), "--stats-interval", "0", "--no-triage", *extra,
     ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ PAUSE_S = 0.01
 
 def start(log: Path, rules: Path, work: Path, run: int) -> subprocess.Popen[bytes]:
     command = [
-        str(DETECT), "stream", "--follow", str(log), "--from-beginning",
+        str(DETECT), "stream", "--follow", str(log), "--from-beginning", "--no-triage",
         "--checkpoint", str(work / "checkpoint.json"), "--rules", str(rules),
         "--no-default-rules", "--output", str(work / "alerts.jsonl"), "--stats-interval", "0",
     ]  # fmt: skip

@@ -1,0 +1,139 @@
+"""Deduplication (DESIGN §12): alerts of one rule on one host for the same activity (process
+executable, command line, parent executable, user) within a window of audit time fold into one.
+
+The first alert of a group is written at once (a stream must not wait); the repeats within
+`window_ms` of it are folded, and when the window closes (the host's audit time moves past it,
+or the input ends) a group that folded repeats writes one more alert: the first alert again
+with `detect.count` (all of them), `detect.first` and `detect.last`, and `detect.events`: the
+events it stands for, the first MAX_EVENTS of them, with `detect.events_total`. Correlation
+alerts are never folded. State is bounded (`max_groups`; the oldest group is closed early when
+full, and counted). Batch and stream give the same lines.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from detect.core.alert import Alert, Document, Fold
+
+DEFAULT_WINDOW_MS: Final = 10 * 60 * 1000
+MAX_EVENTS: Final = 20
+MAX_GROUPS: Final = 50_000
+GroupKey = tuple[str, str | None, str | None, str | None, str | None, str | None]
+
+
+@dataclass(slots=True)
+class Group:
+    first: Alert
+    deadline_ms: int
+    last_ms: int
+    count: int = 1
+    events: list[Document] = field(default_factory=list)
+
+
+@dataclass
+class DedupStats:
+    folded: int = 0  # alerts that were not written on their own
+    updates: int = 0  # fold alerts written at a window's close
+    closed_early: int = 0  # groups closed because the table was full
+
+    def to_dict(self) -> dict[str, int]:
+        return {"folded": self.folded, "updates": self.updates, "closed_early": self.closed_early}
+
+
+def group_key(alert: Alert) -> GroupKey:
+    activity = alert.activity
+    return (
+        alert.rule.id,
+        alert.host,
+        activity.executable,
+        activity.command_line,
+        activity.parent_executable,
+        activity.user,
+    )
+
+
+class Deduplicator:
+    """A push object: `push(alert)`, `advance(host, time_ms)`, `flush()`; writes to `emit`."""
+
+    def __init__(
+        self,
+        emit: Callable[[Alert], object],
+        window_ms: int = DEFAULT_WINDOW_MS,
+        max_groups: int = MAX_GROUPS,
+    ) -> None:
+        self.emit = emit
+        self.window_ms = window_ms
+        self.max_groups = max_groups
+        self.groups: dict[GroupKey, Group] = {}
+        self.deadlines: dict[str | None, list[tuple[int, int, GroupKey]]] = {}
+        self._order = 0
+        self.stats = DedupStats()
+
+    def push(self, alert: Alert) -> None:
+        if self.window_ms <= 0 or alert.correlation is not None:
+            self.emit(alert)
+            return
+        key = group_key(alert)
+        group = self.groups.get(key)
+        if group is not None and alert.time_ms <= group.deadline_ms:
+            group.count += 1
+            group.last_ms = max(group.last_ms, alert.time_ms)
+            if len(group.events) < MAX_EVENTS:
+                group.events.extend(alert.events[:1])
+            self.stats.folded += 1
+            return
+        if group is not None:
+            self._close(key)
+        self._open(key, alert)
+        self.emit(alert)
+
+    def _open(self, key: GroupKey, alert: Alert) -> None:
+        if len(self.groups) >= self.max_groups:
+            self._close_oldest()
+        deadline = alert.time_ms + self.window_ms
+        self.groups[key] = Group(alert, deadline, alert.time_ms, events=list(alert.events[:1]))
+        self._order += 1
+        heapq.heappush(self.deadlines.setdefault(alert.host, []), (deadline, self._order, key))
+
+    def advance(self, host: str | None, time_ms: int) -> None:
+        """The host's audit time reached `time_ms`: close the groups whose window has passed."""
+        heap = self.deadlines.get(host)
+        while heap and heap[0][0] < time_ms:
+            deadline, _, key = heapq.heappop(heap)
+            group = self.groups.get(key)
+            if group is not None and group.deadline_ms == deadline:
+                self._close(key)
+
+    def flush(self) -> None:
+        """End of input: close every group, oldest first."""
+        for key in sorted(self.groups, key=lambda k: self.groups[k].deadline_ms):
+            self._close(key)
+        self.deadlines.clear()
+
+    def _close_oldest(self) -> None:
+        key = min(self.groups, key=lambda k: self.groups[k].deadline_ms)
+        self.stats.closed_early += 1
+        self._close(key)
+
+    def _close(self, key: GroupKey) -> None:
+        group = self.groups.pop(key)
+        if group.count < 2:
+            return
+        first = group.first
+        self.stats.updates += 1
+        self.emit(
+            Alert(
+                first.rule,
+                group.last_ms,
+                first.host,
+                group.events,
+                ancestry=first.ancestry,
+                events_total=group.count,
+                activity=first.activity,
+                fold=Fold(group.count, first.time_ms, group.last_ms),
+            )
+        )

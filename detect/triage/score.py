@@ -1,0 +1,97 @@
+"""An incident's score and level from its alerts (docs/triage.md has worked examples).
+
+score = Σ over its rules: WEIGHT[level] × (1 + log2(count) / 2)      repeats count less
+      + 1 per distinct technique  + 2 per distinct tactic
+      + 3 × (steps of the longest kill-chain progression − 1)         tactics in matrix
+                                                                     order, by first seen
+      + 5 per distinct correlation rule  + 3 per distinct process-tree chain rule
+
+level = the highest level of its alerts; with at least two distinct rules, raised one step
+        when the score reaches RAISE_AT or three distinct rules span at least two tactics,
+        and to at least `high` when the score reaches HIGH_AT; never past critical. One rule
+        alone, however often it fired, keeps its own level. Informational hits are tags:
+        they weigh nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from detect.triage.levels import INFORMATIONAL, raised, rank
+
+WEIGHT: Final = {"informational": 0.0, "low": 1.0, "medium": 4.0, "high": 9.0, "critical": 16.0}
+TECHNIQUE_POINTS: Final = 1.0
+TACTIC_POINTS: Final = 2.0
+PROGRESSION_POINTS: Final = 3.0
+CORRELATION_POINTS: Final = 5.0
+CHAIN_POINTS: Final = 3.0
+RAISE_AT: Final = 25.0
+HIGH_AT: Final = 40.0
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHits:
+    """One rule's alerts in an incident, as scoring sees them."""
+
+    level: str
+    count: int
+    kind: str  # rule, chain, correlation
+    techniques: tuple[str, ...]
+    tactics: tuple[str, ...]
+    first_ms: int
+
+
+def rule_points(hits: RuleHits) -> float:
+    return WEIGHT.get(hits.level, WEIGHT["medium"]) * (1 + math.log2(max(hits.count, 1)) / 2)
+
+
+def progression(tactics_in_order: Sequence[int]) -> int:
+    """The length of the longest strictly increasing run (not necessarily contiguous) of
+    tactic positions: how far along the kill chain the incident went, in the order seen."""
+    best: list[int] = []  # best[i]: the smallest last position of an increasing run of i + 1
+    for position in tactics_in_order:
+        low, high = 0, len(best)
+        while low < high:
+            middle = (low + high) // 2
+            if best[middle] < position:
+                low = middle + 1
+            else:
+                high = middle
+        if low == len(best):
+            best.append(position)
+        else:
+            best[low] = position
+    return len(best)
+
+
+def score(rules: Iterable[RuleHits], tactic_order: dict[str, int]) -> float:
+    counted = [hits for hits in rules if hits.level != INFORMATIONAL]
+    total = sum(rule_points(hits) for hits in counted)
+    techniques = {t for hits in counted for t in hits.techniques}
+    tactics = {t for hits in counted for t in hits.tactics}
+    total += TECHNIQUE_POINTS * len(techniques) + TACTIC_POINTS * len(tactics)
+    seen: list[int] = []
+    for hits in sorted(counted, key=lambda h: h.first_ms):
+        seen.extend(tactic_order[t] for t in hits.tactics if t in tactic_order)
+    total += PROGRESSION_POINTS * max(progression(seen) - 1, 0)
+    total += CORRELATION_POINTS * sum(hits.kind == "correlation" for hits in counted)
+    total += CHAIN_POINTS * sum(hits.kind == "chain" for hits in counted)
+    return round(total, 1)
+
+
+def level_of(rules: Sequence[RuleHits], points: float) -> str:
+    counted = [hits for hits in rules if hits.level != INFORMATIONAL]
+    if not counted:
+        return INFORMATIONAL
+    level = max((hits.level for hits in counted), key=rank)
+    if len(counted) < 2:
+        return level
+    tactics = {t for hits in counted for t in hits.tactics}
+    if points >= RAISE_AT or (len(counted) >= 3 and len(tactics) >= 2):
+        level = raised(level, 1)
+    if points >= HIGH_AT and rank(level) < rank("high"):
+        level = "high"
+    return level

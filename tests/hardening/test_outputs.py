@@ -1,0 +1,150 @@
+"""Issue 18 items 1 and 10 (must show 3): outputs are opened after privileges are dropped, never
+through a symlink, FIFO or hard link someone else placed, only as our own regular file, created
+0600; a checkpoint someone edited cannot make us truncate another file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from detect.outputs.rotating import RotatingFile
+from detect.outputs.safe_open import OutputError, open_output
+from detect.sources.checkpoint import write_atomic
+from tests.hardening.helpers import CAPTURES, DETECT
+from tests.hardening.rules import echo_hello, write_rules
+from tests.stream.helpers import read_alerts, wait_for
+
+NOBODY = 65534
+ENV = {"DETECT_PURE": "1"}
+
+
+def test_a_new_output_is_0600_and_appended(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    with open_output(path) as stream:
+        stream.write("one\n")
+    with open_output(path) as stream:
+        stream.write("two\n")
+    assert path.read_text() == "one\ntwo\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_keep_cuts_back_to_the_checkpoints_size_only_when_shorter(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text("0123456789")
+    open_output(path, keep=4).close()
+    assert path.read_text() == "0123"
+    open_output(path, keep=100).close()
+    assert path.read_text() == "0123"
+
+
+def test_a_symlink_is_never_followed(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_text("precious\n")
+    link = tmp_path / "alerts.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(OutputError, match="symlink"):
+        open_output(link, keep=0)
+    assert target.read_text() == "precious\n"
+
+
+def test_a_fifo_or_a_hard_link_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="FIFO"):
+        open_output(fifo)  # without O_NONBLOCK this would hang with no reader
+    target = tmp_path / "target"
+    target.write_text("x")
+    os.link(target, tmp_path / "linked")
+    with pytest.raises(OutputError, match="hard links"):
+        open_output(tmp_path / "linked")
+
+
+def test_rotation_keeps_the_mode_and_refuses_a_planted_link(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    rotating = RotatingFile(path, max_bytes=10, backups=2)
+    rotating.write("0123456789ab\n")
+    rotating.write("next\n")
+    rotating.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert (tmp_path / "alerts.jsonl.1").read_text() == "0123456789ab\n"
+
+
+def test_a_checkpoint_tmp_symlink_is_replaced_not_written_through(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_text("precious\n")
+    (tmp_path / ".checkpoint.json.tmp").symlink_to(target)
+    write_atomic(tmp_path / "checkpoint.json", b"{}\n")
+    assert target.read_text() == "precious\n"
+    assert (tmp_path / "checkpoint.json").read_bytes() == b"{}\n"
+
+
+# --- as root, dropping to nobody --------------------------------------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (drops to nobody)")
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder nobody can reach (pytest's tmp_path is 0700 root)."""
+    folder = Path(tempfile.mkdtemp(prefix="detect-h18-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def stream_command(work: Path, log: Path, rules: Path, out: Path) -> list[str]:
+    return [
+        str(DETECT), "stream", "--follow", str(log), "--from-beginning", "--user", "nobody",
+        "--checkpoint", str(work / "checkpoint.json"), "--no-default-rules",
+        "--rules", str(rules), "--output", str(out), "--stats-interval", "0",
+    ]  # fmt: skip
+
+
+@needs_root
+def test_stream_as_nobody_writes_nothing_outside_its_own_files(shared_dir: Path) -> None:
+    """The output folder belongs to nobody; nobody planted `alerts.jsonl` -> a root file and a
+    checkpoint that says the alert file was 0 bytes long (truncate it)."""
+    victim = shared_dir / "victim"
+    victim.write_text("root's data\n")
+    victim.chmod(0o644)
+    log = shared_dir / "audit.log"  # root's, unreadable to nobody: opened before the drop
+    log.write_text((CAPTURES / "execve_args.log").read_text())
+    log.chmod(0o600)
+    rules = write_rules(shared_dir / "rules", ok=echo_hello())
+    work = shared_dir / "out"
+    work.mkdir()
+    os.chown(work, NOBODY, NOBODY)
+    out = work / "alerts.jsonl"
+    out.symlink_to(victim)
+    os.lchown(out, NOBODY, NOBODY)
+    st = log.stat()
+    checkpoint = {
+        "path": str(log), "device": st.st_dev, "inode": st.st_ino, "offset": 0, "lineno": 1,
+        "anchor_len": 0, "anchor": "", "done": [], "output_size": 0, "version": 1,
+    }  # fmt: skip
+    (work / "checkpoint.json").write_text(json.dumps(checkpoint))
+    os.chown(work / "checkpoint.json", NOBODY, NOBODY)
+    command = stream_command(work, log, rules, out)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=ENV)
+    assert result.returncode == 2 and "symlink" in result.stderr, result.stderr
+    assert victim.read_text() == "root's data\n"
+    # the link gone, the same command writes its own file, as nobody, 0600
+    out.unlink()
+    child = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=ENV)
+    try:
+        wait_for(lambda: len(read_alerts(out)) >= 1, what="an alert as nobody")
+    finally:
+        child.terminate()
+        assert child.wait(timeout=30) == 0
+    assert out.stat().st_uid == NOBODY and stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert victim.read_text() == "root's data\n"

@@ -1,0 +1,150 @@
+"""Triage's parts on their own: scoring (the worked examples of docs/triage.md), grouping of a
+daemon's children, deduplication windows, bounded incident state, and tuning files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from detect.sigma.load import load_detections
+from detect.triage.dedup import Deduplicator
+from detect.triage.grouping import incident_key
+from detect.triage.incidents import CLOSED, OPEN, RAISED, IncidentTracker
+from detect.triage.score import RuleHits, level_of, score
+from detect.triage.stage import TriageSettings, TriageStage, tactic_order
+from detect.triage.tuning import TuningError, load_tuning
+from tests.triage.helpers import alert, rule
+
+ORDER = tactic_order()
+EXECUTION, PERSISTENCE, C2 = "TA0002", "TA0003", "TA0011"
+SYSTEMD = {"pid": 1, "executable": "/usr/lib/systemd/systemd", "start": "t0"}
+NGINX = {"pid": 10, "executable": "/usr/sbin/nginx", "start": "t1"}
+WORKER = {"pid": 11, "executable": "/usr/sbin/nginx", "start": "t2"}
+
+
+def hits(
+    level: str, count: int, tactics: tuple[str, ...], kind: str = "rule", at: int = 0
+) -> RuleHits:
+    return RuleHits(level, count, kind, (), tactics, at)
+
+
+def test_scoring_worked_examples() -> None:
+    one = [hits("medium", 1, (EXECUTION,))]
+    assert score(one, ORDER) == 6.0 and level_of(one, 6.0) == "medium"
+    repeated = [hits("high", 3, (EXECUTION, C2))]  # one rule, three times
+    assert score(repeated, ORDER) == 23.1
+    assert level_of(repeated, 23.1) == "high"  # one rule keeps its own level
+    chain = [hits("medium", 1, (EXECUTION,), at=1), hits("high", 4, (C2,), at=2)]
+    assert score(chain, ORDER) == 29.0
+    assert level_of(chain, 29.0) == "critical"  # two rules, score >= 20: raised a step
+    backwards = [hits("medium", 1, (C2,), at=1), hits("high", 4, (EXECUTION,), at=2)]
+    assert score(backwards, ORDER) == 26.0  # no kill-chain progression
+    correlated = [hits("medium", 1, (PERSISTENCE,), "correlation")]
+    assert score(correlated, ORDER) == 11.0
+    informational = [hits("informational", 50, (EXECUTION,))]
+    assert score(informational, ORDER) == 0.0 and level_of(informational, 0.0) == "informational"
+
+
+def test_a_daemons_unrelated_children_stay_apart_and_its_shells_join() -> None:
+    info = rule("high")
+    backup = [SYSTEMD, NGINX, WORKER, {"pid": 20, "executable": "/usr/bin/tar", "start": "t3"}]
+    rotate = [SYSTEMD, NGINX, {"pid": 21, "executable": "/usr/sbin/logrotate", "start": "t4"}]
+    shell1 = [SYSTEMD, NGINX, WORKER, {"pid": 30, "executable": "/usr/bin/dash", "start": "t5"}]
+    shell2 = [SYSTEMD, NGINX, WORKER, {"pid": 31, "executable": "/usr/bin/dash", "start": "t6"}]
+    keys = [incident_key(alert(info, 1, chain=c)) for c in (backup, rotate, shell1, shell2)]
+    assert keys[0] != keys[1]
+    assert keys[2] == keys[3] and keys[2] not in keys[:2]
+    other_service = [
+        SYSTEMD,
+        {"pid": 40, "executable": "/usr/sbin/nginx", "start": "t9"},
+        *shell1[2:],
+    ]
+    assert incident_key(alert(info, 1, chain=other_service)) != keys[2]
+    assert incident_key(alert(info, 1, session="7")) != incident_key(alert(info, 1, session="8"))
+
+
+def test_dedup_window_and_count() -> None:
+    out: list[object] = []
+    dedup = Deduplicator(out.append, window_ms=1000)
+    info = rule("medium")
+    for time_ms in (0, 100, 900):
+        dedup.push(alert(info, time_ms, serial=time_ms))
+    dedup.push(alert(info, 1500, serial=1500))  # past the window: a new group
+    dedup.flush()
+    _, fold, second = out
+    assert fold.fold.count == 3 and fold.fold.first_ms == 0 and fold.fold.last_ms == 900  # type: ignore[attr-defined]
+    assert [e["serial"] for e in fold.events] == [0, 100, 900]  # type: ignore[attr-defined]
+    assert second.time_ms == 1500 and second.fold is None  # type: ignore[attr-defined]
+    assert dedup.stats.folded == 2 and dedup.stats.updates == 1
+
+
+def test_incident_state_is_bounded_and_evictions_counted() -> None:
+    seen: list[tuple[str, str]] = []
+    tracker = IncidentTracker(lambda i, c: seen.append((i.id, c)), ORDER, max_open=2)
+    for session in ("1", "2", "3"):
+        tracker.push(alert(rule("medium"), 1000, session=session))
+    assert len(tracker.open) == 2 and tracker.stats.closed_early == 1
+    assert [c for _, c in seen] == [OPEN, OPEN, CLOSED, OPEN]
+
+
+def test_incidents_rise_and_close_after_the_quiet_gap() -> None:
+    seen: list[str] = []
+    tracker = IncidentTracker(lambda i, c: seen.append(c), ORDER, gap_ms=1000)
+    tracker.push(alert(rule("low", "a"), 0, session="1"))
+    tracker.push(alert(rule("high", "b", (C2,)), 10, session="1"))
+    tracker.advance("h1", 500)
+    assert seen == [OPEN, RAISED]
+    tracker.advance("h1", 1011)
+    assert seen == [OPEN, RAISED, CLOSED]
+
+
+def test_stage_counts_every_hit_and_writes_from_min_level() -> None:
+    written: list[object] = []
+    stage = TriageStage(written.append, settings=TriageSettings(min_level="medium"))
+    for level, time_ms in (("informational", 0), ("low", 1), ("medium", 2), ("high", 3)):
+        stage.push(alert(rule(level, level), time_ms, session="1", serial=time_ms))
+    stage.flush()
+    assert [a.rule.level for a in written] == ["medium", "high"]  # type: ignore[attr-defined]
+    summary = stage.summary()
+    assert summary["hits_by_level"] == {"informational": 1, "low": 1, "medium": 1, "high": 1}
+    # low + medium + high in one session, one tactic: 1 + 4 + 9 + 2 = 16, three rules over one
+    # tactic and a score under 20: not raised, the highest level stays
+    assert summary["incidents"]["by_level"] == {"high": 1}
+    assert summary["tags_by_rule"] == {"Rule informational (informational)": 1}
+
+
+def test_tuning_file_disables_overrides_and_filters(tmp_path: Path) -> None:
+    rules = load_detections()
+    some, other = rules.rules[0], rules.rules[1]
+    (tmp_path / "filters").mkdir()
+    tuning = tmp_path / "tuning.yml"
+    tuning.write_text(
+        f"disable:\n  - {some.id}\n  - no-such-rule\nlevels:\n  {other.id}: informational\n"
+        "filters:\n  - filters\n"
+    )
+    loaded = load_tuning(tuning)
+    tuned = loaded.apply(rules)
+    assert some.id not in {r.id for r in tuned.rules}
+    assert next(r for r in tuned.rules if r.id == other.id).level == "informational"
+    assert any("no-such-rule" in str(e) and ":3" in str(e) for e in tuned.errors)
+    assert loaded.filters == ((tmp_path / "filters").resolve(),)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("disable: nope\n", 1, "expected a list"),
+        ("levels:\n  abc: severe\n", 2, "level 'severe' is not one of"),
+        ("disabled:\n  - x\n", 1, "unknown key 'disabled'"),
+        ("filters:\n  - missing.yml\n", 2, "filter path missing.yml does not exist"),
+        ("levels: [\n", 2, "not YAML"),
+    ],
+)
+def test_tuning_file_errors_say_where(tmp_path: Path, text: str, line: int, reason: str) -> None:
+    path = tmp_path / "tuning.yml"
+    path.write_text(text)
+    with pytest.raises(TuningError) as raised:
+        load_tuning(path)
+    ((where, why),) = raised.value.problems
+    assert where.line == line and reason in why and where.source == str(path)

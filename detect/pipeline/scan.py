@@ -43,8 +43,9 @@ class Scan:
     machine: Reassembly | None = None  # the reassembly feeding `on_event`
 
     def on_event(self, event: AuditEvent) -> None:
-        if self.triage is not None:
-            self.triage.advance(event.node, self._settled(event.time_ms))
+        triage = self.triage
+        if triage is not None and triage.due(event.node, event.time_ms):
+            triage.advance(event.node, self._settled(event.time_ms))
         matches = self.engine.evaluate(event)
         if self.correlations is not None:
             matches = self.correlations.alerting(matches, event.node, event.time_ms)

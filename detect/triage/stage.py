@@ -96,6 +96,13 @@ class TriageStage:
         self.written[alert.rule.level] += 1
         self.write(alert)
 
+    def due(self, host: str | None, time_ms: int) -> bool:
+        """Whether audit time `time_ms` on `host` may close something (cheap: heap tops)."""
+        for heap in (self.dedup.deadlines.get(host), self.incidents.deadlines.get(host)):
+            if heap and heap[0][0] < time_ms:
+                return True
+        return False
+
     def advance(self, host: str | None, time_ms: int) -> None:
         """The host's audit time reached `time_ms`."""
         self.dedup.advance(host, time_ms)

@@ -43,8 +43,9 @@ def digest_lines(root: Path = ROOT, sigma: Path = SIGMA) -> Iterator[str]:
         for alert in alerts:
             document = alert.document()
             text = orjson.dumps(printable(document), option=orjson.OPT_SORT_KEYS)
-            text = text.replace(str(sigma.resolve()).encode(), b"SIGMA")
-            text = text.replace(str(root.resolve()).encode(), b"ROOT")
+            for path, label in ((sigma, b"SIGMA"), (root, b"ROOT")):  # as given, and resolved
+                for spelling in {str(path), str(path.resolve())}:
+                    text = text.replace(spelling.encode(), label)
             yield f"{name}\t{document['rule']['id']}\t{hashlib.sha1(text).hexdigest()[:16]}"
 
 

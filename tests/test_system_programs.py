@@ -99,6 +99,7 @@ TEST_PACKAGES = {
     "auditd": "the kernel tests start auditd and run auditctl; test_syscall_tables runs ausyscall",
     "python3-audit": "test_auparse_agreement runs /usr/bin/python3 with auparse",
     "libc6-dev": "noise.sh's gcc compiles a file that includes <stdio.h>",
+    "chromium": "tests/report opens the HTML report in headless Chromium",
 }
 
 REQUIRE_FUNCTION = """\

@@ -13,6 +13,7 @@ from detect.attack.layer import write_layer
 from detect.authoring.validate import ERROR, validate
 from detect.cli.attack import attack
 from detect.cli.audit_rules import audit_rules, deprecated_rules
+from detect.cli.report import ReportCollector, report
 from detect.cli.runtime import tune_for_throughput
 from detect.cli.scan_incidents import ScanIncidents
 from detect.cli.stream import stream
@@ -22,7 +23,8 @@ from detect.core.defaults import HORIZON_MS
 from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.events import EVENT_WRITERS, dumps
 from detect.outputs.summary import write_scan_text
-from detect.pipeline.factory import PipelineSettings, load_rules, read_events, scan_files
+from detect.pipeline.factory import PipelineSettings, load_rules, read_events
+from detect.pipeline.parallel import Parallelism, PartitionError, scan_parallel
 from detect.pipeline.samples import check_rule_file, rule_files
 from detect.pipeline.scan import alerts_layer
 from detect.triage.levels import DEFAULT_MIN_LEVEL, LEVELS, at_least
@@ -42,6 +44,7 @@ main.add_command(stream)
 main.add_command(tune)
 main.add_command(audit_rules)
 main.add_command(deprecated_rules)
+main.add_command(report)
 
 
 @main.command()
@@ -95,6 +98,21 @@ def events(
     help="Write an ATT&CK Navigator layer of the alerts' techniques.",
 )
 @click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the machine's cores",
+    help="Worker processes; the input is partitioned by host (docs/scale.md).",
+)
+@click.option("--dask", metavar="ADDRESS", help="Run the partitions on a Dask cluster ('local').")
+@click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: tty).")
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a self-contained HTML report: incidents, process trees, timeline, ATT&CK matrix.",
+)
 @triage_options
 def scan(
     paths: tuple[str, ...],
@@ -105,6 +123,10 @@ def scan(
     summary_json: Path | None,
     layer: Path | None,
     horizon_ms: int,
+    jobs: int,
+    dask: str | None,
+    progress: bool | None,
+    html: Path | None,
     **triage: Any,
 ) -> None:
     """Scan audit logs with detections (PATHS as for `events`). JSON lines: one alert per line
@@ -129,8 +151,16 @@ def scan(
     people = fmt == "text" and settings.triage is not None
     try:
         sink = incidents.count_alert if people else ALERT_WRITERS[fmt](stream)
-        result, summary = scan_files(paths, rules, sink, settings, incidents)
+        show = sys.stderr.isatty() if progress is None else progress
+        parallelism = Parallelism(jobs=jobs, dask=dask, progress=show)
+        collector = ReportCollector(sink, incidents, keep=html is not None)
+        result, summary = scan_parallel(
+            paths, rules, collector.alert, settings, collector.incident, parallelism
+        )
         incidents.close(result)
+    except PartitionError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_ERROR)
@@ -142,6 +172,8 @@ def scan(
         summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
     if layer:
         write_layer(alerts_layer(result), layer)
+    if html:
+        collector.write(html, summary, rules)
     if summary.file_errors and not summary.reassembly["lines"]:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_ALERTS if result.alerts else 0)

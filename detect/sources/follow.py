@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from detect.core.defaults import MAX_LINE
 from detect.core.errors import DetectError
 from detect.sources.checkpoint import Checkpoint, Position, digest
 from detect.sources.live import Batch, FileMark, decode, split_lines
@@ -69,7 +70,9 @@ class Follower:
         self._mark: FileMark | None = None
         self._seq = -1
         self._pos = 0  # offset after the last line handed on
-        self._rest = b""
+        self._held: list[bytes] = []  # the unfinished line's pieces (at most MAX_LINE + 1 bytes)
+        self._held_size = 0  # its real length
+        self._held_kept = 0  # bytes in _held
         self._lineno = 0  # 0: unknown (started at the end of a file)
         self._anchor = ""
 
@@ -99,7 +102,8 @@ class Follower:
             self._file.close()
         self._file, self._mark = file, mark_of(path, file)
         self._seq += 1
-        self._pos, self._rest, self._lineno, self._anchor = offset, b"", lineno, anchor
+        self._pos, self._lineno, self._anchor = offset, lineno, anchor
+        self._drop_held()
 
     def _open_resume(self, point: Checkpoint) -> bool:
         for path in [self.path, *rotated_siblings(self.path)]:
@@ -127,35 +131,64 @@ class Follower:
         return Position(self._mark, self._pos, self._lineno, self._anchor, self._seq)
 
     def read(self) -> Batch | None:
-        """Lines appended since the last call; None (after a poll interval) when none."""
+        """Lines appended since the last call; None when none (after a poll interval when
+        nothing at all came). Reads at most READ_SIZE at a time, a rotated file too."""
         if self._truncated():
             return None
-        batch = self._read_more()
-        if batch is not None:
-            return batch
+        assert self._file is not None
+        data = self._file.read(READ_SIZE)
+        if data:
+            return self._take(data)
         if self._rotated():
             return self._switch()
         self._sleep(self.poll_s)
         return None
 
-    def _read_more(self) -> Batch | None:
-        assert self._file is not None
-        data = self._file.read(READ_SIZE)
-        if not data:
+    def _take(self, data: bytes) -> Batch | None:
+        """The whole lines of what was held and `data`; the unfinished end is held. An
+        unfinished line is kept in pieces (never joined again on each read), and only its
+        first MAX_LINE + 1 bytes: a longer line goes on as that prefix, which the parser
+        refuses (counted), while offsets count its real length."""
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            self._hold(data)
             return None
-        raw, self._rest = split_lines(self._rest + data)
-        return self._batch(raw) if raw else None
+        head, first_size = data[:cut], 0
+        if self._held_size:
+            first = head.find(b"\n")
+            first_size = self._held_size + first + 1
+            self._hold(head[:first])
+            head = b"".join(self._held) + head[first:]
+        raw, _ = split_lines(head)
+        self._drop_held()
+        self._hold(data[cut:])
+        return self._batch(raw, first_size)
 
-    def _batch(self, raw: list[bytes]) -> Batch:
+    def _hold(self, piece: bytes) -> None:
+        self._held_size += len(piece)
+        room = MAX_LINE + 1 - self._held_kept
+        if piece and room > 0:
+            self._held.append(piece[:room])
+            self._held_kept += min(room, len(piece))
+
+    def _drop_held(self) -> None:
+        self._held, self._held_size, self._held_kept = [], 0, 0
+
+    def _batch(self, raw: list[bytes], first_size: int = 0) -> Batch:
+        """`raw` lines from the offset; the first is `first_size` bytes long in the file
+        when it was cut (0: as long as it is)."""
         assert self._mark is not None
         offsets, at = [], self._pos
         for line in raw:
             offsets.append(at)
-            at += len(line)
+            at += first_size or len(line)
+            first_size = 0
         lines = [decode(line) for line in raw]
         batch = Batch(lines, self._mark.path, self._lineno, self._mark, offsets, at)
         batch.anchor, batch.seq = self._anchor, self._seq
-        self._pos, self._anchor = at, lines[-1]
+        last = raw[-1]
+        whole = at - offsets[-1] == len(last)  # a cut line cannot be checked byte for byte
+        self._pos, self._anchor = at, lines[-1] if whole else ""
         if self._lineno:
             self._lineno += len(lines)
         return batch
@@ -163,11 +196,12 @@ class Follower:
     def _truncated(self) -> bool:
         assert self._file is not None
         fd = self._file.fileno()
-        if os.fstat(fd).st_size >= self._pos + len(self._rest) and self._anchor_intact(fd):
+        if os.fstat(fd).st_size >= self._pos + self._held_size and self._anchor_intact(fd):
             return False
         self.truncations += 1
         self._file.seek(0)
-        self._pos, self._rest, self._lineno, self._anchor = 0, b"", 1, ""
+        self._pos, self._lineno, self._anchor = 0, 1, ""
+        self._drop_held()
         self._seq += 1
         return True
 
@@ -187,14 +221,10 @@ class Follower:
         return (st.st_dev, st.st_ino) != (self._mark.device, self._mark.inode)
 
     def _switch(self) -> Batch | None:
-        """Read the old file to its end (a line cut short counts as whole), then open PATH."""
-        assert self._file is not None
-        tail = self._file.read()
-        raw, rest = split_lines(self._rest + tail)
-        if rest:
-            raw.append(rest)
-        self._rest = b""
-        batch = self._batch(raw) if raw else None
+        """The old file is read to its end (`read`): a line cut short there counts as whole;
+        then PATH is opened."""
+        size = self._held_size
+        batch = self._batch([b"".join(self._held)], size) if size else None
         self.rotations += 1
         self._open_path(self.path)
         return batch

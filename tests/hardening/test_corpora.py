@@ -5,8 +5,9 @@ asserted loosely (figures for people: `bench/adversarial.py`)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,20 +26,32 @@ from tests.hardening.helpers import DETECT, REPO
 MB = 1 << 20
 
 
+# ru_maxrss of a forked child starts at its parent's peak (the kernel keeps the larger across
+# fork and exec), and pytest's grows past any bound here: a small Python forks `detect` and
+# reports its child's peak.
+MEASURE = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL).returncode
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(sys.argv[1], "w").write(f"{code} {peak}")
+"""
+
+
 def run_child(*args: str) -> tuple[int, float, float, str]:
     """(exit status, peak RSS in MB, seconds, stderr) of one `detect` run."""
+    report = Path(tempfile.mkstemp(prefix="detect-rss-")[1])
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [str(DETECT), *args],
-        stdout=subprocess.DEVNULL,
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(report), str(DETECT), *args],
         stderr=subprocess.PIPE,
+        text=True,
         env={"DETECT_PURE": "1", "PATH": "/usr/bin:/bin"},
     )
-    assert child.stderr is not None
-    err = child.stderr.read().decode()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss / 1024, time.perf_counter() - started, err
+    seconds = time.perf_counter() - started
+    code, peak = report.read_text().split()
+    report.unlink()
+    assert done.returncode == 0, done.stderr
+    return int(code), int(peak) / 1024, seconds, done.stderr
 
 
 def events_summary(path: Path, tmp_path: Path) -> tuple[dict[str, Any], float, float]:

@@ -148,3 +148,16 @@ def test_stream_as_nobody_writes_nothing_outside_its_own_files(shared_dir: Path)
         assert child.wait(timeout=30) == 0
     assert out.stat().st_uid == NOBODY and stat.S_IMODE(out.stat().st_mode) == 0o600
     assert victim.read_text() == "root's data\n"
+
+
+def test_dropping_to_the_user_we_already_are_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin wrapper becomes `detect` before it starts us with `--user detect`."""
+    from detect.pipeline import privileges
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("not root")
+
+    monkeypatch.setattr(os, "getuid", lambda: NOBODY)
+    monkeypatch.setattr(os, "geteuid", lambda: NOBODY)
+    monkeypatch.setattr(os, "initgroups", refuse)
+    assert privileges.drop_to("nobody") == (NOBODY, 65534)

@@ -50,6 +50,9 @@ def check(name: str, watcher: AlertWatcher, count: int = PROBES) -> None:
     assert p99 < MAX_P99_S
 
 
+NOBODY = 65534
+
+
 def start_stream(session: KernelSession, *source: str) -> tuple[Path, object]:
     output, err = session.work / "alerts.jsonl", session.work / "stream.err"
     with err.open("wb") as stderr:
@@ -62,6 +65,7 @@ def test_netlink_without_auditd_as_nobody() -> None:
     """The group is joined as root; the collector then runs as `nobody`."""
     with kernel_session() as session:
         probe = make_probe(session.work)
+        os.chown(session.work, NOBODY, -1)  # outputs are opened as nobody, after the drop
         output, child = start_stream(session, "--netlink", "--user", "nobody")
         session.load_rules(probe)
         watcher = probe_alerts(session, output)

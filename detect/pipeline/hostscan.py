@@ -1,0 +1,198 @@
+"""One bundle of host partitions scanned in one process (detect.pipeline.partition): each host
+has its own pipeline from the factory (reassembly, process tree, matching, correlations,
+triage); the bundle reads each of its files once and hands every line to its host's pipeline.
+The result is plain data that crosses processes: each host's alerts and closed incidents in the
+order they were raised, and its counts.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import lzma
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import zstandard
+
+from detect.core.alert import Alert
+from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
+from detect.pipeline.partition import Bundle, FileProbe, host_of
+from detect.pipeline.scan import Scan
+from detect.sigma.model import RuleSet
+from detect.sources.files import Line, open_binary, read_lines
+from detect.triage.incidents import CLOSED, Incident
+
+BATCH = 8192  # lines read before they are handed to their hosts (and progress is reported)
+READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+
+# (bundle index, lines read, bytes read on disk, alerts written, incidents closed) so far
+ProgressReport = Callable[[int, int, int, int, int], object]
+
+
+@dataclass
+class HostCounts:
+    """What a host's scan counted, to be added into the merged scan (parallel.merge_counts)."""
+
+    by_rule: Counter[str]
+    by_technique: Counter[str]
+    technique_rules: dict[str, list[str]]
+    reassembly: dict[str, Any]
+    lost_by_node: dict[str, int]
+    triage: dict[str, Any] = field(default_factory=dict)
+    correlations: Any = None  # CorrelatorStats
+    tree: Any = None  # TreeStats
+
+
+@dataclass
+class HostResult:
+    host: str
+    alerts: list[Alert]
+    incidents: list[Incident]  # closed, as they were when they closed
+    counts: HostCounts
+
+
+@dataclass
+class BundleResult:
+    index: int
+    hosts: list[HostResult]
+    errors: list[str]  # files that could not be read, `path: reason`
+    seconds: float
+
+
+class HostScan:
+    """One host's pipeline; alerts and closed incidents are kept in the order raised."""
+
+    def __init__(self, host: str, rules: RuleSet, settings: PipelineSettings) -> None:
+        self.host = host
+        self.alerts: list[Alert] = []
+        self.incidents: list[Incident] = []
+        self.scan = build_scan(rules, self.alerts.append, settings, self._incident)
+        self.machine = build_reassembler(self.scan.on_event, settings, scan=self.scan)
+
+    def _incident(self, incident: Incident, change: str) -> None:
+        if change == CLOSED:  # a batch scan writes each incident once, as it ended
+            self.incidents.append(copy.deepcopy(incident))
+
+    def finish(self) -> HostResult:
+        self.machine.flush()
+        self.scan.flush()
+        return HostResult(self.host, self.alerts, self.incidents, counts_of(self.scan, self))
+
+    @property
+    def closed(self) -> int:
+        return len(self.incidents)
+
+
+def counts_of(scan: Scan, host: HostScan) -> HostCounts:
+    machine = host.machine
+    counts = HostCounts(
+        by_rule=scan.by_rule,
+        by_technique=scan.by_technique,
+        technique_rules=scan.technique_rules,
+        reassembly=machine.stats.to_dict(),
+        lost_by_node={node or "-": n for node, n in machine.lost_by_node.items()},
+    )
+    if scan.triage is not None:
+        triage = scan.triage
+        counts.triage = {
+            "hits": triage.hits,
+            "written": triage.written,
+            "tags": triage.tags,
+            "closed": triage.closed,
+            "dedup": triage.dedup.stats,
+            "incidents": triage.incidents.stats,
+        }
+    if scan.correlations is not None:
+        counts.correlations = scan.correlations.correlator.stats
+    if scan.engine.tree is not None:
+        counts.tree = scan.engine.tree.stats
+    return counts
+
+
+class BundleScan:
+    """Reads a bundle's files once, each line to its host's pipeline."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        rules: RuleSet,
+        settings: PipelineSettings,
+        report: ProgressReport | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self.hosts = {p.host: HostScan(p.host, rules, settings) for p in bundle.partitions}
+        self.report = report
+        self.errors: list[str] = []
+        self.lines = 0
+        self.bytes_done = 0
+
+    def run(self) -> BundleResult:
+        started = time.perf_counter()
+        for probe in self.bundle.probes:
+            try:
+                self._read(probe)
+            except READ_ERRORS as error:
+                self.errors.append(f"{probe.path}: {error}")
+            self.bytes_done += self.bundle_share(probe)
+            self._report(0)
+        hosts = [self.hosts[p.host].finish() for p in self.bundle.partitions]
+        self._report(0)
+        return BundleResult(self.bundle.index, hosts, self.errors, time.perf_counter() - started)
+
+    def bundle_share(self, probe: FileProbe) -> int:
+        """Bytes of `probe` that count for this bundle (its hosts' share of the file's lines)."""
+        mine = sum(n for host, n in probe.lines.items() if host in self.hosts)
+        return probe.size * mine // (probe.total or 1)
+
+    def _read(self, probe: FileProbe) -> None:
+        only = next(iter(probe.lines)) if len(probe.lines) == 1 else None
+        share = self.bundle_share(probe)
+        with open_binary(probe.path) as stream:
+            lines = read_lines(stream, probe.path)
+            read = 0
+            for batch in _batches(lines):
+                read += len(batch)
+                if only is not None:
+                    self.hosts[only].machine.feed(batch)
+                    self.lines += len(batch)
+                else:
+                    self._route(batch)
+                self._report(share * read // (probe.total or 1))
+
+    def _route(self, batch: list[Line]) -> None:
+        buckets: dict[str, list[Line]] = {}
+        for line in batch:
+            buckets.setdefault(host_of(line[0]), []).append(line)
+        for host, lines in buckets.items():
+            scan = self.hosts.get(host)
+            if scan is not None:
+                scan.machine.feed(lines)
+                self.lines += len(lines)
+
+    def _report(self, file_bytes: int) -> None:
+        if self.report is None:
+            return
+        hosts = self.hosts.values()
+        alerts = sum(host.scan.alerts for host in hosts)
+        closed = sum(host.closed for host in hosts)
+        done = self.bytes_done + file_bytes
+        self.report(self.bundle.index, self.lines, min(done, self.bundle.size), alerts, closed)
+
+
+def _batches(lines: Iterator[Line]) -> Iterator[list[Line]]:
+    while batch := list(itertools.islice(lines, BATCH)):
+        yield batch
+
+
+def run_bundle(
+    bundle: Bundle,
+    rules: RuleSet,
+    settings: PipelineSettings,
+    report: ProgressReport | None = None,
+) -> BundleResult:
+    return BundleScan(bundle, rules, settings, report).run()

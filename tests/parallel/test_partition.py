@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from detect.pipeline.partition import (
+    NO_HOST,
+    host_of,
+    make_bundles,
+    partitionable,
+    plan_inputs,
+    probe_file,
+)
+from tests.parallel.conftest import CAPTURES, UNNAMED
+
+
+def test_host_of_reads_the_node_prefix() -> None:
+    assert host_of("node=web-1 type=SYSCALL msg=audit(1.0:1): x=1") == "web-1"
+    assert host_of("type=SYSCALL msg=audit(1.0:1): x=1") == NO_HOST
+    assert host_of("node=broken") == NO_HOST
+
+
+def test_probe_counts_each_hosts_lines(archive: Path) -> None:
+    probe = probe_file(str(archive / "mixed.log"))
+    alpha = len(CAPTURES["alpha"].read_text().splitlines())
+    beta = len(CAPTURES["beta"].read_text().splitlines())
+    assert probe.lines == {"alpha": alpha, "beta": beta}
+    assert probe.size == (archive / "mixed.log").stat().st_size
+    unnamed = probe_file(str(archive / "local.log"))
+    assert unnamed.lines == {NO_HOST: len(UNNAMED.read_text().splitlines())}
+
+
+def test_plan_keeps_a_hosts_files_in_rotation_order(archive: Path) -> None:
+    plan = plan_inputs([str(archive)])
+    by_host = {p.host: p for p in plan.partitions}
+    assert sorted(by_host) == [NO_HOST, "alpha", "beta", "gamma"]
+    assert [Path(f).name for f in by_host["gamma"].files] == ["audit.log.1", "audit.log"]
+    assert by_host["alpha"].files == by_host["beta"].files == [str(archive / "mixed.log")]
+
+
+def test_unreadable_inputs_are_reported(tmp_path: Path) -> None:
+    plan = plan_inputs([str(tmp_path / "missing.log")])
+    assert plan.partitions == []
+    assert plan.stats.errors == [f"{tmp_path / 'missing.log'}: no such file, folder or match"]
+
+
+def test_bundles_balance_lines_and_cover_every_host_once(archive: Path) -> None:
+    plan = plan_inputs([str(archive)])
+    for workers in (1, 2, 3, 8):
+        bundles = make_bundles(plan, workers)
+        assert len(bundles) == min(workers, len(plan.partitions))
+        hosts = [p.host for bundle in bundles for p in bundle.partitions]
+        assert sorted(hosts) == sorted(p.host for p in plan.partitions)
+    two = make_bundles(plan, 2)
+    loads = sorted(bundle.lines for bundle in two)
+    biggest = max(p.lines for p in plan.partitions)
+    assert loads[1] - loads[0] <= biggest  # greedy: never worse than one partition apart
+    mixed = [b for b in two if str(archive / "mixed.log") in {p.path for p in b.probes}]
+    assert mixed, "the mixed file is read by the bundles of its hosts"
+
+
+def test_stdin_is_not_partitioned() -> None:
+    assert not partitionable([])
+    assert not partitionable(["-"])
+    assert partitionable(["a.log"])

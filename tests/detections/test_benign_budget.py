@@ -7,12 +7,10 @@ builds, git, tar backups, a log rotation job, curl to a local service, monitorin
 editors; user and group administration once). It was captured with the shipped detections'
 audit rules.
 
-Budget (issue 21): at most one medium-or-higher *incident* per hour of ordinary work. Incidents
-(triage, DESIGN §12) do not exist yet, so this counts *alert groups* in their place: the alerts
-of one rule on one host within 10 minutes of audit time (and within one hour of the corpus:
-its hours last seconds of audit time, so a group is one rule in one hour here). The lead will
-switch this count to incidents when triage lands. Informational and low alerts are counted and
-reported per level, not budgeted.
+Budget (issue 21): at most one medium-or-higher *incident* (triage, DESIGN §12: here one per
+login session, i.e. per hour) per hour of ordinary work. The figures also give *alert groups*
+(the alerts of one rule on one host within 10 minutes of audit time and one hour of the corpus).
+Informational and low alerts are counted and reported per level, not budgeted.
 
 Figures when the corpus was captured: `DETECT_PURE=1 .venv/bin/python -m pytest -q -s
 tests/detections/test_benign_budget.py` prints the table.
@@ -29,14 +27,16 @@ from pathlib import Path
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.core.alert import Alert
-from detect.pipeline.factory import load_rules, read_events, scan_files
+from detect.pipeline.factory import PipelineSettings, load_rules, read_events, scan_files
+from detect.triage.incidents import CLOSED, Incident
+from detect.triage.stage import TriageSettings
 
 CORPUS = Path(__file__).with_name("benign") / "ordinary_work.log.gz"
 MARKER = ("/bin/true", "detect-benign-hour")
 HOURS = 6  # the scenario's HOURS when the corpus was captured
 GROUP_MS = 10 * 60 * 1000
 BUDGETED = ("medium", "high", "critical")
-MAX_GROUPS_PER_HOUR = 1
+MAX_INCIDENTS_PER_HOUR = 1
 
 
 @cache
@@ -58,6 +58,20 @@ def corpus_alerts() -> tuple[Alert, ...]:
     found: list[Alert] = []
     scan_files([str(CORPUS)], load_rules(), found.append)
     return tuple(found)
+
+
+@cache
+def corpus_incidents() -> tuple[Incident, ...]:
+    """The incidents of the corpus as `detect scan` makes them (the closed ones, final state)."""
+    closed: dict[str, Incident] = {}
+
+    def on_incident(incident: Incident, change: str) -> None:
+        if change == CLOSED:
+            closed[incident.id] = incident
+
+    settings = PipelineSettings(triage=TriageSettings())
+    scan_files([str(CORPUS)], load_rules(settings), lambda alert: None, settings, on_incident)
+    return tuple(closed.values())
 
 
 def hour_of(time_ms: int) -> int:
@@ -84,11 +98,18 @@ def figures() -> str:
     groups = alert_groups(alerts)
     per_alert = Counter(alert.rule.level for alert in alerts)
     per_group = Counter(level for level, *_ in groups)
-    lines = [f"{HOURS} hours of ordinary work: level, alerts/hour, alert groups/hour"]
+    incidents = corpus_incidents()
+    per_incident = Counter(incident.level for incident in incidents)
+    lines = [f"{HOURS} hours of ordinary work: level, alerts/h, alert groups/h, incidents/h"]
     for level in ("informational", "low", "medium", "high", "critical"):
-        lines.append(f"{level}\t{per_alert[level] / HOURS:.2f}\t{per_group[level] / HOURS:.2f}")
-    budgeted = [g for g in groups if g[0] in BUDGETED]
-    lines += [f"  {level} {title} (hour {hour})" for level, title, hour, _ in budgeted]
+        rates = (per_alert[level], per_group[level], per_incident[level])
+        lines.append("\t".join([level, *(f"{n / HOURS:.2f}" for n in rates)]))
+    lines += [
+        f"  {i.level} incident: {', '.join(e.title for e in i.rules.values())} "
+        f"(hour {hour_of(i.start_ms)})"
+        for i in incidents
+        if i.level in BUDGETED
+    ]
     return "\n".join(lines)
 
 
@@ -107,8 +128,9 @@ def test_a_group_is_one_rule_on_one_host_in_one_hour() -> None:
 
 
 def test_ordinary_work_keeps_the_medium_and_higher_budget() -> None:
-    """At most one medium-or-higher alert group per hour of ordinary work, on average over the
+    """At most one medium-or-higher incident per hour of ordinary work, on average over the
     corpus; the figures are printed (pytest -s) and named in the failure."""
-    groups = [g for g in alert_groups(corpus_alerts()) if g[0] in BUDGETED]
+    incidents = [i for i in corpus_incidents() if i.level in BUDGETED]
     print(figures())
-    assert len(groups) <= MAX_GROUPS_PER_HOUR * HOURS, figures()
+    assert len(incidents) <= MAX_INCIDENTS_PER_HOUR * HOURS, figures()
+    assert corpus_incidents(), "the corpus raises low alerts: incidents must form"

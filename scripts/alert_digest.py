@@ -3,7 +3,7 @@
 Each capture and sample log (tests/**/captures, examples/, detections/) is scanned on its own
 with the shipped detections and, where ../shared/sigma is present, SigmaHQ's Linux rules, as
 `detect scan` does; each alert is written as `file<TAB>rule id<TAB>sha1 of the alert's JSON`
-(keys sorted, the checkout's and the SigmaHQ folder's paths replaced), in the order the scan
+(keys sorted, the rule file named from the checkout or SigmaHQ's folder), in the order the scan
 wrote them. `tests/pipeline/alerts.digest` holds the digest of the code as it was before the
 stage packages (the layout refactor must not change one alert); a change of behaviour is
 committed with a regenerated digest:
@@ -35,6 +35,18 @@ def logs(root: Path = ROOT) -> list[str]:
     return sorted(str(p.relative_to(root)) for pattern in PATTERNS for p in root.glob(pattern))
 
 
+def rule_source(document: dict[str, object], root: Path, sigma: Path) -> str:
+    """The alert's rule file named from the checkout or from SigmaHQ's folder, so that the digest
+    does not depend on where either lies (the logs' own text, which names the folder where they
+    were captured, is left as it is)."""
+    source = str(document["detect"]["rule_source"])  # type: ignore[index]
+    for folder, label in ((sigma, "SIGMA"), (root, "ROOT")):
+        for spelling in {str(folder), str(folder.resolve())}:
+            if source.startswith(spelling + "/"):
+                return label + source[len(spelling) :]
+    return source
+
+
 def digest_lines(root: Path = ROOT, sigma: Path = SIGMA) -> Iterator[str]:
     rules = load_detections([str(sigma)] if sigma.is_dir() else [])
     for name in logs(root):
@@ -42,10 +54,8 @@ def digest_lines(root: Path = ROOT, sigma: Path = SIGMA) -> Iterator[str]:
         scan_files([str(root / name)], rules, alerts.append)
         for alert in alerts:
             document = alert.document()
+            document["detect"]["rule_source"] = rule_source(document, root, sigma)
             text = orjson.dumps(printable(document), option=orjson.OPT_SORT_KEYS)
-            for path, label in ((sigma, b"SIGMA"), (root, b"ROOT")):  # as given, and resolved
-                for spelling in {str(path), str(path.resolve())}:
-                    text = text.replace(spelling.encode(), label)
             yield f"{name}\t{document['rule']['id']}\t{hashlib.sha1(text).hexdigest()[:16]}"
 
 

@@ -18,22 +18,12 @@ from detect.attack.layer import build_layer, write_layer
 from detect.attack.lint import rule_tag_problems
 from detect.attack.report import coverage_lines, gap_lines
 from detect.attack.tags import ERROR
+from detect.cli.options import no_default_option, rules_option
 from detect.matching.dispatch import not_applicable_reason, view_of
 from detect.sigma.load import load_detections
 from detect.sigma.model import Rule
 
 LAYER_NAME = "detect: enabled detections"
-
-rules_option = click.option(
-    "--rules",
-    "paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Sigma rule file or folder to enable (repeatable).",
-)
-no_default_option = click.option(
-    "--no-default-rules", is_flag=True, help="Do not enable the shipped detections."
-)
 
 
 def enabled_rules(paths: tuple[Path, ...], no_default: bool) -> list[Rule]:

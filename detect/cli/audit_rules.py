@@ -20,6 +20,7 @@ from detect.auditgen.generate import COLLECTOR_INPUT, COLLECTOR_STATE, Options, 
 from detect.auditgen.output import render_file, render_fragments
 from detect.auditgen.parse import read_rule_paths
 from detect.auditgen.values import AuditRuleError
+from detect.cli.options import no_default_option, rules_option
 from detect.core.errors import DetectError
 from detect.core.resources import ROOT
 from detect.sigma.load import load_detections
@@ -28,17 +29,6 @@ from detect.sigma.model import Rule
 ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "riscv64")  # mappings/auditgen.yaml arches
 EXIT_BLIND, EXIT_ERROR = 1, 2
 DEPRECATED = "detect: `detect rules` is deprecated, use `detect audit-rules`"
-
-rules_option = click.option(
-    "--rules",
-    "paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Sigma rule files or folders.",
-)
-no_default_option = click.option(
-    "--no-default-rules", is_flag=True, help="Leave out the shipped Sigma rules."
-)
 
 
 @click.group(name="audit-rules")

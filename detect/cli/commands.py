@@ -17,7 +17,11 @@ from detect.cli.report import ReportCollector, report
 from detect.cli.runtime import tune_for_throughput
 from detect.cli.scan_incidents import ScanIncidents
 from detect.cli.stream import stream
-from detect.cli.triage_options import pop_triage, triage_options, triage_settings, tuning_of
+from detect.cli.triage_options import (
+    pipeline_settings,
+    pop_triage,
+    triage_options,
+)
 from detect.cli.tune import tune
 from detect.core.defaults import HORIZON_MS
 from detect.outputs.alerts import ALERT_WRITERS
@@ -133,13 +137,7 @@ def scan(
     (at --min-level and above, deduplicated); `--format text`: the incidents, highest first,
     then a count of the alerts behind them. Exit 0: no alerts, 1: alerts, 2: error."""
     options = pop_triage(triage)
-    settings = PipelineSettings(
-        horizon_ms=horizon_ms,
-        rule_paths=rule_paths,
-        default_rules=not no_default_rules,
-        tuning=tuning_of(options["tuning"]),
-        triage=triage_settings(options),
-    )
+    settings = pipeline_settings(options, horizon_ms, rule_paths, no_default_rules)
     rules = load_rules(settings)
     if not rules.rules:
         for error in rules.errors:

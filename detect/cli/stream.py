@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from detect.cli.triage_options import (
+    pipeline_settings,
     pop_triage,
     reloaded,
     triage_options,
-    triage_settings,
-    tuning_of,
 )
 from detect.core.defaults import HORIZON_MS
 from detect.core.errors import DetectError
@@ -170,13 +169,7 @@ def stream(
     deduplicated), incident updates to --incidents as they open, rise and close. SIGHUP reloads
     the detections and the tuning file; SIGTERM/SIGINT flush and exit."""
     options = pop_triage(triage)
-    pipeline = PipelineSettings(
-        horizon_ms=horizon_ms,
-        rule_paths=rule_paths,
-        default_rules=not no_default_rules,
-        tuning=tuning_of(options["tuning"]),
-        triage=triage_settings(options),
-    )
+    pipeline = pipeline_settings(options, horizon_ms, rule_paths, no_default_rules)
     rules = load_rules_or_exit(pipeline)
     try:
         resume = Checkpoint.load(checkpoint) if checkpoint and follow else None

@@ -110,6 +110,19 @@ def triage_settings(options: dict[str, Any]) -> TriageSettings | None:
     )
 
 
+def pipeline_settings(
+    options: dict[str, Any], horizon_ms: int, rule_paths: tuple[str, ...], no_default_rules: bool
+) -> PipelineSettings:
+    """The settings of `detect scan` and `detect stream` from their shared options."""
+    return PipelineSettings(
+        horizon_ms=horizon_ms,
+        rule_paths=rule_paths,
+        default_rules=not no_default_rules,
+        tuning=tuning_of(options["tuning"]),
+        triage=triage_settings(options),
+    )
+
+
 def tuning_of(path: Path | None) -> Tuning | None:
     """The tuning file, or exit 2 with every problem and its file:line."""
     if path is None:

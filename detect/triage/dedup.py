@@ -12,12 +12,12 @@ full, and counted). Batch and stream give the same lines.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from detect.core.alert import Alert, Document, Fold
+from detect.triage.deadlines import Deadlines
 
 DEFAULT_WINDOW_MS: Final = 10 * 60 * 1000
 MAX_EVENTS: Final = 20
@@ -69,8 +69,7 @@ class Deduplicator:
         self.window_ms = window_ms
         self.max_groups = max_groups
         self.groups: dict[GroupKey, Group] = {}
-        self.deadlines: dict[str | None, list[tuple[int, int, GroupKey]]] = {}
-        self._order = 0
+        self.deadlines: Deadlines[GroupKey] = Deadlines()
         self.stats = DedupStats()
 
     def push(self, alert: Alert) -> None:
@@ -96,14 +95,11 @@ class Deduplicator:
             self._close_oldest()
         deadline = alert.time_ms + self.window_ms
         self.groups[key] = Group(alert, deadline, alert.time_ms, events=list(alert.events[:1]))
-        self._order += 1
-        heapq.heappush(self.deadlines.setdefault(alert.host, []), (deadline, self._order, key))
+        self.deadlines.add(alert.host, deadline, key)
 
     def advance(self, host: str | None, time_ms: int) -> None:
         """The host's audit time reached `time_ms`: close the groups whose window has passed."""
-        heap = self.deadlines.get(host)
-        while heap and heap[0][0] < time_ms:
-            deadline, _, key = heapq.heappop(heap)
+        for deadline, key in self.deadlines.expired(host, time_ms):
             group = self.groups.get(key)
             if group is not None and group.deadline_ms == deadline:
                 self._close(key)

@@ -17,13 +17,13 @@ kept). Replaying the same input gives the same incidents, with the same ids.
 from __future__ import annotations
 
 import hashlib
-import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from detect.core.alert import Alert, Document
+from detect.triage.deadlines import Deadlines
 from detect.triage.grouping import IncidentKey, incident_key, node_id
 from detect.triage.levels import INFORMATIONAL, rank
 from detect.triage.score import RuleHits, level_of, score
@@ -123,8 +123,7 @@ class IncidentTracker:
         self.by_event: dict[tuple[str | None, int], IncidentKey] = {}
         self.pending_tags: dict[IncidentKey, Counter[str]] = {}
         self.recent: dict[IncidentKey, Incident] = {}  # closed, newest last
-        self.deadlines: dict[str | None, list[tuple[int, int, IncidentKey]]] = {}
-        self._order = 0
+        self.deadlines: Deadlines[IncidentKey] = Deadlines()
         self.stats = IncidentStats()
 
     # --- alerts in ---
@@ -247,15 +246,11 @@ class IncidentTracker:
 
     def _schedule(self, incident: Incident) -> None:
         deadline = min(incident.last_ms + self.gap_ms, incident.start_ms + self.max_ms)
-        self._order += 1
-        heap = self.deadlines.setdefault(incident.host, [])
-        heapq.heappush(heap, (deadline, self._order, incident.key))
+        self.deadlines.add(incident.host, deadline, incident.key)
 
     def advance(self, host: str | None, time_ms: int) -> None:
         """The host's audit time reached `time_ms`: close the incidents that ended before."""
-        heap = self.deadlines.get(host)
-        while heap and heap[0][0] < time_ms:
-            _, _, key = heapq.heappop(heap)
+        for _, key in self.deadlines.expired(host, time_ms):
             incident = self.open.get(key)
             if incident is not None and self._ended(incident, time_ms):
                 self._close(incident)

@@ -98,10 +98,8 @@ class TriageStage:
 
     def due(self, host: str | None, time_ms: int) -> bool:
         """Whether audit time `time_ms` on `host` may close something (cheap: heap tops)."""
-        for heap in (self.dedup.deadlines.get(host), self.incidents.deadlines.get(host)):
-            if heap and heap[0][0] < time_ms:
-                return True
-        return False
+        windows, incidents = self.dedup.deadlines, self.incidents.deadlines
+        return windows.due(host, time_ms) or incidents.due(host, time_ms)
 
     def advance(self, host: str | None, time_ms: int) -> None:
         """The host's audit time reached `time_ms`."""
@@ -110,7 +108,7 @@ class TriageStage:
 
     def advance_all(self, time_ms: int) -> None:
         """Audit time reached `time_ms` everywhere (a live source's clock moved on)."""
-        for host in {*self.dedup.deadlines, *self.incidents.deadlines}:
+        for host in {*self.dedup.deadlines.hosts(), *self.incidents.deadlines.hosts()}:
             self.advance(host, time_ms)
 
     def flush(self) -> None:

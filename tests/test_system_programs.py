@@ -37,6 +37,7 @@ SCRIPTS = sorted((ROOT / "scripts" / "capture").rglob("*.sh"))
 PACKAGES = {
     "apparmor": "aa-status apparmor_parser",
     "apt": "apt-cache apt-get",
+    "at": "at atq atrm",
     "auditd": "auditctl auditd augenrules aureport ausearch ausyscall",
     "curl": "curl",
     "e2fsprogs": "chattr lsattr",
@@ -45,12 +46,14 @@ PACKAGES = {
     "gpg": "gpg",
     "gpgconf": "gpgconf",
     "iproute2": "ip ss",
+    "iptables": "iptables",
     "kmod": "insmod lsmod modinfo modprobe rmmod",
     "libcap2-bin": "capsh getcap setcap",
     "lsof": "lsof",
     "make": "make",
     "mount": "losetup mount umount",
     "net-tools": "arp netstat",
+    "nmap": "nmap",
     "openssh-client": "ssh ssh-keygen",
     "openssl": "openssl",
     "passwd": "chage chpasswd gpasswd groupadd groupdel groupmod passwd useradd userdel usermod",
@@ -71,9 +74,9 @@ PACKAGES = {
 # Debian 12's Essential packages (dpkg refuses to remove them): not required, not listed.
 ESSENTIAL = {
     "bash": "bash",
-    "coreutils": "base64 cat chmod chown cp csplit date dd df dirname du echo env groups head id"
+    "coreutils": "[ base64 cat chmod chown cp csplit cut date dd df dirname du echo env groups head id"
     " ln ls mkdir mkfifo mknod mv nice nproc rm rmdir seq shred sleep split stat tail timeout touch"
-    " true truncate uname wc whoami",
+    " tr true truncate uname wc whoami",
     "dpkg": "dpkg dpkg-query",
     "dash": "sh",
     "findutils": "find",
@@ -85,7 +88,7 @@ ESSENTIAL = {
     "perl-base": "perl",
     "sed": "sed",
     "tar": "tar",
-    "util-linux": "findmnt flock mountpoint runuser setarch setpriv setsid su unshare wipefs",
+    "util-linux": "findmnt flock mountpoint nsenter runuser setarch setpriv setsid su unshare wipefs",
 }
 PROGRAMS = {
     program: package
@@ -114,7 +117,7 @@ require() {
 """
 
 BUILTIN_NAMES = (
-    ". : [ [[ ]] break cd command continue declare echo eval exec exit export false kill local"
+    ". : [ [[ ]] break cd command continue declare echo eval exec exit export false history kill local"
     " printf read return set shift source test trap true umask unset wait"
 )
 BUILTINS = frozenset(BUILTIN_NAMES.split())
@@ -124,7 +127,7 @@ SHELLS = frozenset(("bash", "sh"))
 # Wrappers: their options that take a value, and their words before the wrapped command.
 WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "env": (frozenset(), 0),
-    "exec": (frozenset(), 0),
+    "exec": (frozenset(("-a",)), 0),
     "flock": (frozenset(), 1),  # the lock file
     "nice": (frozenset(("-n",)), 0),
     "runuser": (frozenset(("-u", "-g")), 0),

@@ -49,9 +49,17 @@ SCENARIO_TIMEOUT = 300
 LOCK_PATH = Path("/run/lock/detect-capture.lock")
 # Events of the harness itself: auditd start/stop, rule changes, the scenario's loginuid write.
 HARNESS_TYPES = frozenset(("DAEMON_START", "DAEMON_END", "CONFIG_CHANGE", "LOGIN"))
+# With --keep-audit-changes: records of these types are the scenario's own when they carry its
+# login uid (auditctl run by the scenario, auditd stopped by it), and their events are kept.
+AUDIT_CHANGE_PREFIXES = ("CONFIG_CHANGE", "DAEMON_")
 HEADER_RE = re.compile(r"^(?:node=(\S+) )?type=(\S+) msg=audit\((\d+\.\d+):(\d+)\):")
 AUID_RE = re.compile(rf"(?<![\w-])auid={CAPTURE_AUID}(?!\d)")
 UNSET_AUID_RE = re.compile(r"(?<![\w-])auid=(?:4294967295|unset)(?![\w])")
+AUDIT_CHANGES_NOTE = """\
+Audit changes: captured with `--keep-audit-changes`, so CONFIG_CHANGE and DAEMON_* events
+that carry `auid={auid}` (the scenario's auditctl runs, auditd stopped by the scenario) are kept.
+
+"""
 SERVICES_NOTE = """\
 Services: captured with `--with-services`, so events of processes without a login uid (what
 the scenario starts as services, and what the harness and the host's own daemons ran while the
@@ -244,20 +252,29 @@ def group_events(lines: list[str]) -> dict[tuple[str | None, str, str], list[int
     return events
 
 
-def is_scenario_event(lines: list[str], indexes: list[int], services: bool = False) -> bool:
+def is_scenario_event(
+    lines: list[str], indexes: list[int], services: bool = False, audit_changes: bool = False
+) -> bool:
     types = {HEADER_RE.match(lines[i]).group(2) for i in indexes}  # type: ignore[union-attr]
+    ours = any(AUID_RE.search(lines[i]) for i in indexes)
     if types & HARNESS_TYPES:
-        return False
-    if any(AUID_RE.search(lines[i]) for i in indexes):
+        changes = all(kind.startswith(AUDIT_CHANGE_PREFIXES) for kind in types & HARNESS_TYPES)
+        return audit_changes and changes and ours
+    if ours:
         return True
     return services and any(UNSET_AUID_RE.search(lines[i]) for i in indexes)
 
 
-def filter_lines(lines: list[str], services: bool = False) -> tuple[list[str], int]:
+def filter_lines(
+    lines: list[str], services: bool = False, audit_changes: bool = False
+) -> tuple[list[str], int]:
     """Whole events of the scenario (with `services`, also those of processes without a login
-    uid), lines verbatim and in file order; and how many events."""
+    uid; with `audit_changes`, also its CONFIG_CHANGE and DAEMON_* events), lines verbatim and
+    in file order; and how many events."""
     events = group_events(lines)
-    keep = [idx for idx in events.values() if is_scenario_event(lines, idx, services)]
+    keep = [
+        idx for idx in events.values() if is_scenario_event(lines, idx, services, audit_changes)
+    ]
     chosen = sorted(i for idx in keep for i in idx)
     return [lines[i] for i in chosen], len(keep)
 
@@ -287,6 +304,7 @@ def write_note(
     result: CaptureRun,
     out_dir: Path,
     services: bool = False,
+    audit_changes: bool = False,
 ) -> None:
     script = scenario.script_path.read_text()
     kernel = run("uname", "-r").strip()
@@ -308,10 +326,11 @@ def write_note(
         f"- lines: {len(kept)} (of {len(result.lines)} in the private audit.log)\n",
         f"- events: {events}; whose records are not contiguous in the file: {split}\n",
         f"- kernel lost-record counter (`auditctl -s`): {before} before, {after} after\n",
-        f"- made by: `scripts/capture/capture.py {made_by(scenario, out_dir, services)}`"
-        " (as root)\n\n",
+        f"- made by: `scripts/capture/capture.py"
+        f" {made_by(scenario, out_dir, services, audit_changes)}` (as root)\n\n",
         FILTER_NOTE.format(auid=CAPTURE_AUID, types="/".join(sorted(HARNESS_TYPES))),
         SERVICES_NOTE if services else "",
+        AUDIT_CHANGES_NOTE.format(auid=CAPTURE_AUID) if audit_changes else "",
         "## Rules loaded (`auditctl -l`)\n\n",
         fence(result.loaded),
         f"\n## Rule file (`{repo_path(scenario.rules_path)}`)\n\n",
@@ -329,8 +348,12 @@ def repo_path(path: Path) -> Path:
     return path.relative_to(REPO) if path.is_relative_to(REPO) else path
 
 
-def made_by(scenario: Scenario, out_dir: Path, services: bool = False) -> str:
-    flag = "--with-services " if services else ""
+def made_by(
+    scenario: Scenario, out_dir: Path, services: bool = False, audit_changes: bool = False
+) -> str:
+    flag = ("--with-services " if services else "") + (
+        "--keep-audit-changes " if audit_changes else ""
+    )
     if scenario.folder == SCENARIOS_DIR and out_dir == CAPTURES_DIR:
         return flag + scenario.name
     folders = f"--scenario-dir {repo_path(scenario.folder)} --out-dir {repo_path(out_dir)}"
@@ -338,7 +361,11 @@ def made_by(scenario: Scenario, out_dir: Path, services: bool = False) -> str:
 
 
 def capture_scenario(
-    scenario: Scenario, keep_raw: Path | None, out_dir: Path, services: bool = False
+    scenario: Scenario,
+    keep_raw: Path | None,
+    out_dir: Path,
+    services: bool = False,
+    audit_changes: bool = False,
 ) -> None:
     with LOCK_PATH.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -347,11 +374,11 @@ def capture_scenario(
     if keep_raw is not None:
         raw = keep_raw / f"{scenario.name}.raw.log"
         raw.write_bytes("".join(lines).encode("utf-8", "surrogateescape"))
-    kept, events = filter_lines(lines, services)
+    kept, events = filter_lines(lines, services, audit_changes)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{scenario.name}.log"
     out.write_bytes("".join(kept).encode("utf-8", "surrogateescape"))
-    write_note(scenario, kept, events, result, out_dir, services)
+    write_note(scenario, kept, events, result, out_dir, services, audit_changes)
     print(f"{scenario.name}: {len(kept)} lines, {events} events -> {out}")
 
 
@@ -371,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also keep events of processes without a login uid (services, daemons)",
     )
+    parser.add_argument(
+        "--keep-audit-changes",
+        action="store_true",
+        help="also keep the scenario's own CONFIG_CHANGE and DAEMON_* events (auditctl, auditd "
+        "stopped); the harness's are left out as always",
+    )
     args = parser.parse_args(argv)
     known = SCENARIOS if args.scenario_dir is None else folder_scenarios(args.scenario_dir)
     names = list(known) if args.all else args.names
@@ -380,7 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         for name in names:
-            capture_scenario(known[name], args.keep_raw, args.out_dir.resolve(), args.with_services)
+            capture_scenario(
+                known[name],
+                args.keep_raw,
+                args.out_dir.resolve(),
+                args.with_services,
+                args.keep_audit_changes,
+            )
     except (CaptureError, subprocess.CalledProcessError) as exc:
         print(f"capture failed: {exc}", file=sys.stderr)
         return 1

@@ -74,8 +74,8 @@ PACKAGES = {
 # Debian 12's Essential packages (dpkg refuses to remove them): not required, not listed.
 ESSENTIAL = {
     "bash": "bash",
-    "coreutils": "[ base64 cat chmod chown cp csplit cut date dd df dirname du echo env groups head id"
-    " ln ls mkdir mkfifo mknod mv nice nproc rm rmdir seq shred sleep split stat tail timeout touch"
+    "coreutils": "[ base64 cat chmod chown cp csplit cut date dd df dirname du echo env groups"
+    " head id ln ls mkdir mkfifo mknod mv nice nproc rm rmdir seq shred sleep split stat tail timeout touch"
     " tr true truncate uname wc whoami",
     "dpkg": "dpkg dpkg-query",
     "dash": "sh",
@@ -88,7 +88,8 @@ ESSENTIAL = {
     "perl-base": "perl",
     "sed": "sed",
     "tar": "tar",
-    "util-linux": "findmnt flock mountpoint nsenter runuser setarch setpriv setsid su unshare wipefs",
+    "util-linux": "findmnt flock mountpoint nsenter runuser setarch setpriv setsid su unshare"
+    " wipefs",
 }
 PROGRAMS = {
     program: package
@@ -117,8 +118,8 @@ require() {
 """
 
 BUILTIN_NAMES = (
-    ". : [ [[ ]] break cd command continue declare echo eval exec exit export false history kill local"
-    " printf read return set shift source test trap true umask unset wait"
+    ". : [ [[ ]] break cd command continue declare echo eval exec exit export false history kill"
+    " local printf read return set shift source test trap true umask unset wait"
 )
 BUILTINS = frozenset(BUILTIN_NAMES.split())
 KEYWORD_NAMES = "! { } do done elif else esac fi for function if in then until while"

@@ -75,8 +75,8 @@ PACKAGES = {
 ESSENTIAL = {
     "bash": "bash",
     "coreutils": "[ base64 cat chmod chown cp csplit cut date dd df dirname du echo env groups"
-    " head id ln ls mkdir mkfifo mknod mv nice nproc rm rmdir seq shred sleep split stat tail timeout touch"
-    " tr true truncate uname wc whoami",
+    " head id ln ls mkdir mkfifo mknod mv nice nproc rm rmdir seq shred sleep split stat tail"
+    " timeout touch tr true truncate uname wc whoami",
     "dpkg": "dpkg dpkg-query",
     "dash": "sh",
     "findutils": "find",

@@ -20,7 +20,7 @@ as a detection here (`process-tree`). Rules serving nothing are listed.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from detect.auditgen.derive import Derivation, Need, derive_all, load_table
@@ -118,13 +118,17 @@ def check_audit_rules(
     detections: list[Rule],
     machine: str,
     scope: tuple[str, ...] = (),
+    is_dir: Callable[[str], bool] | None = None,
 ) -> CheckResult:
-    """`scope`: where file detections without a path literal look (as `generate` assumes)."""
+    """`scope`: where file detections without a path literal look (as `generate` assumes);
+    `is_dir`: which watched paths are directories on the host the rules are for (the kernel
+    puts a watch of a directory on the exit list, of a file among the inode rules: `simulate`),
+    None: every watch as a directory."""
     rules_file, problems = loadable(rules_file, machine)
     applicable = [rule for rule in detections if view_of(rule) is not None]
     derivations = derive_all(applicable, load_table(), scope)
     deciding: set[int] = set()
-    findings = [_finding(d, rules_file, machine, deciding) for d in derivations]
+    findings = [_finding(d, rules_file, (machine, is_dir), deciding) for d in derivations]
     tree = Need(load_table().tree_syscalls(False))
     needs = [need for d in derivations for need in d.needs] + [tree]
     unused = [
@@ -138,12 +142,16 @@ def check_audit_rules(
 
 
 def _finding(
-    derivation: Derivation, rules_file: AuditRuleFile, machine: str, deciding: set[int]
+    derivation: Derivation,
+    rules_file: AuditRuleFile,
+    host: tuple[str, Callable[[str], bool] | None],
+    deciding: set[int],
 ) -> Finding:
     finding = Finding(derivation.rule)
     events = list(match_events(derivation.rule))
+    machine, is_dir = host
     if events:
-        simulator = Simulator(rules_file, machine)
+        simulator = Simulator(rules_file, machine, is_dir=is_dir)
         for event in events:
             verdict = simulator.check(event)
             finding.samples += 1

@@ -13,7 +13,12 @@ condition (`terms.py`) gives one or more needs:
 - filters: an absolute path equality gives `path=`, a path prefix gives `dir=` (its directory);
   `exit`, `success`, id equalities give the same filter; a negated test of an unset login uid
   gives `auid!=unset`. Several values of one field give one need per value. Network
-  connections are IPv4 and IPv6 only (`saddr_fam=2`, `saddr_fam=10`).
+  connections are IPv4 and IPv6 only: every socket family but the local one (`saddr_fam!=1`,
+  one rule where `saddr_fam=2` and `=10` would be two; the few other families that connect,
+  netlink and the like, are rare).
+- programs: a need without a path whose executable is named by its file name only
+  (`Image|endswith: /bash`) carries that name (`Need.program`); `generate` narrows it to the
+  programs of that name installed on the host (`-F exe=`), or keeps it for every program.
 
 Sigma compares strings case-insensitively and the kernel does not: path and executable
 literals are taken as written (Linux paths are case-sensitive). A term with nothing to bound it
@@ -30,7 +35,16 @@ from functools import cache
 from pathlib import Path
 
 from detect.auditgen.safe import unsafe_value
-from detect.auditgen.terms import EQ, PREFIX, Atom, Term, TooComplex, condition_terms
+from detect.auditgen.terms import (
+    ENTRY,
+    EQ,
+    PREFIX,
+    SUFFIX,
+    Atom,
+    Term,
+    TooComplex,
+    condition_terms,
+)
 from detect.core.errors import DetectError
 from detect.core.resources import mapping_path
 from detect.core.yamlio import parse_yaml
@@ -62,12 +76,12 @@ CATEGORY_FIELDS = {
 CATEGORY_PATH, CATEGORY_EXE = "file.path", "process.executable"
 CATEGORY_SYSCALL, CATEGORY_SUCCESS = "auditd.syscall", "auditd.success"
 CATEGORY_ERRNO = "auditd.errno"
+CATEGORY_INITIATED = "network.initiated"  # `Initiated: 'true'`: the connecting syscalls only
+ARGUMENT_FIELDS = ("a0", "a1", "a2", "a3")  # logged in hex
 LOGIN_FIELDS = frozenset(("auid", "AUID", "user.audit.id", "user.audit.name"))
 SUCCESS_VALUES = {"yes": "1", "no": "0", "true": "1", "false": "0", "1": "1", "0": "0"}
 MAPPING_KEYS = frozenset(("syscall_records", "process_tree", "arches", "auditctl", "noise"))
 PROCESS_TREE = "process-tree"  # what the tree's needs are served as
-# network_connection views are IPv4 and IPv6 only: the kernel's saddr_fam (AF_INET, AF_INET6)
-INET_FAMILIES = ("2", "10")
 HOME_SCOPE = ("/home", "/root")  # where user files (~/.ssh, ~/.config) usually lie
 UNBOUNDED_OPTION = "--unbounded-paths"  # the generate option that includes unbounded file terms
 
@@ -88,16 +102,25 @@ class Filter:
         return f"{self.field}{self.op}{self.value}"
 
 
+# network_connection views are IPv4 and IPv6 only (AF_INET, AF_INET6): in the kernel's
+# saddr_fam, every family but AF_UNIX (1), a sound superset in one rule
+NOT_LOCAL = Filter("saddr_fam", "!=", "1")
+
+
 @dataclass(frozen=True, slots=True)
 class Need:
-    """Syscalls (None: every syscall) and the filters that narrow them, all sound."""
+    """Syscalls (None: every syscall) and the filters that narrow them, all sound; `program`:
+    the file name every event's executable has (from `Image|endswith: /NAME`), or None."""
 
     syscalls: frozenset[str] | None
     filters: tuple[Filter, ...] = ()
+    program: str | None = None
+    entries: bool = False  # `path=` names a directory whose direct entries are the targets
 
     def describe(self) -> str:
         calls = "all syscalls" if self.syscalls is None else ",".join(sorted(self.syscalls))
-        return " ".join([calls, *(f.text() for f in self.filters)])
+        named = [f"exe=.../{self.program}"] if self.program else []
+        return " ".join([calls, *(f.text() for f in self.filters), *named])
 
 
 @dataclass
@@ -247,7 +270,9 @@ def _record_term(found: Derivation, term: Term, table: GenTable) -> None:
         if not syscalls:
             return  # the term cannot hold
     path = _path_filter(term, "name") if types is None or "PATH" in types else ()
-    need = Need(syscalls, tuple(sorted({*path, *_record_filters(term)})))
+    arguments = types == frozenset(["SYSCALL"])  # a0..a3 of another record are not the call's
+    filters = tuple(sorted({*path, *_record_filters(term, arguments)}))
+    need = Need(syscalls, filters, _program(term, "exe", filters))
     if syscalls is None and not path:
         what = "keywords" if _keywords_only(term) else "no record type, syscall or path"
         found.unbounded.append(f"a term names nothing an audit rule can select ({what})")
@@ -259,7 +284,7 @@ def _keywords_only(term: Term) -> bool:
     return all(atom.field is None for atom in term)
 
 
-def _record_filters(term: Term) -> tuple[Filter, ...]:
+def _record_filters(term: Term, arguments: bool = False) -> tuple[Filter, ...]:
     choices: list[list[Filter]] = []
     for atom_field, filter_field in RECORD_ID_FIELDS.items():
         choices.append(_value_filters(term, atom_field, filter_field, _number))
@@ -268,6 +293,8 @@ def _record_filters(term: Term) -> tuple[Filter, ...]:
     choices.append(_value_filters(term, "exit", "exit", _number))
     choices.append(_value_filters(term, "success", "success", SUCCESS_VALUES.get))
     choices.append(_value_filters(term, "exe", "exe", _absolute))
+    if arguments:
+        choices += [_value_filters(term, name, name, _hex) for name in ARGUMENT_FIELDS]
     choices.append(_login_filters(term))
     return tuple(f for choice in choices for f in choice)
 
@@ -283,16 +310,50 @@ def _category_term(
     named = _equal_values(term, CATEGORY_SYSCALL, lower=True)
     if named is not None:
         syscalls, opens = syscalls & named, {s: f for s, f in opens.items() if s in named}
+    initiated = _equal_values(term, CATEGORY_INITIATED, lower=True)
+    if view == NETWORK_CONNECTION and initiated in (frozenset(["true"]), frozenset(["false"])):
+        ours = table.initiated if initiated == frozenset(["true"]) else syscalls - table.initiated
+        syscalls = syscalls & ours
     files = view in table.targets or bool(opens)
     path = _path_filter(term, CATEGORY_PATH) if files else ()
     paths: list[tuple[Filter, ...]] = [path]
+    folders = _entry_folders(term) if view == FILE_EVENT else ()
+    if folders:  # created directly in a folder: the folder's own inode, not its tree
+        found.needs.extend(_entries(found, folders, syscalls, opens, _category_filters(term)))
+        return
     if files and not path:
         paths = _unbounded(found, view, scope)
-    families = [(Filter("saddr_fam", "=", f),) for f in INET_FAMILIES]
+    family = (NOT_LOCAL,) if view == NETWORK_CONNECTION else ()
     for chosen in paths:
-        for family in families if view == NETWORK_CONNECTION else [()]:
-            base = tuple(sorted({*chosen, *family, *_category_filters(term)}))
-            found.needs.extend(_split_opens(syscalls, opens, view, base))
+        base = tuple(sorted({*chosen, *family, *_category_filters(term)}))
+        program = _program(term, CATEGORY_EXE, base)
+        found.needs.extend(_split_opens(syscalls, opens, view, base, program))
+
+
+def _entry_folders(term: Term) -> tuple[str, ...]:
+    """The folders a term's target is a direct entry of (`TargetFilename|re:
+    '^/tmp/\\.[^/]+$'`), the fewest when several atoms say so."""
+    found = [tuple(a.value.split("\n")) for a in _positive(term, CATEGORY_PATH) if a.op == ENTRY]
+    return min(found, key=lambda folders: len(folders)) if found else ()
+
+
+def _entries(
+    found: Derivation,
+    folders: tuple[str, ...],
+    syscalls: frozenset[str],
+    opens: dict[str, str],
+    filters: tuple[Filter, ...],
+) -> list[Need]:
+    """A file created directly in a folder names the folder (its PARENT record), so a rule on
+    the folder's own inode (`path=`) sees it; a write to an entry that exists already names only
+    the entry (O_CREAT or not: observed on the kernel), and is not seen (said in a note)."""
+    names = frozenset(syscalls | set(opens))
+    found.notes.append(
+        f"files created directly in {', '.join(folders)} are audited by the folder's own inode "
+        "(creations, renames, links, deletions: their PARENT record); a write to an entry "
+        "that exists already names only the entry, and is not seen"
+    )
+    return [Need(names, (Filter("path", "=", f), *filters), entries=True) for f in folders]
 
 
 def _unbounded(found: Derivation, view: str, scope: tuple[str, ...]) -> list[tuple[Filter, ...]]:
@@ -308,7 +369,11 @@ def _unbounded(found: Derivation, view: str, scope: tuple[str, ...]) -> list[tup
 
 
 def _split_opens(
-    syscalls: frozenset[str], opens: dict[str, str], view: str, base: tuple[Filter, ...]
+    syscalls: frozenset[str],
+    opens: dict[str, str],
+    view: str,
+    base: tuple[Filter, ...],
+    program: str | None = None,
 ) -> Iterator[Need]:
     """The category's syscalls as needs; a `file_event` open with its flags argument in aN
     gets the write-flag filter (one need per argument)."""
@@ -322,10 +387,10 @@ def _split_opens(
         else:
             plain.add(name)
     if plain:
-        yield Need(frozenset(plain), base)
+        yield Need(frozenset(plain), base, program)
     for arg, names in sorted(by_arg.items()):
         flag = Filter(arg, "&", hex(WRITE_FLAGS))
-        yield Need(frozenset(names), tuple(sorted({*base, flag})))
+        yield Need(frozenset(names), tuple(sorted({*base, flag})), program)
 
 
 def _category_filters(term: Term) -> tuple[Filter, ...]:
@@ -372,6 +437,20 @@ def _path_filter(term: Term, name: str) -> tuple[Filter, ...]:
     return ()
 
 
+def _program(term: Term, name: str, filters: tuple[Filter, ...]) -> str | None:
+    """The file name the term's executable must have (`Image|endswith: /bash` -> bash), for a
+    need a syscall rule serves: none with a path (a watch cannot carry `exe=`) or an `exe=`."""
+    if any(f.field in ("path", "dir", "exe") for f in filters):
+        return None
+    names = {a.value[1:] for a in _positive(term, name) if a.op == SUFFIX and _file_name(a.value)}
+    return names.pop() if len(names) == 1 else None
+
+
+def _file_name(value: str) -> bool:
+    """`/bash`: a slash, then a file name."""
+    return value.startswith("/") and len(value) > 1 and "/" not in value[1:]
+
+
 def _value_filters(
     term: Term, atom_field: str, filter_field: str, convert: Callable[[str], str | None]
 ) -> list[Filter]:
@@ -414,6 +493,12 @@ def _named_id(value: str) -> str | None:
 
 def _errno(value: str) -> str | None:
     return f"-{value.upper()}" if value.isalpha() else None
+
+
+def _hex(value: str) -> str | None:
+    """A syscall argument as the log prints it (hex digits) -> `0x...` for the filter."""
+    text = value.strip().lower()
+    return f"0x{text}" if text and all(c in "0123456789abcdef" for c in text) else None
 
 
 def _absolute(value: str) -> str | None:

@@ -61,12 +61,17 @@ class PathMemory:
 
     def learn(self, event: AuditEvent) -> list[str]:
         """The resolved paths of the event's PATH records; remembers what they reveal."""
+        return [path for path in self.learn_names(event) if path is not None]
+
+    def learn_names(self, event: AuditEvent) -> list[str | None]:
+        """Each PATH record's resolved path (None when unknown), in record order: the kernel's
+        names list, which the inode rules are looked up by, one name after the other."""
         records = event.all("PATH")
         lookup = Lookup(event, self)
         paths = lookup.resolve(records)
         self.remember_inodes(records, paths)
         self.remember_descriptor(lookup, paths)
-        return [path for path in paths if path is not None]
+        return paths
 
     def remember_inodes(self, records: list[Record], paths: list[str | None]) -> None:
         for record, path in zip(records, paths, strict=True):

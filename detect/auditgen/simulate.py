@@ -4,19 +4,34 @@
 (and its keys), and why. What it replays (kernel/auditsc.c, kernel/auditfilter.c):
 
 - Rules are loaded in file order: `-a` appends, `-A` prepends, `-d`/`-W` delete, `-D` clears.
-- An event with a SYSCALL record: the exit list is walked in order and the first rule whose
-  syscall mask holds the event's syscall number (the mask is built for the rule's `arch=`, or for
-  the loading machine without one, and applies to every arch then) and whose fields all hold
-  decides: `always` emits, `never` suppresses. Without a match the event is still emitted when it
+  Each exit rule gets a priority as it is loaded (auditfilter.c `audit_add_rule`: an appended
+  rule ranks below every rule before it, a prepended one above them all).
+- An event with a SYSCALL record, in two phases (auditsc.c `__audit_syscall_exit`):
+  1. the exit list is walked in order and the first rule whose syscall mask holds the event's
+     syscall number (the mask is built for the rule's `arch=`, or for the loading machine
+     without one, and applies to every arch then) and whose fields all hold is taken;
+  2. then the inode rules: a rule with `path=` (a watch of a file, `-F path=`) is not on the
+     exit list but hashed by the inode it watches. The event's names are taken one after the
+     other (the PATH records, in order); for each, the rules watching that file are tried in
+     load order, and only those ranked above the rule phase 1 took (a rule's fields there are
+     read from that one name: `obj_uid`, `inode`, ...). The first name with such a rule stops
+     the search: that rule decides, else phase 1's. So the rule loaded first wins, except
+     that an earlier name's rule beats a later name's (tested on the kernel: a script watched
+     with `-p x` loaded after a watch of its interpreter gives the script's key).
+  `always` emits, `never` suppresses. Without a match the event is still emitted when it
   carries a record the kernel logs on its own (CONFIG_CHANGE, LOGIN, ...: logging it during a
   syscall marks the syscall for recording) and some task or exit rule is loaded. A matching
-  `never` rule of the task list means the process has no audit context at all.
+  `never` rule of the task list means the process has no audit context at all, an `always`
+  one that every syscall of the process is recorded, whatever the exit rules say.
 - A user-space message (types 1100-1199, 2100-2999) goes through the user list: the first rule
   whose fields hold decides; without one it is emitted. Other records without a syscall are
   emitted.
 - Then the exclude list: a record type any exclude rule matches is dropped; an event that had
   such a record cannot have come from this rule set.
-- Watches are `path=`/`dir=` + `perm=` exit rules. `path=` holds when a PATH record names that
+- Watches are `path=`/`dir=` + `perm=` exit rules: `dir=` (a tree, on the exit list) when the
+  path is a directory as the rules are loaded, else `path=` (an inode rule). The simulator
+  asks its `is_dir` probe; without one every watch is taken as `dir=` (the same files match,
+  only the order of phase 2 is lost). `path=` holds when a PATH record names that
   path (names resolved as the kernel looked them up: `detect.auditgen.paths`), `dir=` when one
   names it or a path under it; `perm=` follows the kernel's syscall classes (read, write,
   attribute change, exec) and, for open/openat/openat2, the access mode of the flags.
@@ -186,17 +201,37 @@ class Unknown(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """One rule in the kernel's lists: the rule as written and its meaning."""
+    """One rule in the kernel's lists: the rule as written, its meaning, its priority."""
 
     rule: AuditRule
     meaning: AuditRuleMeaning
+    prio: int = 0
+
+    @property
+    def watched(self) -> str | None:
+        """The file an inode rule watches (`path=` on the exit list), else None."""
+        if self.meaning.list_name != "exit":
+            return None
+        return next((str(v) for f, op, v in self.meaning.fields if f == "path" and op == "="), None)
+
+    @property
+    def inode(self) -> bool:
+        """Whether the kernel hashes the rule by inode instead of walking it on the exit list
+        (any `path=` field: `path!=` too, which then only meets its own file's names)."""
+        return self.meaning.list_name == "exit" and any(
+            f == "path" for f, _, _ in self.meaning.fields
+        )
 
 
 @dataclass
 class Lists:
-    """The kernel's rule lists after loading a file, in evaluation order."""
+    """The kernel's rule lists after loading a file, in evaluation order, with the exit rules'
+    priorities (appended: below all before; prepended: above all)."""
 
     by_list: dict[str, list[Loaded]] = field(default_factory=dict)
+    is_dir: Callable[[str], bool] | None = None
+    low: int = 0
+    high: int = 0
 
     def rules(self, name: str) -> list[Loaded]:
         return self.by_list.get(name, [])
@@ -206,18 +241,25 @@ class Lists:
             self.by_list.clear()
         if not isinstance(item, (SyscallRule, Watch)):
             return
-        # A watch is `dir=` or `path=` as the path is a directory or not when it is loaded;
-        # `dir=` semantics cover both (nothing lies under a file).
-        meaning = item.meaning(machine, True) if isinstance(item, Watch) else item.meaning(machine)
-        loaded = Loaded(item, meaning)
-        rules = self.by_list.setdefault(loaded.meaning.list_name, [])
+        meaning = self.meaning(item, machine)
+        rules = self.by_list.setdefault(meaning.list_name, [])
         command = item.command if isinstance(item, SyscallRule) else item.to_rule().command
         if command == "-d":
-            rules[:] = [old for old in rules if old.meaning != loaded.meaning]
+            rules[:] = [old for old in rules if old.meaning != meaning]
         elif command == "-A":
-            rules.insert(0, loaded)
+            self.high += 1
+            rules.insert(0, Loaded(item, meaning, self.high))
         else:
-            rules.append(loaded)
+            self.low -= 1
+            rules.append(Loaded(item, meaning, self.low))
+
+    def meaning(self, item: SyscallRule | Watch, machine: str) -> AuditRuleMeaning:
+        """A watch is `dir=` or `path=` as its path is a directory or not when it is loaded
+        (without a probe: `dir=`, whose matches are the same for a file)."""
+        if isinstance(item, SyscallRule):
+            return item.meaning(machine)
+        is_dir = True if self.is_dir is None else self.is_dir(item.path.rstrip("/") or "/")
+        return item.meaning(machine, is_dir)
 
 
 class Simulator:
@@ -228,18 +270,19 @@ class Simulator:
         rules: AuditRuleFile | Iterable[Item],
         machine: str = "x86_64",
         ids: Callable[[str], int | None] | None = None,
+        is_dir: Callable[[str], bool] | None = None,
     ) -> None:
         self.machine = machine
         self.ids = ids or (lambda _name: None)  # user/group name -> number, for uid=root
-        self.lists = Lists()
+        self.lists = Lists(is_dir=is_dir)  # is_dir: which watched paths are directories
         self.memory = PathMemory()  # where inodes and descriptors are, from the log
-        self.paths: list[str] = []  # the paths of the event being checked
+        self.names: list[str | None] = []  # each PATH record's path, of the event being checked
         for item in rules.items if isinstance(rules, AuditRuleFile) else rules:
             self.lists.load(item, machine)
 
     def check(self, event: AuditEvent) -> Verdict:
         """The verdict on one event; call it on events in log order (see `learn`)."""
-        self.paths = self.learn(event)
+        self.names = self.memory.learn_names(event)
         verdict = self._decide(event)
         if not verdict.emitted:
             return verdict
@@ -263,28 +306,41 @@ class Simulator:
         task = self._first_match("task", facts, True)
         if not task.emitted:
             return Verdict(False, f"task list: {task.reason}", task.rule, task.keys)
-        verdict = self._first_match("exit", facts, False)
-        if verdict.rule is not None or verdict.emitted:
-            return verdict
+        if task.rule is not None:
+            why = "task rule always matched: every syscall of the process is recorded"
+            return Verdict(True, why, task.rule, task.keys)
+        walked = [loaded for loaded in self.lists.rules("exit") if not loaded.inode]
+        found, notes = first_holding(walked, facts)
+        named = self._inode_rule(facts, None if found is None else found.prio, notes)
+        if named is not None:
+            return decided(named, f"inode rule {named.meaning.action} matched")
+        if found is not None:
+            return decided(found, f"exit rule {found.meaning.action} matched")
         own = [t for t in facts.event.types if t not in SYSCALL_RECORDS]
         if own and any(self.lists.rules(name) for name in CONTEXT_LISTS):
             return Verdict(True, f"{own[0]} is logged on its own and marks the syscall")
-        return verdict
+        return Verdict(False, no_match("exit", notes))
+
+    def _inode_rule(self, facts: Facts, floor: int | None, notes: list[str]) -> Loaded | None:
+        """Phase 2: the first name with an inode rule ranked above `floor` that holds for it."""
+        ranked = [
+            loaded
+            for loaded in self.lists.rules("exit")
+            if loaded.watched is not None and (floor is None or loaded.prio > floor)
+        ]
+        for index, path in enumerate(self.names if ranked else ()):
+            here = [loaded for loaded in ranked if loaded.watched == path]
+            found, missed = first_holding(here, Facts(facts.event, facts.record, self, index))
+            notes += missed
+            if found is not None:
+                return found
+        return None
 
     def _first_match(self, name: str, facts: Facts, default: bool) -> Verdict:
-        notes = []
-        for loaded in self.lists.rules(name):
-            try:
-                if matches(loaded.meaning, facts):
-                    emitted = loaded.meaning.action == "always"
-                    why = f"{name} rule {loaded.meaning.action} matched"
-                    return Verdict(emitted, why, loaded.rule, loaded.meaning.keys)
-            except Unknown as unknown:
-                notes.append(str(unknown))
-        reason = f"no {name} rule matched" + (
-            f" ({'; '.join(sorted(set(notes)))})" if notes else ""
-        )
-        return Verdict(default, reason)
+        found, notes = first_holding(self.lists.rules(name), facts)
+        if found is None:
+            return Verdict(default, no_match(name, notes))
+        return decided(found, f"{name} rule {found.meaning.action} matched")
 
     def _exclude(self, event: AuditEvent, verdict: Verdict) -> Verdict:
         dropped = []
@@ -304,6 +360,27 @@ class Simulator:
         return Verdict(False, reason, verdict.rule, verdict.keys, excluded)
 
 
+def first_holding(rules: Iterable[Loaded], facts: Facts) -> tuple[Loaded | None, list[str]]:
+    """The first rule whose syscall and fields hold, and what could not be told on the way."""
+    notes: list[str] = []
+    for loaded in rules:
+        try:
+            if matches(loaded.meaning, facts):
+                return loaded, notes
+        except Unknown as unknown:
+            notes.append(str(unknown))
+    return None, notes
+
+
+def decided(loaded: Loaded, why: str) -> Verdict:
+    emitted = loaded.meaning.action == "always"
+    return Verdict(emitted, why, loaded.rule, loaded.meaning.keys)
+
+
+def no_match(name: str, notes: list[str]) -> str:
+    return f"no {name} rule matched" + (f" ({'; '.join(sorted(set(notes)))})" if notes else "")
+
+
 def why_lost(event: AuditEvent, verdict: Verdict) -> str:
     """Why the rule set loses an event, for a reader: its syscall (or first record type), the
     first file it names, and the verdict's reason."""
@@ -314,13 +391,19 @@ def why_lost(event: AuditEvent, verdict: Verdict) -> str:
 
 
 class Facts:
-    """What the filters read from an event: the deciding record, its SYSCALL, paths, CWD."""
+    """What the filters read from an event: the deciding record, its SYSCALL, paths, CWD.
+    With `name` (an index into the PATH records), the path and object fields read that one
+    name, as the kernel's inode rules do."""
 
-    def __init__(self, event: AuditEvent, record: Record, simulator: Simulator):
+    def __init__(
+        self, event: AuditEvent, record: Record, simulator: Simulator, name: int | None = None
+    ):
         self.event = event
         self.record = record
         self.ids = simulator.ids
-        self.resolved = simulator.paths
+        self.name_index = name
+        names = simulator.names if name is None else simulator.names[name : name + 1]
+        self.resolved = [path for path in names if path is not None]
         syscall = event.first("SYSCALL")
         self.fields = syscall.fields if syscall is not None else record.fields
         arch_hex = self.fields.get("arch", "")
@@ -346,7 +429,9 @@ class Facts:
         return int(text, 16)
 
     def paths(self) -> list[Record]:
-        return self.event.all("PATH")
+        records = self.event.all("PATH")
+        index = self.name_index
+        return records if index is None else records[index : index + 1]
 
     def path_names(self) -> list[str]:
         return self.resolved
@@ -448,7 +533,7 @@ def _perm(_op: str, value: int | str, facts: Facts) -> bool:
 
 
 def _filetype(op: str, value: int | str, facts: Facts) -> bool:
-    modes = [r.fields.get("mode", "") for r in facts.paths()]
+    modes = [r.fields.get("mode", "") for r in facts.event.all("PATH")]  # every name, always
     found = any(m and int(m, 8) & S_IFMT == value for m in modes)
     return equal_or_not(op, found)
 

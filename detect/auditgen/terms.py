@@ -4,7 +4,9 @@ literal field tests (`Atom`s).
 pySigma's parsed condition (after the field mapping of `mappings/sigma`) is walked into
 disjunctive normal form. Only literal tests are kept, with their original case and numbers:
 `SYSCALL: openat` (equality), `name|startswith: /home/` (a prefix: the text before a string's
-first wildcard), numbers as their text. Anything else (regular expressions, keywords, field
+first wildcard), `Image|endswith: /bash` (a suffix: the text after a leading wildcard, when no
+other wildcard follows), `a0|re: '^11$'` (an anchored regular expression of plain characters
+is an equality), numbers as their text. Anything else (regular expressions, keywords, field
 references, `exists`) is `ANY` text: it constrains the event, but nothing an audit rule can
 filter on, so it is kept only so that a term is never empty.
 
@@ -16,6 +18,7 @@ would pass `MAX_TERMS` terms raises `TooComplex` (the caller falls back to the b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
@@ -29,12 +32,22 @@ from sigma.conditions import (
     ConditionValueExpression,
 )
 from sigma.rule import SigmaRule
-from sigma.types import SigmaBool, SigmaExpansion, SigmaNumber, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaBool,
+    SigmaExpansion,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
 
 from detect.core.errors import DetectError
 
 MAX_TERMS = 512
-EQ, PREFIX, OTHER = "eq", "prefix", "other"
+EQ, PREFIX, SUFFIX, ENTRY, OTHER = "eq", "prefix", "suffix", "entry", "other"
+ENTRY_TAILS = ("[^/]+$", "[^/]*$")  # the rest of the name, without a slash, to the end
+REGEX_SPECIAL = frozenset(".^$*+?{}[]()|\\")
+ANCHORED_LITERAL = re.compile(r"\^([A-Za-z0-9_/:,=@%-]*)\$")  # `^11$`: no regex metacharacter
 
 
 class TooComplex(DetectError):
@@ -46,7 +59,7 @@ class Atom:
     """One literal test: `field` (None for a keyword) `op` `value`, or its negation."""
 
     field: str | None
-    op: str  # eq | prefix | other
+    op: str  # eq | prefix | suffix | entry (value: directories, one a line) | other
     value: str
     negated: bool = False
 
@@ -114,10 +127,22 @@ def atom_of(field: str | None, value: Any) -> Atom:
         return Atom(field, EQ, str(value.number))
     if isinstance(value, SigmaBool):
         return Atom(field, EQ, "true" if value.boolean else "false")
+    if isinstance(value, SigmaRegularExpression):
+        literal = ANCHORED_LITERAL.fullmatch(str(value.regexp))
+        if literal is not None and not value.flags:
+            return Atom(field, EQ, literal[1])
+        folders = None if value.flags else entry_dirs(str(value.regexp))
+        if folders:
+            return Atom(field, ENTRY, "\n".join(folders))
     return Atom(field, OTHER, type(value).__name__)
 
 
 def _string_atom(field: str, value: SigmaString) -> Atom:
+    parts = value.s
+    rest = parts[1:]
+    leading = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
+    if leading and rest and all(isinstance(part, str) for part in rest):
+        return Atom(field, SUFFIX, "".join(str(part) for part in rest))
     literal: list[str] = []
     for part in value.s:
         if not isinstance(part, str):
@@ -126,6 +151,45 @@ def _string_atom(field: str, value: SigmaString) -> Atom:
             return Atom(field, OTHER, "")
         literal.append(part)
     return Atom(field, EQ, "".join(literal))
+
+
+def entry_dirs(regexp: str) -> tuple[str, ...] | None:
+    """The directories a regular expression confines a path to the direct entries of:
+    `^/(tmp|var/tmp)/\\.[^/]+$` -> ("/tmp", "/var/tmp"). Only a plain form is read: `^`, literal
+    characters (escaped ones too) and groups of literal alternatives, then `[^/]+$`; else None."""
+    if not regexp.startswith("^"):
+        return None
+    prefixes, pos = [""], 1
+    while pos < len(regexp):
+        if regexp[pos:] in ENTRY_TAILS:
+            return _entry_folders(prefixes)
+        found = _regex_literals(regexp, pos)
+        if found is None:
+            return None
+        alternatives, pos = found
+        prefixes = [p + a for p in prefixes for a in alternatives]
+    return None
+
+
+def _regex_literals(regexp: str, pos: int) -> tuple[list[str], int] | None:
+    """The literal alternatives at `pos` (one character, an escape, or a group) and the end."""
+    char = regexp[pos]
+    if char == "\\" and pos + 1 < len(regexp) and not regexp[pos + 1].isalnum():
+        return [regexp[pos + 1]], pos + 2
+    if char == "(":
+        end = regexp.find(")", pos)
+        body = regexp[pos + 1 : end].removeprefix("?:")
+        if end < 0 or any(c in REGEX_SPECIAL - {"|"} for c in body):
+            return None
+        return body.split("|"), end + 1
+    return None if char in REGEX_SPECIAL else ([char], pos + 1)
+
+
+def _entry_folders(prefixes: list[str]) -> tuple[str, ...] | None:
+    folders = [p.rpartition("/")[0] for p in prefixes if p.startswith("/")]
+    if len(folders) != len(prefixes) or not all(folders):
+        return None
+    return tuple(sorted(set(folders)))
 
 
 def _product_size(parts: list[list[Term]]) -> int:

@@ -11,7 +11,9 @@ what a watch does: the kernel hashes a watched file by inode, and a watched dire
 - `r` the read class (readlink, getxattr, ...) and an open for reading;
 - `x` execve and execveat.
 
-So the permissions come from the need's syscalls: an open with the write-flag filter asks for `w`,
+So the permissions come from the need's syscalls (the fewest letters that hold them all: link and
+linkat are in both the write and the attribute class, so a `file_event` asks `w` alone and does
+not record every chmod below the path): an open with the write-flag filter asks for `w`,
 and so does an open whose flags the log does not show (openat2) beside write-class syscalls (a
 `file_event`); a plain open (a `file_access`) asks for `r`, an exec for `x`; a need of every
 syscall asks for `rwxa` on a file, and for `wxa` on a directory: reading a whole tree is the catch-
@@ -66,8 +68,8 @@ def path_of(need: Need) -> Filter | None:
 
 def is_watch(need: Need) -> bool:
     """Whether a watch does what the need asks: a path, and no filter a watch cannot carry."""
-    if path_of(need) is None:
-        return False
+    if path_of(need) is None or need.entries:
+        return False  # entries: the folder's own inode, which `-w FOLDER` (a tree) is not
     rest = [f for f in need.filters if f.field not in PATH_FIELDS]
     return all(f.field in FLAG_FIELDS and f.op == "&" for f in rest)
 
@@ -82,13 +84,20 @@ def perms_of(need: Need) -> tuple[set[str], frozenset[str]]:
     writes = any(f.field in FLAG_FIELDS for f in need.filters) or bool(need.syscalls & WRITE_CLASS)
     perms: set[str] = set()
     unseen = set()
-    for name in need.syscalls:
+    several: list[set[str]] = []  # syscalls in two classes: link is a write and an attribute change
+    for name in sorted(need.syscalls):
         letters = {letter for letter, members in CLASSES if name in members}
         if name in OPENS:
-            letters.add("w" if writes else "r")
+            letters = {"w" if writes else "r"}
         if not letters:
             unseen.add(name)
-        perms |= letters
+        elif len(letters) == 1:
+            perms |= letters
+        else:
+            several.append(letters)
+    for letters in several:  # one letter is enough: the one already asked for, else the first
+        if not letters & perms:
+            perms.add(next(p for p in PERM_ORDER if p in letters))
     return perms, frozenset(unseen)
 
 

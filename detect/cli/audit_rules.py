@@ -109,6 +109,12 @@ def report_derivations(derivations: list[Derivation]) -> None:
     "without a path literal are audited; by default they are left out and reported.",
 )
 @click.option(
+    "--programs-anywhere",
+    is_flag=True,
+    help="A detection that names a program by its file name only (Image|endswith /bash) audits "
+    "it wherever it lies; by default, on this host, only its installed copies (-F exe=).",
+)
+@click.option(
     "--for-host/--portable",
     default=True,
     help="Default: fit to this host (missing directories watched for their creation, syscalls "
@@ -130,10 +136,14 @@ def generate_command(
     collector_input: tuple[str, ...],
     collector_state: tuple[str, ...],
     keep_noise: bool,
+    programs_anywhere: bool,
 ) -> None:
     """Generate the audit rules the enabled Sigma rules need."""
+    machine = machine_arch(arch)
+    # the installed programs say something only about this machine's own arch
+    narrow = for_host and not programs_anywhere and machine == platform.machine()
     options = Options(
-        arch=machine_arch(arch),
+        arch=machine,
         tree_full=tree_full,
         exclude_exes=exclude_exe,
         scope_auid=scope_auid,
@@ -141,6 +151,7 @@ def generate_command(
         is_dir=host.is_dir if for_host else None,
         knows=host.knows_syscall if for_host else None,
         exists=host.exists if for_host else None,
+        programs=host.programs if narrow else None,
         scope=scope_of(unbounded_paths),
         collector_inputs=collector_input,
         collector_state=collector_state,
@@ -209,7 +220,8 @@ def check(
     for problem in errors:
         click.echo(f"audit rule line not read: {problem}", err=True)
     detections = loaded(paths, no_default_rules)
-    result = check_audit_rules(parsed, detections, machine_arch(arch), scope_of(unbounded_paths))
+    machine = machine_arch(arch)
+    result = check_audit_rules(parsed, detections, machine, scope_of(unbounded_paths), host.is_dir)
     for line in report_lines(result, str(ROOT)):
         click.echo(line)
     if result.blind:

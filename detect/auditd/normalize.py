@@ -35,6 +35,7 @@ ACCOUNT_CHANGES: Final = frozenset(
 )
 PATH_PREFERENCE: Final = ("CREATE", "DELETE", "NORMAL", "UNKNOWN")
 PROCESS_FIELDS: Final = (("pid", "pid"), ("ppid", "ppid"), ("exe", "executable"), ("comm", "name"))
+NUMERIC_PROCESS_FIELDS: Final = frozenset(("pid", "ppid"))  # a `comm` of digits stays a name
 
 
 class MappingError(DetectError):
@@ -126,7 +127,7 @@ def _process(event: AuditEvent, primary: Record) -> dict[str, Any]:
     for field, target in PROCESS_FIELDS:
         value = fields.get(field)
         if value is not None:
-            number = parse_uint(value)
+            number = parse_uint(value) if field in NUMERIC_PROCESS_FIELDS else None
             out[target] = value if number is None else number
     if "ppid" in out:
         out["parent"] = {"pid": out.pop("ppid")}

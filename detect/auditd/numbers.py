@@ -28,3 +28,35 @@ def parse_uint(text: str, most: int = I64_MAX) -> int | None:
 def is_uint(text: str, most: int = I64_MAX) -> bool:
     """Whether `parse_uint(text, most)` gives a number."""
     return parse_uint(text, most) is not None
+
+
+# The decimal fields the pipeline reads as numbers, with the kernel's range of each: the
+# primary record's (its SYSCALL, else its first record) `pid` and `ppid` (the process tree,
+# ECS), `syscall` (its name) and `exit` (a signed long: errno names, a fork's child), and the
+# EXECVE's `argc`. Ids (uid, auid, ses...) stay text everywhere. A value that is not ASCII
+# digits in its range is a bad field: reassembly counts it and reports it with its file:line;
+# the field keeps its text (parse_uint gives None for it).
+I64_MAGNITUDE_MIN: Final = 1 << 63  # |-2**63|
+PRIMARY_FIELDS: Final = {"pid": U32_MAX, "ppid": U32_MAX, "syscall": U32_MAX, "exit": I64_MAX}
+EXECVE_FIELDS: Final = {"argc": U32_MAX}
+SIGNED: Final = frozenset(("exit",))
+SHORT: Final = 9  # ASCII digits this long fit every range above: no conversion needed
+
+
+def bad_numbers(fields: dict[str, str], table: dict[str, int]) -> list[tuple[str, str]]:
+    """(name, value) of each field of `table` that is not ASCII digits (with a `-` where the
+    field is signed) within its range."""
+    out: list[tuple[str, str]] = []
+    for name, most in table.items():
+        value = fields.get(name)
+        if value is None or (len(value) <= SHORT and value.isdigit() and value.isascii()):
+            continue
+        if not _fits(name, value, most):
+            out.append((name, value))
+    return out
+
+
+def _fits(name: str, value: str, most: int) -> bool:
+    if name in SIGNED and value.startswith("-"):
+        return parse_uint(value[1:], I64_MAGNITUDE_MIN) is not None
+    return parse_uint(value, most) is not None

@@ -31,6 +31,7 @@ MODULES = (
     "detect/kernel/categories.py",
     "detect/auditd/event.py",
     "detect/auditd/fields.py",
+    "detect/auditd/numbers.py",
     "detect/auditd/record.py",
     "detect/auditd/reassemble.py",
     "detect/auditd/interpret.py",

@@ -55,6 +55,7 @@ class CorrelationStage:
         reuse: dict[str, Windows] | None = None,
     ) -> None:
         self.resolved: Resolved = resolve(ruleset.rules, ruleset.correlations)
+        self.limits = limits
         self.correlator = Correlator(
             self.resolved.correlations,
             emit,
@@ -76,6 +77,7 @@ class CorrelationStage:
             ruleset,
             emit,
             horizon_ms=previous.correlator.horizon_ms,
+            limits=previous.limits,
             reuse=previous.state(),
         )
         stage.machine = previous.machine

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from detect.auditd.numbers import U32_MAX, parse_uint
+from detect.auditd.export import event_to_dict
+from detect.auditd.numbers import PRIMARY_FIELDS, U32_MAX, bad_numbers, parse_uint
+from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
 from detect.core.errors import ParseError
 from tests.hardening.helpers import capture_lines, reassemble, run_detect, summary_of
@@ -97,3 +100,89 @@ def test_a_pid_beyond_64_bits_stays_text_in_the_summary_of_the_event(tmp_path: P
 
     document = event_to_dict(events[0])
     assert document["process"]["pid"] == "99999999999999999999999"
+
+
+def test_a_program_named_by_digits_keeps_its_name_as_text() -> None:
+    line = re.sub(r'comm="[^"]*"', 'comm="3"', SYSCALL)
+    events, _ = reassemble([line])
+    process = event_to_dict(events[0])["process"]
+    assert process["name"] == "3"
+    assert isinstance(process["pid"], int)
+
+def test_bad_numbers_in_record_bodies_are_counted_with_file_and_line(tmp_path: Path) -> None:
+    path = hostile_file(tmp_path)
+    summary = tmp_path / "s.json"
+    events = run_detect("events", str(path), "--summary-json", str(summary))
+    assert events.returncode == 0, events.stderr
+    counts = summary_of(summary)
+    at = {n: line for n, line in enumerate(path.read_text().splitlines(), 1)}
+    expected = [
+        f"hostile.log:{n}: {name}=" for name, mark in BAD for n in at if mark in at[n]
+    ]  # the primary record of each event, and its EXECVE: one line each
+    assert counts["bad_fields"] == len(expected) == 4
+    for prefix in expected:
+        assert any(prefix in example for example in counts["bad_field_examples"])
+        assert any(prefix in line for line in events.stderr.splitlines() if "bad field:" in line)
+    assert "bad fields: 4" in events.stderr
+    big = next(e for e in counts["bad_field_examples"] if "argc=" in e and "999" in e)
+    assert big.endswith("argc='" + "9" * 40 + "...'")  # a 5,000-digit value is cut
+    for line in events.stdout.splitlines():
+        assert all(-(1 << 63) <= n < (1 << 63) for n in ints(json.loads(line)))
+    scan = tmp_path / "scan.json"
+    result = run_detect("scan", str(path), "--summary-json", str(scan), "--jobs", "1")
+    assert result.returncode in (0, 1) and summary_of(scan)["bad_fields"] == 4, result.stderr
+
+
+BAD = (("syscall", ":3000)"), ("exit", ":3001)"), ("argc", ":3002)"), ("argc", ":3003)"))
+
+
+def ints(value: object) -> list[int]:
+    """Every integer in a JSON document."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in ints(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in ints(item)]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("fields", "bad"),
+    [
+        ({"pid": "1", "exit": "-2", "syscall": "59", "auid": "4294967295"}, []),
+        ({"exit": "-9223372036854775808", "ses": "0"}, []),
+        ({"exit": "-9223372036854775809"}, ["exit"]),
+        ({"exit": "9223372036854775808"}, ["exit"]),
+        ({"pid": "4294967296", "ppid": "²", "syscall": "-1"}, ["pid", "ppid", "syscall"]),
+        ({"syscall": "abc", "uid": "9" * 30, "comm": "9" * 30}, ["syscall"]),  # ids stay text
+    ],
+)
+def test_bad_numbers_by_field_range(fields: dict[str, str], bad: list[str]) -> None:
+    assert [name for name, _ in bad_numbers(fields, PRIMARY_FIELDS)] == bad
+
+
+def read_all(lines: list[str]) -> Reassembler:
+    """Reassembly whose every event is exported (every body read), as `detect events` does."""
+    machine = Reassembler(event_to_dict)
+    machine.feed((line, "t.log", n) for n, line in enumerate(lines, 1))
+    machine.flush()
+    return machine
+
+
+def test_real_captures_have_no_bad_fields() -> None:
+    lines = [line for name in ("execve_args", "file_ops", "useradd", "user_msg", "connect")
+             for line in capture_lines(name)]  # fmt: skip
+    machine = read_all(lines)
+    assert machine.stats.events > 50 and machine.stats.bad_fields == 0
+    bad = read_all([*lines, SYSCALL.replace("pid=11865", "pid=4294967296").replace(":2118", ":9")])
+    assert bad.stats.bad_fields == 1 and bad.stats.bad_field_examples[0].startswith("t.log:")
+
+
+def test_a_body_nothing_read_is_not_parsed_to_count() -> None:
+    """Bodies are parsed only when a stage asks (DESIGN §9): the count never forces it."""
+    line = SYSCALL.replace("pid=11865", "pid=4294967296")
+    events, machine = reassemble([line])
+    assert machine.stats.bad_fields == 0 and events[0].records[0]._fields is None

@@ -1,6 +1,7 @@
 """Issue 18 items 1 and 10 (must show 3): outputs are opened after privileges are dropped, never
 through a symlink, FIFO or hard link someone else placed, only as our own regular file, created
-0600; a checkpoint someone edited cannot make us truncate another file."""
+0600, by `stream`, `scan` and `events` alike; a checkpoint someone edited is refused
+(test_checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from detect.cli.commands import main
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.safe_open import OutputError, open_output
 from detect.sources.checkpoint import write_atomic
@@ -67,6 +70,47 @@ def test_a_fifo_or_a_hard_link_is_refused(tmp_path: Path) -> None:
         open_output(tmp_path / "linked")
 
 
+def run_cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("command", ["scan", "events"])
+def test_scan_and_events_create_their_files_0600_and_empty_an_old_one(
+    tmp_path: Path, command: str
+) -> None:
+    rules = write_rules(tmp_path / "rules", ok=echo_hello())
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    out.write_text("an older run's output, longer than this run's: " + "x" * 100_000 + "\n")
+    out.chmod(0o644)
+    extra = (
+        ["--no-default-rules", "--rules", str(rules), "--jobs", "1"] if command == "scan" else []
+    )
+    log = str(CAPTURES / "execve_args.log")
+    result = run_cli(command, log, "--output", str(out), "--summary-json", str(summary), *extra)
+    assert result.exit_code == (1 if command == "scan" else 0), result.output
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line) for line in lines)  # emptied first, then written
+    assert stat.S_IMODE(summary.stat().st_mode) == 0o600
+    assert json.loads(summary.read_text())["records"] > 0
+    fresh = tmp_path / "fresh.jsonl"
+    run_cli(command, log, "--output", str(fresh), *extra)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", ["scan", "events"])
+@pytest.mark.parametrize("option", ["--output", "--summary-json"])
+def test_scan_and_events_never_write_through_a_symlink(
+    tmp_path: Path, command: str, option: str
+) -> None:
+    target = tmp_path / "target"
+    target.write_text("precious\n")
+    link = tmp_path / "planted"
+    link.symlink_to(target)
+    result = run_cli(command, str(CAPTURES / "execve_args.log"), option, str(link))
+    assert result.exit_code == 2 and "symlink" in result.output, result.output
+    assert target.read_text() == "precious\n"
+
+
 def test_rotation_keeps_the_mode_and_refuses_a_planted_link(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     rotating = RotatingFile(path, max_bytes=10, backups=2)
@@ -112,8 +156,8 @@ def stream_command(work: Path, log: Path, rules: Path, out: Path) -> list[str]:
 
 @needs_root
 def test_stream_as_nobody_writes_nothing_outside_its_own_files(shared_dir: Path) -> None:
-    """The output folder belongs to nobody; nobody planted `alerts.jsonl` -> a root file and a
-    checkpoint that says the alert file was 0 bytes long (truncate it)."""
+    """The output folder belongs to nobody; nobody planted `alerts.jsonl` -> a root file (and
+    test_checkpoint.py: a checkpoint that says the alert file was 0 bytes long)."""
     victim = shared_dir / "victim"
     victim.write_text("root's data\n")
     victim.chmod(0o644)
@@ -127,13 +171,6 @@ def test_stream_as_nobody_writes_nothing_outside_its_own_files(shared_dir: Path)
     out = work / "alerts.jsonl"
     out.symlink_to(victim)
     os.lchown(out, NOBODY, NOBODY)
-    st = log.stat()
-    checkpoint = {
-        "path": str(log), "device": st.st_dev, "inode": st.st_ino, "offset": 0, "lineno": 1,
-        "anchor_len": 0, "anchor": "", "done": [], "output_size": 0, "version": 1,
-    }  # fmt: skip
-    (work / "checkpoint.json").write_text(json.dumps(checkpoint))
-    os.chown(work / "checkpoint.json", NOBODY, NOBODY)
     command = stream_command(work, log, rules, out)
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=ENV)
     assert result.returncode == 2 and "symlink" in result.stderr, result.stderr

@@ -1,115 +1,172 @@
-"""Alerts to an HTTP webhook: each alert POSTed as JSON, from a sender thread so that a slow or
-failing endpoint never holds up detection. A failed POST (connection error, 5xx, 429) is tried
-again after a delay that doubles each time (`backoff_s`, 2×, 4×… up to `max_backoff_s`), up to
-`attempts` times; a 4xx other than 429 is not retried. Alerts wait in a bounded queue; when it
-is full they are dropped and counted."""
+"""Alerts to an HTTP(S) webhook, through the output's spool (detect.outputs.delivery).
+
+Body: with `--webhook-batch 1`, one alert per POST, the alert's JSON object as the body; with a
+batch of N > 1 (the default, 100), a JSON array of 1 to N alert objects per POST (the shape
+Logstash's and Fluentd's HTTP inputs and most collectors split into events), at most about
+1 MiB. `Content-Type: application/json` either way.
+
+The answer decides: 2xx accepted; 408, 429, 5xx, a redirect (not followed: a POST must not turn
+into a GET elsewhere), no answer or a broken connection: tried again later (a `Retry-After` in
+seconds is honoured within the backoff cap); any other 4xx: refused for good, those alerts are
+dropped and counted. Receivers may see an alert twice (at-least-once): `event.id` tells.
+"""
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
+import base64
+import http.client
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from detect.core.alert import Alert
+from detect.outputs.delivery import (
+    ACCEPTED,
+    DeliverySettings,
+    Outcome,
+    RemoteOutput,
+    failed,
+    refused,
+)
 from detect.outputs.events import dumps
+from detect.outputs.spool import Spool, spool_name
 
-ATTEMPTS = 5
-BACKOFF_S = 0.5
-MAX_BACKOFF_S = 30.0
-TIMEOUT_S = 5.0
-QUEUE_SIZE = 10_000
-CLOSE_WAIT_S = 10.0
+BATCH = 100
+TIMEOUT_S = 10.0
 RETRY_STATUS = frozenset((408, 429))
-_STOP = object()
+
+Post = Callable[[str, bytes, float, dict[str, str]], "Answer"]
 
 
-def post_json(url: str, body: bytes, timeout: float) -> int:
-    """POST; the HTTP status (an HTTPError's too); OSError when nothing answered."""
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+class Answer:
+    """The status of an HTTP answer and its Retry-After (seconds), if it gave one."""
+
+    __slots__ = ("retry_after_s", "status")
+
+    def __init__(self, status: int, retry_after_s: float | None = None) -> None:
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx comes back as an HTTPError
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def post_json(url: str, body: bytes, timeout: float, headers: dict[str, str]) -> Answer:
+    """POST `body`; the answer (an HTTPError's too). OSError or HTTPException when nothing (or
+    nothing HTTP) answered."""
+    headers = {"Content-Type": "application/json", **headers}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
+        with _OPENER.open(request, timeout=timeout) as response:
+            response.read()
+            return Answer(int(response.status))
     except urllib.error.HTTPError as error:
-        return int(error.code)
+        return Answer(int(error.code), _retry_after(error.headers.get("Retry-After")))
 
 
-def should_retry(status: int | None) -> bool:
-    return status is None or status >= 500 or status in RETRY_STATUS
+def _retry_after(value: str | None) -> float | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
-class WebhookSink:
+def outcome_of(answer: Answer) -> Outcome:
+    status = answer.status
+    if 200 <= status < 300:
+        return ACCEPTED
+    reason = f"HTTP {status}"
+    if 300 <= status < 400:
+        return failed(f"{reason}: redirects are not followed, fix the URL")
+    if status >= 500 or status in RETRY_STATUS:
+        return failed(reason, answer.retry_after_s)
+    return refused(reason)
+
+
+def webhook_body(payloads: Sequence[bytes], batch: int) -> bytes:
+    """One alert's object (`batch` 1), else a JSON array of the alerts."""
+    if batch == 1:
+        return payloads[0]
+    return b"[" + b",".join(payloads) + b"]"
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """`https://user:password@host/…` → the URL without them, and a Basic Authorization
+    header (urllib does not send what a URL holds)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    netloc = parts.netloc.rpartition("@")[2]
+    secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    header = "Basic " + base64.b64encode(secret).decode("ascii")
+    return urlunsplit(parts._replace(netloc=netloc)), {"Authorization": header}
+
+
+def display_name(url: str) -> str:
+    """The URL without what may be secret (user, password, path, query)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"webhook {parts.scheme}://{host}{port}"
+
+
+class WebhookTransport:
+    confirms = True
+
     def __init__(
         self,
         url: str,
         *,
-        attempts: int = ATTEMPTS,
-        backoff_s: float = BACKOFF_S,
-        max_backoff_s: float = MAX_BACKOFF_S,
-        queue_size: int = QUEUE_SIZE,
-        post: Callable[[str, bytes, float], int] = post_json,
-        sleep: Callable[[float], None] = time.sleep,
+        batch: int = BATCH,
+        timeout_s: float = TIMEOUT_S,
+        post: Post = post_json,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url}: not an http(s) URL")
-        self.url = url
-        self.attempts = attempts
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
+        if batch < 1:
+            raise ValueError("a webhook batch holds at least 1 alert")
+        self.url, self.headers = split_credentials(url)
+        self.name = display_name(url)
+        self.batch_records = batch
+        self.timeout_s = timeout_s
         self._post = post
-        self._sleep = sleep
-        self._queue: queue.Queue[object] = queue.Queue(queue_size)
-        self.sent = self.failed = self.dropped = self.retries = 0
-        self._thread = threading.Thread(target=self._run, name="webhook", daemon=True)
-        self._thread.start()
 
-    def __call__(self, alert: Alert) -> None:
+    def send(self, payloads: Sequence[bytes]) -> Outcome:
+        body = webhook_body(payloads, self.batch_records)
         try:
-            self._queue.put_nowait(dumps(alert.document()).encode("utf-8", "surrogateescape"))
-        except queue.Full:
-            self.dropped += 1
+            answer = self._post(self.url, body, self.timeout_s, self.headers)
+        except (OSError, http.client.HTTPException) as error:
+            return failed(_reason(error))
+        return outcome_of(answer)
 
-    def _run(self) -> None:
-        while True:
-            body = self._queue.get()
-            try:
-                if body is _STOP:
-                    return
-                assert isinstance(body, bytes)
-                self._deliver(body)
-            finally:
-                self._queue.task_done()
+    def close(self) -> None:
+        """Nothing held between requests."""
 
-    def _deliver(self, body: bytes) -> None:
-        delay = self.backoff_s
-        for attempt in range(self.attempts):
-            if attempt:
-                self.retries += 1
-                self._sleep(delay)
-                delay = min(delay * 2, self.max_backoff_s)
-            try:
-                status: int | None = self._post(self.url, body, TIMEOUT_S)
-            except OSError:
-                status = None
-            if status is not None and 200 <= status < 300:
-                self.sent += 1
-                return
-            if not should_retry(status):
-                break
-        self.failed += 1
 
-    def flush(self) -> None:
-        """Alerts are sent by the thread as they come; `close` waits for the queue."""
+def _reason(error: Exception) -> str:
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, Exception):
+        error = error.reason
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
 
-    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
-        if not self._thread.is_alive():
-            return
-        try:
-            self._queue.put(_STOP, timeout=wait_s)
-        except queue.Full:
-            return
-        self._thread.join(wait_s)
+
+def encode_alert(alert: Alert) -> bytes:
+    return dumps(alert.document()).encode("utf-8", "surrogateescape")
+
+
+def webhook_output(url: str, batch: int, settings: DeliverySettings) -> RemoteOutput:
+    transport = WebhookTransport(url, batch=batch)
+    spool = Spool(
+        settings.spool, spool_name("webhook", url), max_bytes=settings.max_bytes, say=settings.say
+    )
+    return RemoteOutput(transport, encode_alert, spool, backoff=settings.backoff, say=settings.say)

@@ -1,17 +1,21 @@
 """The periodic stats line of a stream (stderr): rate, lag, what was lost, what was dropped.
 
     stream: 1520 events/s, lag 0.03 s, lost 0 (serial gaps 0, kernel 0), drops 0, alerts 3,
-    in flight 2, queue 0/64
+    in flight 2, queue 0/64; webhook https://siem.example:8443: delivered 3, pending 0,
+    retried 1, dropped 0
 
 `lag` is wall time now minus the audit time of the newest completed event. `kernel` is how
 much the kernel's lost-record counter grew since the stream started (`n/a` when it cannot be
-read: not root, or privileges dropped).
+read: not root, or privileges dropped). Each remote output adds its delivery counts
+(detect.outputs.delivery: delivered, or "sent" for UDP; pending in its spool; retried; dropped).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from detect.outputs.delivery import DeliveryCounts
 
 
 @dataclass
@@ -34,6 +38,7 @@ class StatsSnapshot:
     inflight: int
     queued: int
     queue_size: int
+    outputs: tuple[DeliveryCounts, ...] = ()
 
     @property
     def lost(self) -> int:
@@ -46,7 +51,7 @@ class StatsSnapshot:
             f"stream: {self.events_per_s:.0f} events/s, lag {lag}, lost {self.lost} "
             f"(serial gaps {self.serial_gaps}, kernel {kernel}), drops {self.drops}, "
             f"alerts {self.alerts}, in flight {self.inflight}, "
-            f"queue {self.queued}/{self.queue_size}"
+            f"queue {self.queued}/{self.queue_size}{delivery_text(self.outputs)}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,7 +64,13 @@ class StatsSnapshot:
             "drops": self.drops,
             "alerts": self.alerts,
             "inflight": self.inflight,
+            "outputs": [output.to_dict() for output in self.outputs],
         }
+
+
+def delivery_text(outputs: tuple[DeliveryCounts, ...] | list[DeliveryCounts]) -> str:
+    """`; NAME: delivered N, pending N, retried N, dropped N` for each remote output."""
+    return "".join(f"; {output.text()}" for output in outputs)
 
 
 class RateMeter:

@@ -1,6 +1,9 @@
 """`--unix PATH`: the stream auditd's af_unix plugin serves (`/etc/audit/plugins.d/af_unix.conf`,
-`format = string`: one record per line). auditd listens; we connect. When auditd goes away the
-source connects again (every RETRY_S) until it is back or the stream stops."""
+`format = string`: one record per line). auditd listens; we connect. When the connection ends
+(EOF: auditd restarted) or breaks (a reset, any socket error), the source says so, drops the
+unfinished line, and connects again with a backoff (RETRY_S, doubling up to MAX_RETRY_S) until
+auditd is back or the stream stops; it says when it is connected again. Only the first connection
+failing is an error (`open`)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from detect.sources.live import Batch, LineBatcher
 
 READ_SIZE = 1 << 20
 RETRY_S = 0.5
+MAX_RETRY_S = 5.0
 TIMEOUT_S = 0.5
 
 
@@ -24,14 +28,24 @@ class UnixSource:
     blocking = True  # a full queue holds the reader back; auditd queues meanwhile
 
     def __init__(
-        self, path: str, *, retry_s: float = RETRY_S, sleep: Callable[[float], None] = time.sleep
+        self,
+        path: str,
+        *,
+        retry_s: float = RETRY_S,
+        max_retry_s: float = MAX_RETRY_S,
+        sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] = lambda text: None,
     ) -> None:
         self.path = path
         self.name = f"unix:{path}"
         self.retry_s = retry_s
+        self.max_retry_s = max_retry_s
         self._sleep = sleep
+        self._say = say
         self._sock: socket.socket | None = None
         self._lines = LineBatcher(self.name)
+        self._delay = retry_s
+        self.reconnects = 0
 
     @property
     def done(self) -> bool:
@@ -61,18 +75,29 @@ class UnixSource:
             data = self._sock.recv(READ_SIZE)
         except TimeoutError:
             return None
+        except OSError as error:
+            self._lost(error.strerror or str(error))
+            return None
         if not data:
-            self._sock.close()
-            self._sock = None
-            self._lines.drop()
+            self._lost("closed by auditd")
             return None
         return self._lines.push(data)
+
+    def _lost(self, why: str) -> None:
+        self.close()
+        self._lines.drop()
+        self._delay = self.retry_s
+        self._say(f"{self.name}: connection lost ({why}); connecting again")
 
     def _reconnect(self) -> None:
         try:
             self._sock = self._connect()
         except OSError:
-            self._sleep(self.retry_s)
+            self._sleep(self._delay)
+            self._delay = min(self._delay * 2, self.max_retry_s)
+            return
+        self.reconnects += 1
+        self._say(f"{self.name}: connected again")
 
     def close(self) -> None:
         if self._sock is not None:

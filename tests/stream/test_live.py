@@ -9,6 +9,7 @@ import struct
 import pytest
 
 from detect.auditd.reassemble import Reassembler
+from detect.outputs.delivery import DeliveryCounts
 from detect.pipeline.expiry import WallClockExpiry
 from detect.pipeline.reader import Reader
 from detect.pipeline.stats import StatsSnapshot
@@ -93,6 +94,16 @@ def test_stats_line() -> None:
     )
     unknown = StatsSnapshot(0, None, 0, None, 0, 0, 0, 0, 64)
     assert "lag -" in unknown.line() and "kernel n/a" in unknown.line()
+    outputs = (
+        DeliveryCounts("webhook https://siem:8443", 7, 2, 3, 1),
+        DeliveryCounts("syslog udp://10.0.0.1:514", 9, 0, 0, 0, confirms=False),
+    )
+    delivered = StatsSnapshot(0, None, 0, None, 0, 0, 0, 0, 64, outputs)
+    assert delivered.line().endswith(
+        "queue 0/64; webhook https://siem:8443: delivered 7, pending 2, retried 3, dropped 1; "
+        "syslog udp://10.0.0.1:514: sent 9, pending 0, retried 0, dropped 0"
+    )
+    assert delivered.to_dict()["outputs"][1]["sent"] == 9
 
 
 def test_drop_privileges_in_a_child() -> None:

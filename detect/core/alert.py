@@ -1,18 +1,22 @@
 """The alert: what matching and correlation produce and what triage and the outputs consume.
 
 A plain object with slots inside the pipeline (thousands per second must cost little); its
-document (`document()`) is the ECS-aligned JSON object the writers serialise, and the pydantic
-model `AlertDocument` (detect.outputs.document) checks that shape at the edges where alerts are
-read back. `RuleInfo` is the part of every alert that depends only on the rule (or correlation)
-that raised it, computed once per rule.
+document (`document()`) is the ECS JSON object the writers serialise (the ECS top level from
+detect.core.ecs, a deterministic `event.id` from `alert_id`, `detect.*` for the rest), and the
+pydantic model `AlertDocument` (detect.outputs.document) checks that shape at the edges where
+alerts are read back. `RuleInfo` is the part of every alert that depends only on the rule (or
+correlation) that raised it, computed once per rule.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
+from detect.core import ecs
 from detect.core.timefmt import iso_ms
 
 Document = dict[str, Any]
@@ -73,6 +77,8 @@ class Alert:
     measured window of a correlation."""
 
     __slots__ = (
+        "_ecs",
+        "_id",
         "activity",
         "ancestry",
         "correlation",
@@ -106,6 +112,17 @@ class Alert:
         self.events_total = events_total
         self.activity = activity
         self.fold = fold
+        self._id: str | None = None
+        self._ecs: Document | None = None
+
+    @property
+    def id(self) -> str:
+        """The document's `event.id`: the same for the same alert in `scan` and `stream`
+        (see `alert_id`), so a receiver can drop what at-least-once delivery sends twice."""
+        found = self._id
+        if found is None:
+            found = self._id = alert_id(self)
+        return found
 
     @property
     def timestamp(self) -> str:
@@ -115,12 +132,26 @@ class Alert:
     def level(self) -> str:
         return self.rule.level
 
+    @property
+    def ecs(self) -> Document:
+        """The ECS fields of the alert's events (detect.core.ecs), computed once."""
+        found = self._ecs
+        if found is None:
+            found = self._ecs = ecs.alert_fields(self.events, self.ancestry, self.events_total)
+        return found
+
     def document(self) -> Document:
-        """The alert as the JSON object the writers send (keys in this order)."""
-        out: Document = {"@timestamp": self.timestamp}
+        """The alert as the JSON object the writers send (keys in this order): the ECS top
+        level (`ecs`, `host`, `agent`, `event`, `rule`, `tags`, `threat`, then the events'
+        `process`, `user`, `file`, endpoints), then `detect.*` and `correlation`."""
+        out: Document = {"@timestamp": self.timestamp, "ecs": {"version": ecs.ECS_VERSION}}
         if self.host:
             out["host"] = {"name": self.host}
+        out["agent"] = dict(ecs.agent())
         out.update(self.rule.fields)
+        fields = self.ecs
+        out["event"] = {**self.rule.fields["event"], **fields.get("event", {}), "id": self.id}
+        out.update((name, part) for name, part in fields.items() if name != "event")
         detected: Document = {**self.rule.fields["detect"], "events": self.events}
         if self.events_total is not None:
             detected["events_total"] = self.events_total
@@ -137,3 +168,28 @@ class Alert:
 
     def __repr__(self) -> str:
         return f"Alert({self.rule.label} {self.timestamp} {self.host or '-'})"
+
+
+def alert_id(alert: Alert) -> str:
+    """A deterministic id (32 hex digits, BLAKE2b of 16 bytes) of what identifies an alert: its
+    host and rule id, and for a rule's alert the key of its (first) event (node, audit time,
+    serial; a late fragment of an event apart), for a correlation its group and window. A fold
+    update (detect.triage.dedup) is derived from its first event's alert, marked apart: it is a
+    second document beside that alert, not a copy of it."""
+    identity: list[Any] = [alert.host, alert.rule.id]
+    if alert.correlation is not None:
+        window = alert.correlation.get("window", {})
+        group = alert.correlation.get("group")
+        identity += ["correlation", group, window.get("start"), window.get("end")]
+    elif alert.events:
+        first = alert.events[0]
+        identity += ["event", first.get("host"), first.get("@timestamp"), first.get("serial")]
+        if first.get("detect", {}).get("completion") == "late":
+            identity.append("late")
+    else:
+        identity += ["time", alert.time_ms]
+    if alert.fold is not None:
+        identity.append("fold")
+    # ASCII JSON: text with non-UTF-8 bytes (surrogate escapes) encodes as well as any other
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=repr)
+    return blake2b(text.encode("ascii"), digest_size=16).hexdigest()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from detect.auditd.export import visible
+from detect.core import ecs
 from detect.core.alert import SEVERITY, Document
 from detect.core.timefmt import iso_ms
 from detect.outputs.events import dumps
@@ -76,9 +77,10 @@ def merged_threat(entries: Iterable[RuleEntry]) -> dict[str, Any]:
 
 def incident_document(incident: Incident, change: str | None = None) -> Document:
     """The incident's JSON object; `change` (open, raised, reopened, closed) is its status."""
-    out: Document = {"@timestamp": iso_ms(incident.last_ms)}
+    out: Document = {"@timestamp": iso_ms(incident.last_ms), "ecs": {"version": ecs.ECS_VERSION}}
     if incident.host:
         out["host"] = {"name": incident.host}
+    out["agent"] = dict(ecs.agent())
     out["event"] = {
         "kind": "alert",
         "module": "auditd",

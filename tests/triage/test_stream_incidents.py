@@ -28,6 +28,8 @@ def test_stream_incident_updates_and_batch_agree(tmp_path: Path) -> None:
                 "0",
                 "--incidents",
                 str(streamed),
+                "--host",  # the scan's: a live source would be named after this machine
+                "day",
             ],
             stdin=lines,
             capture_output=True,
@@ -35,7 +37,9 @@ def test_stream_incident_updates_and_batch_agree(tmp_path: Path) -> None:
         )
     assert run.returncode == 0, run.stderr.decode()
     scan = subprocess.run(
-        [str(DETECT), "scan", "--incidents", str(batch), str(DAY)], capture_output=True, timeout=120
+        [str(DETECT), "scan", "--host", "day", "--incidents", str(batch), str(DAY)],
+        capture_output=True,
+        timeout=120,
     )
     assert scan.returncode == 1, scan.stderr.decode()
     updates = incident_lines(streamed)

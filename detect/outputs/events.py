@@ -65,13 +65,41 @@ def _who_what(event: AuditEvent, summary: dict[str, Any]) -> list[str]:
     argv = interpret.execve_argv(event)
     if argv:
         out.append("  argv " + " ".join(shlex.quote(export.visible(arg)) for arg in argv))
-    for name in ("file", "destination"):
+    for name in ("file", "source", "destination"):
         part = summary.get(name)
         if part:
-            out.append(f"  {name} {export.visible(str(part))}")
+            out.append(f"  {name} {describe(part)}")
     keys = summary.get("tags")
     if keys:
-        out.append(f"  keys {keys}")
+        out.append("  keys " + ", ".join(export.visible(str(key)) for key in keys))
+    return out
+
+
+def describe(part: dict[str, Any]) -> str:
+    """An ECS part as people read it: what it names first (a path, or an address with its
+    port: `[::1]:53` for IPv6), then its other fields as `name=value` (nested ones dotted)."""
+    fields = dict(_flat(part))
+    head = fields.pop("path", None)
+    if head is None:
+        address = fields.pop("address", None)
+        ip = fields.pop("ip", None)
+        head = address if address is not None else ip
+        port = fields.pop("port", None)
+        if head is not None and port is not None:
+            head = f"[{head}]:{port}" if ":" in str(head) else f"{head}:{port}"
+    shown = [f"{name}={export.visible(str(value))}" for name, value in fields.items()]
+    return " ".join([export.visible(str(head)), *shown] if head is not None else shown)
+
+
+def _flat(part: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for name, value in part.items():
+        if isinstance(value, dict):
+            out.extend(_flat(value, f"{prefix}{name}."))
+        elif isinstance(value, list | tuple):
+            out.append((f"{prefix}{name}", ",".join(str(item) for item in value)))
+        elif value is not None:
+            out.append((f"{prefix}{name}", value))
     return out
 
 

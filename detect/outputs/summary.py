@@ -13,10 +13,23 @@ from detect.sources.files import SourceStats
 BOUNDS = (
     "events_capped",
     "records_dropped",
+    "inflight_full",
+    "node_inflight_full",
     "nodes_forgotten",
+    "nodes_full",
     "serial_resets",
     "serial_outliers",
     "time_jumps_held",
+)
+
+
+# What "lost N (serial gaps)" means, said where it is printed: the count alone reads as loss.
+GAPS_MEAN = (
+    "  serial gaps: serial numbers never seen between events of one node (`-`: lines without\n"
+    "  node=, every such file read as one host). Events missing from the input: logs filtered or\n"
+    "  cut, rotated files not given, separate captures read together, or events the kernel\n"
+    "  dropped. Only the kernel's lost counter (`auditctl -s`) and AUDIT_LOST or backlog\n"
+    "  records are evidence of kernel loss.\n"
 )
 
 
@@ -71,10 +84,16 @@ class RunSummary:
             stream.write(f"  bounds: {', '.join(bounds)}\n")
         for example in r["unparsed_examples"]:
             stream.write(f"  unparsed: {example}\n")
+        if r.get("bad_fields"):  # numbers out of range (issue 18): kept as text, counted
+            stream.write(f"  bad fields: {r['bad_fields']} (numbers out of range, kept as text)\n")
+        for example in r.get("bad_field_examples", ()):
+            stream.write(f"  bad field: {example}\n")
         for error in self.file_errors:
             stream.write(f"  input error: {error}\n")
         for node, count in self.lost_by_node.items():
             stream.write(f"  lost on node {node}: {count}\n")
+        if self.lost:
+            stream.write(GAPS_MEAN)
 
 
 def _levels(counts: dict[str, int]) -> str:
@@ -126,6 +145,7 @@ def write_scan_text(summary: RunSummary, stream: TextIO) -> None:
     if tree:
         stream.write(
             f"  process tree: processes {tree['processes']}, expired {tree['expired']}, "
-            f"evicted {tree['evicted']} (of which living {tree['evicted_living']})\n"
+            f"idle {tree.get('idle', 0)}, evicted {tree['evicted']} "
+            f"(of which living {tree['evicted_living']})\n"
         )
     summary.write_text(stream)

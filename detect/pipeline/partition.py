@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
-from detect.sources.files import STDIN, SourceStats, expand_inputs, open_binary
+from detect.sources.files import READ_ERRORS, STDIN, SourceStats, expand_inputs, open_binary
 
 CHUNK = 1 << 22  # bytes per probe read
 NODE_PREFIX = re.compile(rb"^node=([^ \n]*) ", re.MULTILINE)
@@ -33,11 +34,13 @@ def host_of(line: str) -> str:
 
 @dataclass(frozen=True)
 class FileProbe:
-    """One input file: its size on disk and its lines per host."""
+    """One input file: its size on disk and its lines per host (up to a read error, as the
+    reader reads them: a truncated archive's lines before the cut are scanned)."""
 
     path: str
     size: int
     lines: dict[str, int]
+    error: str | None = None  # `path: reason` of a read error part way
 
     @property
     def total(self) -> int:
@@ -48,15 +51,34 @@ def probe_file(path: str) -> FileProbe:
     """Count each host's lines of `path` (compressed files are read decompressed)."""
     counts: Counter[str] = Counter()
     rest = b""
+    errors: list[str] = []
     with open_binary(path) as stream:
-        while chunk := stream.read(CHUNK):
+        for chunk in _blocks(stream, path, errors):
             chunk = rest + chunk
             cut = chunk.rfind(b"\n") + 1
             rest = chunk[cut:]
             _count_hosts(chunk[:cut], counts)
         if rest:
             _count_hosts(rest + b"\n", counts)
-    return FileProbe(path, os.path.getsize(path), dict(counts))
+    return FileProbe(path, os.path.getsize(path), dict(counts), errors[0] if errors else None)
+
+
+def _blocks(stream: BinaryIO, path: str, errors: list[str]) -> Iterator[bytes]:
+    """The bytes in blocks of about CHUNK. A read error (a truncated or corrupt archive) ends
+    them, after what was read before it, and goes to `errors`."""
+    block = bytearray()
+    while True:
+        try:
+            piece = stream.read1(CHUNK)  # type: ignore[attr-defined]
+        except READ_ERRORS as error:
+            errors.append(f"{path}: {error}")
+            piece = b""
+        block += piece
+        if block and (not piece or len(block) >= CHUNK):
+            yield bytes(block)
+            block.clear()
+        if not piece:
+            return
 
 
 def _count_hosts(block: bytes, counts: Counter[str]) -> None:
@@ -126,6 +148,8 @@ def plan_inputs(inputs: Iterable[str]) -> Plan:
         except Exception as error:  # what the reader would report: OSError, zlib, lzma, zstd
             stats.errors.append(f"{path}: {error}")
             continue
+        if probe.error is not None:
+            stats.errors.append(probe.error)
         probes[path] = probe
         for host, lines in probe.lines.items():
             partition = partitions.setdefault(host, Partition(host))

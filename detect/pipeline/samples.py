@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import EventKey, parse_line
 from detect.core.errors import DetectError
+from detect.matching.checks import strict
 from detect.matching.engine import Engine
 from detect.pipeline.factory import build_correlations, build_engine, build_reassembler
 from detect.sigma.correlation.hit import Result
@@ -148,20 +149,23 @@ def _attach(sample: Sample, line: str, number: int, pending: list[Annotation]) -
 def check_rule_file(rule_file: Path) -> SampleResult:
     sample_file = sample_path(rule_file)
     result = SampleResult(rule_file, sample_file)
-    rules = load_detections([rule_file], default=False)
-    result.rules = len(rules.rules)
-    result.levels = tuple(rule.level or "medium" for rule in rules.rules)
-    result.problems.extend(str(error) for error in rules.errors)
+    loaded = load_detections([rule_file], default=False)
+    # the checks loading applies (detect.matching.checks), with what its correlations reference
+    running = strict(with_referenced(loaded))
+    own = {id(rule) for rule in loaded.rules}
+    rules = [rule for rule in running.rules if id(rule) in own]
+    result.rules = len(rules)
+    result.levels = tuple(rule.level or "medium" for rule in rules)
+    result.problems.extend(str(error) for error in running.errors)
     if not sample_file.exists():
         result.problems.append(f"{sample_file}: no sample file beside the rule")
         return result
     sample = read_sample(sample_file)
     result.problems.extend(sample.problems)
-    running = with_referenced(rules)
     stage = build_correlations(running, lambda _: None)
     result.problems.extend(str(error) for error in stage.resolved.errors)
     silent = stage.resolved.silent
-    ids = {rule.id for rule in rules.rules if rule_key(rule.id, rule.name) not in silent}
+    ids = {rule.id for rule in rules if rule_key(rule.id, rule.name) not in silent}
     ids |= {c.key for c in stage.resolved.correlations if c.key not in silent}
     alerts = {a for a in _alerts(build_engine(running), running, sample) if a[0] in ids}
     _compare(result, sample, alerts, ids)
@@ -175,7 +179,7 @@ def with_referenced(rules: RuleSet) -> RuleSet:
     shipped = load_detections([], default=True)
     own = {rule.id for rule in rules.rules}
     extra = [rule for rule in shipped.rules if rule.id not in own]
-    return RuleSet([*rules.rules, *extra], rules.correlations, rules.errors)
+    return replace(rules, rules=[*rules.rules, *extra])
 
 
 def _alerts(engine: Engine, rules: RuleSet, sample: Sample) -> set[tuple[str, EventKey]]:

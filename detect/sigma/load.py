@@ -3,7 +3,11 @@
 Folders are searched recursively for `*.yml` and `*.yaml`, in sorted order. Each YAML document
 is parsed by pySigma on its own, so an error names its file and the line of its document (or,
 where it can be found, of the key it concerns); a bad document or file is reported and
-skipped while the rest load. Documents are:
+skipped while the rest load. A file reached twice (the same folder given twice) is read once;
+a rule, correlation or filter id given twice is loaded once, from where it came first, with a
+warning naming both places (`RuleSet.warnings`). What a rule must pass to run beyond Sigma
+(fields its view produces, ATT&CK tags…) is checked above this package (detect.matching.checks,
+applied by the pipeline's loading). Documents are:
 
 - rules, compiled once into matchers (`compile.py`);
 - correlation rules (`correlation:`), returned as pySigma parsed them, for the correlation
@@ -79,6 +83,7 @@ def load_rules(
     parsed: list[Parsed] = []
     for path in find_rule_files(paths, result.errors):
         parsed.extend(read_rule_file(path, result.errors))
+    parsed = drop_duplicates(parsed, result.warnings)
     rules = [entry for entry in parsed if isinstance(entry.item, SigmaRule)]
     filters = [entry for entry in parsed if isinstance(entry.item, SigmaFilter)]
     result.correlations = [e.item for e in parsed if isinstance(e.item, SigmaCorrelationRule)]
@@ -92,6 +97,8 @@ def load_rules(
 
 
 def find_rule_files(paths: Iterable[str | Path], errors: list[RuleError]) -> list[Path]:
+    """The rule files under `paths`, in order; a file reached twice (a folder given on top of
+    the default set, a link) is read once, where it came first."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -102,7 +109,38 @@ def find_rule_files(paths: Iterable[str | Path], errors: list[RuleError]) -> lis
             found.append(path)
         else:
             errors.append(RuleError("no such file or directory", Location(str(path))))
-    return found
+    seen: set[Path] = set()
+    unique = []
+    for path in found:
+        real = path.resolve()
+        if real not in seen:
+            seen.add(real)
+            unique.append(path)
+    return unique
+
+
+def drop_duplicates(parsed: list[Parsed], warnings: list[RuleError]) -> list[Parsed]:
+    """The first rule, correlation or filter of each id; each later one is left out with a
+    warning naming both places (ids are unique in Sigma: two files claim one rule)."""
+    first: dict[tuple[type, str], Parsed] = {}
+    kept: list[Parsed] = []
+    for entry in parsed:
+        item_id = entry.item.id
+        if item_id is None:
+            kept.append(entry)
+            continue
+        key = (type(entry.item), str(item_id))
+        earlier = first.setdefault(key, entry)
+        if earlier is entry:
+            kept.append(entry)
+            continue
+        reason = f"id {item_id} is already loaded from {earlier.location}: this copy is skipped"
+        warnings.append(RuleError(reason, entry.location, _item_title(entry.item)))
+    return kept
+
+
+def _item_title(item: Loaded) -> str:
+    return item.title or str(item.id or "")
 
 
 def read_rule_file(path: Path, errors: list[RuleError]) -> list[Parsed]:

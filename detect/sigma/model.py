@@ -81,11 +81,18 @@ class Rule:
 @dataclass
 class RuleSet:
     """The result of loading: compiled rules, correlation rules as pySigma parsed them (not
-    yet resolved against the rules), and one error per rule or file that was skipped."""
+    yet resolved against the rules), one error per rule or file that was skipped, and the
+    warnings of what was loaded once although given twice (a rule id in two files)."""
 
     rules: list[Rule] = field(default_factory=list)
     correlations: list[SigmaCorrelationRule] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
+    warnings: list[RuleError] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        """Rules, files and correlations left out: errors, and duplicates of a loaded id."""
+        return len(self.errors) + len(self.warnings)
 
 
 def location_of(source: SigmaRuleLocation | None) -> Location:

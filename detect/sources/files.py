@@ -1,5 +1,6 @@
-"""Lines from files: plain or compressed (.gz, .bz2, .xz, .zst, found by magic bytes), rotation
-sets (`audit.log.N` … `audit.log`, oldest first), folders, globs, and stdin (`-`)."""
+"""Lines from files: plain or compressed (.gz, .bz2, .xz, .zst, found by magic bytes: CODECS),
+rotation sets (`audit.log.N` … `audit.log`, oldest first), folders, globs, and stdin (`-`),
+compressed or not."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import lzma
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import zstandard
 
@@ -23,16 +24,12 @@ from detect.core.defaults import MAX_LINE
 
 STDIN = "-"
 READ_SIZE = 1 << 16
-MAGIC = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-)
 COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2|xz|zst|zstd)$")
 ROTATION_SUFFIX = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+)|-(?P<date>\d{8,10}))?$")
 SIDE_SUFFIXES = frozenset((".md", ".json", ".yml", ".yaml", ".rules", ".sh", ".py"))
 Line = tuple[str, str, int]  # (text, source, 1-based line number)
+# What reading a file may raise: unreadable, or a truncated or corrupt archive
+READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 
 @dataclass
@@ -82,35 +79,79 @@ def _files_of(path: Path) -> list[Path]:
     return [path] if path.is_file() else []
 
 
+class Decoder(Protocol):
+    """An incremental decompressor of one stream (zlib, bz2, lzma and zstd objects are)."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A compression found by its magic bytes: how to read a file of it, and how to decompress
+    it piece by piece (standard input as it arrives)."""
+
+    name: str
+    magic: bytes
+    reader: Callable[[BinaryIO], BinaryIO]
+    decoder: Callable[[], Decoder]
+
+
 def open_binary(path: str) -> BinaryIO:
     """A file's bytes, decompressed by what its first bytes say it is."""
     raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
-    for magic, kind in MAGIC:
-        if head.startswith(magic):
-            return _decompressor(kind, raw)
-    return raw
+    return decompressed(raw)
 
 
-def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if kind == "bzip2":
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
-    if kind == "xz":
-        return lzma.LZMAFile(raw)  # type: ignore[return-value]
-    return io.BufferedReader(ZstdReader(raw))
+def decompressed(raw: BinaryIO) -> BinaryIO:
+    """`raw` (a buffered file or standard input), decompressed by its magic bytes."""
+    head = raw.peek(HEAD)[:HEAD] if isinstance(raw, io.BufferedReader) else b""
+    codec = codec_of(head)
+    return raw if codec is None else codec.reader(raw)
 
 
-class ZstdReader(io.RawIOBase):
-    """zstd frames one after another; a frame cut short raises instead of reading as empty."""
+def codec_of(head: bytes) -> Codec | None:
+    """The codec whose magic `head` starts with (None: not compressed, or not known)."""
+    return next((codec for codec in CODECS if head.startswith(codec.magic)), None)
 
-    def __init__(self, raw: BinaryIO) -> None:
+
+class Inflater:
+    """Decompresses a stream piece by piece: streams one after another (as `cat a.gz b.gz`
+    gives), and a stream cut short is an error at the end, never silently empty."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self._decoder = codec.decoder()
+        self._started = False
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._decoder.eof:
+                self._decoder = self.codec.decoder()
+            self._started = True
+            out.append(self._decoder.decompress(data))
+            data = self._decoder.unused_data if self._decoder.eof else b""
+        return b"".join(out)
+
+    def finish(self) -> None:
+        if self._started and not self._decoder.eof:
+            raise EOFError(f"{self.codec.name} input is truncated")
+
+
+class InflatingReader(io.RawIOBase):
+    """A file object over `raw`'s bytes decompressed by an `Inflater` (zstd files)."""
+
+    def __init__(self, raw: BinaryIO, codec: Codec) -> None:
         self._raw = raw
-        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+        self._inflater = Inflater(codec)
         self._pending = b""  # decompressed, read up to _offset
         self._offset = 0
-        self._started = False
 
     def readable(self) -> bool:
         return True
@@ -119,10 +160,9 @@ class ZstdReader(io.RawIOBase):
         while self._offset >= len(self._pending):
             chunk = self._raw.read(READ_SIZE)
             if not chunk:
-                if self._started and not self._decoder.eof:
-                    raise zstandard.ZstdError("zstd data is truncated")
+                self._inflater.finish()
                 return 0
-            self._pending = self._feed(chunk)
+            self._pending = self._inflater.feed(chunk)
             self._offset = 0
         start = self._offset
         size = min(len(buffer), len(self._pending) - start)
@@ -130,19 +170,44 @@ class ZstdReader(io.RawIOBase):
         self._offset = start + size
         return size
 
-    def _feed(self, chunk: bytes) -> bytes:
-        out = []
-        while chunk:
-            if self._decoder.eof:
-                self._decoder = zstandard.ZstdDecompressor().decompressobj()
-            self._started = True
-            out.append(self._decoder.decompress(chunk))
-            chunk = self._decoder.unused_data if self._decoder.eof else b""
-        return b"".join(out)
-
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+def _gzip_decoder() -> Decoder:
+    return zlib.decompressobj(wbits=31)
+
+
+def _zstd_decoder() -> Decoder:
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+def _gzip_file(raw: BinaryIO) -> BinaryIO:
+    return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+
+
+def _bzip2_file(raw: BinaryIO) -> BinaryIO:
+    return bz2.BZ2File(raw)  # type: ignore[return-value]
+
+
+def _xz_file(raw: BinaryIO) -> BinaryIO:
+    return lzma.LZMAFile(raw)  # type: ignore[return-value]
+
+
+def _zstd_file(raw: BinaryIO) -> BinaryIO:
+    return io.BufferedReader(InflatingReader(raw, ZSTD))
+
+
+# The compressions read, found by their magic bytes (files and standard input alike)
+ZSTD = Codec("zstd", b"\x28\xb5\x2f\xfd", _zstd_file, _zstd_decoder)
+CODECS = (
+    Codec("gzip", b"\x1f\x8b", _gzip_file, _gzip_decoder),
+    Codec("bzip2", b"BZh", _bzip2_file, bz2.BZ2Decompressor),
+    Codec("xz", b"\xfd7zXZ\x00", _xz_file, lzma.LZMADecompressor),
+    ZSTD,
+)
+HEAD = max(len(codec.magic) for codec in CODECS)
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:
@@ -170,10 +235,13 @@ def iter_lines(inputs: Iterable[str], stats: SourceStats | None = None) -> Itera
     for item in files:
         stats.files += 1
         if item == STDIN:
-            yield from read_lines(sys.stdin.buffer, "<stdin>")
+            try:
+                yield from read_lines(decompressed(sys.stdin.buffer), "<stdin>")
+            except READ_ERRORS as error:
+                stats.errors.append(f"<stdin>: {error}")
             continue
         try:
             with open_binary(item) as stream:
                 yield from read_lines(stream, item)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as error:
+        except READ_ERRORS as error:
             stats.errors.append(f"{item}: {error}")

@@ -59,7 +59,7 @@ class Tuning:
             for rule in rules.rules
             if rule.id not in self.disable
         ]
-        return RuleSet(kept, rules.correlations, errors)
+        return dataclasses.replace(rules, rules=kept, errors=errors)
 
 
 def load_tuning(path: Path) -> Tuning:

@@ -130,7 +130,7 @@ def test_a_rule_with_a_malformed_chain_is_skipped(rule_file: Path, tmp_path: Pat
     assert data["rules_loaded"] == 1
     assert data["rules_skipped"] == [
         {
-            "file": f"{chained}:1",
+            "file": f"{chained}:13",  # the step's line: skipped at loading
             "rule": "Echo with world",
             "reason": "chain.0: max_distance: expected a whole number from 1 to 64",
         }

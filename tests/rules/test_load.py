@@ -85,7 +85,11 @@ def _line_of(path: Path, prefix: str) -> int:
 def test_correlations_are_returned_separately_and_their_rules_compile() -> None:
     loaded = load_rules([SIGMA / "correlation-examples"])
     assert loaded.errors == []
-    assert len(loaded.correlations) == 11
+    # event_count_ecs.yml reuses event_count.yml's id: loaded once, with a warning naming both
+    assert len(loaded.correlations) == 10
+    [duplicate] = loaded.warnings
+    assert duplicate.location.source.endswith("event_count_ecs.yml")
+    assert "event_count.yml:1" in duplicate.reason
     assert {c.type.name.lower() for c in loaded.correlations} >= {"event_count", "temporal"}
     assert len(loaded.rules) == 3
 
@@ -196,7 +200,7 @@ def test_a_bad_document_does_not_take_the_others_in_its_file(tmp_path: Path) -> 
         "multi.yml",
         GOOD
         + "---\ntitle: No Detection\nlogsource: {product: linux}\n---\n"
-        + GOOD.replace("Good", "Also Good"),
+        + GOOD.replace("Good", "Also Good").replace("0001", "0002"),
     )
     loaded = load_rules([path])
     assert [rule.title for rule in loaded.rules] == ["Good", "Also Good"]

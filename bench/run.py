@@ -58,6 +58,25 @@ def body_read(corpus: str) -> Counts:
     return {"records": lines, "events": 0}
 
 
+# a key starts the line or follows a space (a lookbehind: no rescan inside long hex values)
+NAIVE_FIELD = r"(?<![^ ])([^ =]+)=(\"[^\"]*\"|'[^']*'|\S*)"
+
+
+def body_naive(corpus: str) -> Counts:
+    """Reference: a naive Python parse of every line (a regex over every `key=value`, into a
+    dict), grouping nothing and evaluating nothing (DESIGN §9's "naive parse")."""
+    import re
+
+    from detect.sources.files import iter_lines
+
+    findall = re.compile(NAIVE_FIELD).findall
+    records = 0
+    for line, _, _ in iter_lines([corpus]):
+        if dict(findall(line)):
+            records += 1
+    return {"records": records, "events": 0}
+
+
 def _reassemble(corpus: str, emit: Callable[[Any], object]) -> Counts:
     from detect.auditd.reassemble import Reassembler
     from detect.cli.runtime import tune_for_throughput
@@ -105,12 +124,13 @@ def _scan(corpus: str, rule_paths: Sequence[Path], default: bool) -> Counts:
     from detect.pipeline.scan import Scan
     from detect.sigma.load import load_detections
 
-    loading = time.perf_counter()
+    loading, cpu = time.perf_counter(), time.process_time()
     rules = load_detections(rule_paths, default=default)
     scan = Scan(Engine(rules.rules), _discard)
-    loaded = time.perf_counter() - loading
+    loaded, loaded_cpu = time.perf_counter() - loading, time.process_time() - cpu
     counts = _reassemble(corpus, scan.on_event)
     counts.update(rules=scan.engine.applicable, alerts=scan.alerts, rule_load_seconds=loaded)
+    counts["rule_load_cpu"] = loaded_cpu
     return counts
 
 
@@ -137,15 +157,16 @@ def body_scan_corr(corpus: str) -> Counts:
     from detect.pipeline.factory import build_scan
     from detect.sigma.load import load_detections
 
-    loading = time.perf_counter()
+    loading, cpu = time.perf_counter(), time.process_time()
     scan = build_scan(load_detections(), _discard)
     loaded = time.perf_counter() - loading
+    loaded_cpu = time.process_time() - cpu
     counts = _reassemble(corpus, scan.on_event)
     scan.flush()
     assert scan.correlations is not None
     stats = scan.correlations.correlator.stats.to_dict()
     counts.update(rules=scan.engine.applicable, alerts=scan.alerts, corr_hits=stats["hits"])
-    counts.update(rule_load_seconds=loaded)
+    counts.update(rule_load_seconds=loaded, rule_load_cpu=loaded_cpu)
     return counts
 
 
@@ -157,10 +178,14 @@ def run_worker(name: str, corpus: str, result: Path, profile: bool) -> None:
         native.prefer_source()
     for module in stage.imports:
         importlib.import_module(module)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     counts = _profiled(stage.body, corpus) if profile else stage.body(corpus)
     # set-up a stage times itself (rule loading) is not part of its records/s
-    counts["seconds"] = time.perf_counter() - started - counts.get("rule_load_seconds", 0.0)
+    loading: float = counts.get("rule_load_seconds", 0.0)
+    loading_cpu: float = counts.get("rule_load_cpu", 0.0)
+    counts["seconds"] = time.perf_counter() - started - loading
+    # CPU time of the loop: what ratios use on a machine other work slows down
+    counts["loop_cpu_seconds"] = time.process_time() - cpu - loading_cpu
     result.write_text(json.dumps(counts), encoding="utf-8")
 
 
@@ -183,6 +208,40 @@ def argv_events_cli(corpus: str, scratch: Path) -> list[str]:
     """(c) `detect events CORPUS > /dev/null`, as a user runs it."""
     detect = Path(sys.executable).parent / "detect"
     return [str(detect), "events", corpus, "--summary-json", str(scratch / "summary.json")]
+
+
+def argv_scan_cli(corpus: str, scratch: Path) -> list[str]:
+    """`detect scan CORPUS` with the shipped detections and SigmaHQ's Linux rules, one worker,
+    as a user runs it (start-up, rule loading, triage, output and exit included)."""
+    sigma = ROOT.parent / "shared" / "sigma"
+    rules = [arg for part in SIGMA_LINUX for arg in ("--rules", str(sigma / part))]
+    return _scan_argv(corpus, scratch, rules)
+
+
+def argv_rules(count: int) -> Callable[[str, Path], list[str]]:
+    """`detect scan CORPUS` with `count` rules of bench.rules (no shipped detections)."""
+
+    def argv(corpus: str, scratch: Path) -> list[str]:
+        # made (or found up to date) by a child: the driver must stay small (see measure)
+        rules = OUT_DIR / f"rules-{count}"
+        command = [sys.executable, "-m", "bench.rules", "--count", str(count), "--out", str(rules)]
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        return _scan_argv(corpus, scratch, ["--no-default-rules", "--rules", str(rules)])
+
+    return argv
+
+
+def _scan_argv(corpus: str, scratch: Path, rules: list[str]) -> list[str]:
+    detect = Path(sys.executable).parent / "detect"
+    options = ["--jobs", "1", "--no-progress", "--summary-json", str(scratch / "summary.json")]
+    return [str(detect), "scan", corpus, *rules, *options]
+
+
+def read_scan_cli(scratch: Path) -> Counts:
+    summary = json.loads((scratch / "summary.json").read_text(encoding="utf-8"))
+    counts = {key: summary[key] for key in ("records", "events", "alerts", "rules_loaded")}
+    counts["inner_seconds"] = summary["seconds"]
+    return counts
 
 
 def read_events_cli(scratch: Path) -> Counts:
@@ -227,6 +286,7 @@ class External:
     command: Callable[[str, Path], list[str]]
     read: Callable[[Path], Counts]
     target: int | None = None
+    exit_codes: tuple[int, ...] = (0,)  # `detect scan` exits 1 when it wrote alerts
 
     def argv(self, name: str, corpus: str, scratch: Path, profile: bool) -> list[str]:
         return self.command(corpus, scratch)
@@ -251,6 +311,7 @@ class Measurement:
     wall_seconds: float
     peak_rss_kb: int
     target: int | None
+    cpu_seconds: float = 0.0  # the child's user + system time, start-up included
     extra: Counts = field(default_factory=dict)
 
     @property
@@ -275,6 +336,7 @@ class Measurement:
             "events": self.events,
             "seconds": round(self.seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "records_per_second": round(self.records_per_second),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "target_records_per_second": self.target,
@@ -303,12 +365,15 @@ def measure(name: str, corpus: Path, profile: bool = False) -> Measurement:
         wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
         text = errors.read_text(encoding="utf-8", errors="replace")
-        if child.returncode != 0:
+        ok = stage.exit_codes if isinstance(stage, External) else (0,)
+        if child.returncode not in ok:
             raise SystemExit(f"stage {name} failed ({child.returncode}):\n{text}")
         if profile:
             sys.stdout.write(text)
         counts = stage.counts(scratch, wall)
-    return _measurement(name, stage, corpus, counts, wall, usage.ru_maxrss)
+    measured = _measurement(name, stage, corpus, counts, wall, usage.ru_maxrss)
+    measured.cpu_seconds = usage.ru_utime + usage.ru_stime
+    return measured
 
 
 def _measurement(
@@ -316,7 +381,16 @@ def _measurement(
 ) -> Measurement:
     records, events, seconds = counts.pop("records"), counts.pop("events"), counts.pop("seconds")
     return Measurement(
-        name, stage.label, str(corpus), records, events, seconds, wall, rss_kb, stage.target, counts
+        name,
+        stage.label,
+        str(corpus),
+        records,
+        events,
+        seconds,
+        wall,
+        rss_kb,
+        stage.target,
+        extra=counts,
     )
 
 
@@ -336,7 +410,8 @@ def ensure_corpus(records: int, hosts: int, seed: int, verbatim: bool = False) -
 def corpora(args: argparse.Namespace) -> list[Path]:
     if args.corpus:
         return [Path(path) for path in args.corpus]
-    sizes = sorted({size for size in (args.small, args.records) if size > 0})
+    chosen = [int(size) for size in args.sizes.split(",") if size.strip()] if args.sizes else []
+    sizes = sorted({size for size in chosen or (args.small, args.records) if size > 0})
     return [ensure_corpus(size, args.hosts, args.seed, args.verbatim) for size in sizes]
 
 
@@ -389,41 +464,92 @@ def _git(*args: str) -> str:
 
 
 def format_table(results: Sequence[Measurement]) -> str:
-    header = f"{'stage':<30} {'records':>10} {'events':>9} {'seconds':>8} {'records/s':>10} "
-    header += f"{'peak RSS':>10}  {'target':<14} verdict"
+    header = f"{'stage':<32} {'records':>10} {'events':>9} {'seconds':>8} {'cpu s':>7} "
+    header += f"{'records/s':>10} {'peak RSS':>10}  {'target':<14} verdict"
     rows = [header, "-" * len(header)]
     for item in results:
         target = f">= {item.target:,}/s" if item.target else "-"
         rows.append(
-            f"{item.label:<30} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
-            f"{item.records_per_second:>10,.0f} {item.peak_rss_mb:>7.1f} MB  {target:<14} "
-            f"{_verdict(item)}"
+            f"{item.label:<32} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
+            f"{item.cpu_seconds:>7.2f} {item.records_per_second:>10,.0f} "
+            f"{item.peak_rss_mb:>7.1f} MB  {target:<14} {_verdict(item)}"
         )
     rows.append(f"(every stage: peak RSS < {RSS_LIMIT_MB} MB and flat in input size)")
     return "\n".join(rows)
 
 
 def format_flatness(results: Sequence[Measurement]) -> str:
-    """Peak RSS of each stage at the smallest and the largest corpus."""
+    """Peak RSS of each stage at every corpus size, and largest over smallest."""
     lines: list[str] = []
     for name in dict.fromkeys(item.stage for item in results):
         runs = sorted((item for item in results if item.stage == name), key=lambda m: m.records)
         if len(runs) > 1:
-            low, high = runs[0], runs[-1]
-            ratio = high.peak_rss_mb / low.peak_rss_mb
+            sizes = ", ".join(f"{m.peak_rss_mb:.1f} MB at {m.records:,}" for m in runs)
+            ratio = runs[-1].peak_rss_mb / runs[0].peak_rss_mb
+            lines.append(f"{runs[0].label:<32} peak RSS {sizes} ({ratio:.2f}x)")
+    return "\n".join(lines)
+
+
+NAIVE_TARGET = 0.40  # a scan with shipped + SigmaHQ rules: at most this share of the naive time
+RULES_TARGET = 1.3  # 5,000 rules: at most this many times the wall time of 10 rules
+RULE_COUNTS = (10, 100, 1000, 5000)
+
+
+def format_ratios(results: Sequence[Measurement]) -> str:
+    """Ratios within one run, per corpus (meaningful on a loaded machine where absolute
+    figures are not): the scans' time over the naive parse's, and the wall and CPU time of
+    N rules over those of 10 rules (whole `detect scan` processes)."""
+    lines: list[str] = []
+    for corpus in dict.fromkeys(item.corpus for item in results):
+        here = {item.stage: item for item in results if item.corpus == corpus}
+        name = Path(corpus).name
+        naive = here.get("naive")
+        for stage in ("scan_sigma", "scan_cli"):
+            scan = here.get(stage)
+            if naive is not None and scan is not None and naive.seconds > 0:
+                lines.append(f"{name}: {_naive_ratio(scan, naive)}")
+        base = here.get(f"rules_{RULE_COUNTS[0]}")
+        for count in RULE_COUNTS[1:]:
+            many = here.get(f"rules_{count}")
+            if base is None or many is None:
+                continue
+            wall = many.wall_seconds / base.wall_seconds
+            cpu = many.cpu_seconds / base.cpu_seconds if base.cpu_seconds else 0.0
+            verdict = "ok" if wall <= RULES_TARGET else "MISS"
+            target = f"(target <= {RULES_TARGET}) {verdict}" if count == RULE_COUNTS[-1] else ""
             lines.append(
-                f"{low.label:<30} peak RSS {low.peak_rss_mb:6.1f} MB at {low.records:>10,} "
-                f"records, {high.peak_rss_mb:6.1f} MB at {high.records:>10,} ({ratio:.2f}x)"
+                f"{name}: {count:,} rules / {RULE_COUNTS[0]} rules: wall {wall:.2f}x, "
+                f"CPU {cpu:.2f}x {target}".rstrip()
             )
     return "\n".join(lines)
+
+
+def _naive_ratio(scan: Measurement, naive: Measurement) -> str:
+    """The scan's time over the naive parse's: wall, and CPU where both loops measured it
+    (the verdict is on CPU then: other work on the machine slows wall time unevenly)."""
+    ratio = _loop_seconds(scan) / naive.seconds
+    text = f"{scan.label} / naive parse: {ratio:.2f}x time"
+    mine, theirs = scan.extra.get("loop_cpu_seconds"), naive.extra.get("loop_cpu_seconds")
+    if mine and theirs:
+        ratio = mine / theirs
+        text += f", {ratio:.2f}x CPU"
+    verdict = "ok" if ratio <= NAIVE_TARGET else "MISS"
+    return f"{text} (target <= {NAIVE_TARGET:.2f}) {verdict}"
+
+
+def _loop_seconds(item: Measurement) -> float:
+    """The time of the scan's loop: in-process stages time it; for `detect scan`, the time
+    its summary reports (reading and scanning, without start-up and rule loading)."""
+    inner = item.extra.get("inner_seconds")
+    return float(inner) if isinstance(inner, int | float) else item.seconds
 
 
 def report(results: Sequence[Measurement], json_path: Path | None) -> None:
     sys.stdout.write(f"build: {build_summary()}\n")
     sys.stdout.write(format_table(results) + "\n")
-    flat = format_flatness(results)
-    if flat:
-        sys.stdout.write("\n" + flat + "\n")
+    for part in (format_flatness(results), format_ratios(results)):
+        if part:
+            sys.stdout.write("\n" + part + "\n")
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sys.stdout.write(
         f"\n(driver peak RSS {driver_mb:.1f} MB: a floor under every child's figure)\n"
@@ -432,6 +558,7 @@ def report(results: Sequence[Measurement], json_path: Path | None) -> None:
         document = {
             "machine": machine_info(),
             "rss_limit_mb": RSS_LIMIT_MB,
+            "ratios": format_ratios(results).splitlines(),
             "driver_peak_rss_mb": round(driver_mb, 1),
             "results": [item.to_dict() for item in results],
         }
@@ -447,13 +574,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--small", type=int, default=DEFAULT_SMALL, help="second corpus size for RSS; 0: none"
     )
+    parser.add_argument(
+        "--sizes",
+        default="",
+        help="corpus sizes, comma-separated (e.g. 250000,500000,1000000,2000000): "
+        "instead of --records and --small",
+    )
     parser.add_argument("--corpus", nargs="+", help="existing corpora instead of generated ones")
     parser.add_argument("--hosts", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--verbatim", action="store_true", help="corpora with SYSCALL pid/ppid/a1 as seeded"
     )
-    parser.add_argument("--stages", default=",".join(STAGES), help=f"of {', '.join(STAGES)}")
+    parser.add_argument(
+        "--stages",
+        default=",".join(name for name in STAGES if not name.startswith("rules_")),
+        help=f"of {', '.join(STAGES)} (default: all but rules_*)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--profile", metavar="STAGE", help="cProfile one in-process stage")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -500,9 +637,19 @@ STAGES: dict[str, Stage] = {
     "scan_none": InProcess("scan (a) no rules", body_scan_none, None, SCAN_IMPORTS),
     "scan_shipped": InProcess("scan (b) shipped detections", body_scan_shipped, None, SCAN_IMPORTS),
     "scan_sigma": InProcess(
-        "scan (c) shipped + SigmaHQ linux", body_scan_sigma, 150_000, SCAN_IMPORTS
+        "scan (c) shipped + SigmaHQ linux", body_scan_sigma, 250_000, SCAN_IMPORTS
     ),
     "scan_corr": InProcess("scan (d) shipped + correlations", body_scan_corr, None, SCAN_IMPORTS),
+    "naive": InProcess("naive parse (reference)", body_naive),
+    "scan_cli": External(
+        "detect scan shipped + SigmaHQ", argv_scan_cli, read_scan_cli, exit_codes=(0, 1)
+    ),
+    **{
+        f"rules_{count}": External(
+            f"detect scan {count:,} rules", argv_rules(count), read_scan_cli, exit_codes=(0, 1)
+        )
+        for count in RULE_COUNTS
+    },
 }
 
 

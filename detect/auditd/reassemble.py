@@ -19,6 +19,7 @@ from heapq import heapify, heappop, heappush
 from typing import Final
 
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
+from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
 from detect.auditd.record import Record, parse_line
 from detect.core.defaults import HORIZON_MS
 from detect.core.errors import ParseError
@@ -46,9 +47,11 @@ OTHER_NODES: Final = "(other forgotten nodes)"
 Key = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Limits:
-    """What reassembly holds at most; what is refused or evicted is counted in the stats."""
+    """What reassembly holds at most; what is refused or evicted is counted in the stats. (No
+    slots: a frozen dataclass with slots does not unpickle on Python 3.11, and pipeline
+    settings go to worker processes.)"""
 
     max_inflight: int = MAX_INFLIGHT
     max_node_inflight: int = MAX_NODE_INFLIGHT
@@ -79,6 +82,8 @@ class ReassemblyStats:
     events: int = 0
     unparsed: int = 0
     unparsed_examples: list[ParseError] = field(default_factory=list)
+    bad_fields: int = 0  # numbers out of range or not ASCII digits (numbers.bad_numbers)
+    bad_field_examples: list[str] = field(default_factory=list)  # the first few, file:line
     expired: int = 0
     evicted: int = 0
     late_records: int = 0
@@ -87,7 +92,11 @@ class ReassemblyStats:
     time_jumps_held: int = 0
     events_capped: int = 0  # events that reached max_records or max_event_bytes
     records_dropped: int = 0  # records refused by those events
-    nodes_forgotten: int = 0  # idle nodes dropped (max_nodes, node_idle_ms)
+    inflight_full: int = 0  # events evicted by max_inflight (all nodes together)
+    node_inflight_full: int = 0  # events evicted by max_node_inflight
+    nodes_forgotten: int = 0  # nodes dropped: idle for node_idle_ms, or by max_nodes
+    nodes_full: int = 0  # of which not idle, dropped because max_nodes was reached
+    events_without_host: int = 0  # events with no node= while no host was given
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {item.name: getattr(self, item.name) for item in fields(self)}
@@ -138,8 +147,10 @@ class Reassembler:
         horizon_ms: int = HORIZON_MS,
         max_inflight: int = MAX_INFLIGHT,
         limits: Limits | None = None,
+        host: str | None = None,
     ) -> None:
         self._emit = emit
+        self.host = host  # the node of records that name none (`--host`): theirs wins
         self.horizon_ms = horizon_ms
         self.limits = limits if limits is not None else Limits(max_inflight=max_inflight)
         self.max_inflight = self.limits.max_inflight
@@ -213,13 +224,35 @@ class Reassembler:
             except ParseError as error:
                 self._unparsed(error)
                 continue
+            if record.node is None:
+                record.node = self.host
             push_record(record)
+
+    def parse(self, line: str, source: str = "-", lineno: int = 0) -> Record | None:
+        """One line read, as `feed` reads it: its record (to `push_record` next), or None when it
+        is not one (counted and reported, never raised)."""
+        self.stats.lines += 1
+        try:
+            record = parse_line(line, source, lineno)
+        except ParseError as error:
+            self._unparsed(error)
+            return None
+        if record.node is None:
+            record.node = self.host
+        return record
+
+    def holds(self, record: Record) -> bool:
+        """Whether the event `record` belongs to is in flight (after a push: not when the record
+        completed it, or was dropped, as a lone or late EOE is)."""
+        node = self._nodes.get(record.node)
+        return node is not None and (record.stamp, record.serial) in node.inflight
 
     def push_record(self, record: Record) -> None:
         self.stats.records += 1
         node = self._nodes.get(record.node)
         if node is None:
             node = self._new_node(record.node)
+        record.node = node.name  # equal strings: the records held share one (memory)
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
         if event is not None:
@@ -229,6 +262,8 @@ class Reassembler:
             records = event.records
             size = event.size + len(record.line)
             if len(records) < self._max_records and size <= self._max_bytes:
+                # the event's equal stamp and serial: its records hold one copy, not one each
+                record.stamp, record.serial = event.stamp, event.serial
                 records.append(record)
                 event.size = size
             else:
@@ -266,10 +301,12 @@ class Reassembler:
             self._arrivals += 1
             heappush(self._heap, (time_ms, self._arrivals, node, key))
             if len(node.inflight) > self.limits.max_node_inflight:
+                self.stats.node_inflight_full += 1
                 self._evict_first(node)
         if time_ms > node.watermark and self._advance(node, time_ms):
             self._expire(node)
         if self._inflight > self.max_inflight:
+            self.stats.inflight_full += 1
             self._evict_oldest()
 
     def _advance(self, node: _Node, time_ms: int) -> bool:
@@ -352,7 +389,10 @@ class Reassembler:
             elif how == EVICTED:
                 self.stats.evicted += 1
         self.stats.events += 1
+        if event.node is None:
+            self.stats.events_without_host += 1
         self._emit(event)
+        self._check_numbers(event)
 
     @staticmethod
     def _remember(node: _Node, key: Key) -> None:
@@ -384,6 +424,8 @@ class Reassembler:
                 break
             if node.inflight and excess <= 0:
                 continue
+            if node.inflight or node.watermark >= idle_before:
+                self.stats.nodes_full += 1
             for key, event in list(node.inflight.items()):
                 self._close(node, key, event, EVICTED)
             self._forget(node)
@@ -430,6 +472,35 @@ class Reassembler:
         else:
             self.stats.serial_outliers += 1
             node.pending_serial = serial
+
+    def _check_numbers(self, event: AuditEvent) -> None:
+        """Once the event went through the pipeline: count the bad numbers among the fields
+        it reads as numbers, in the records whose bodies it read (bodies are parsed only when
+        something asks: `detect events` reads all, a scan what its rules need)."""
+        records = event.records
+        syscall: Record | None = None
+        execve: Record | None = None
+        for record in records:
+            rtype = record.type
+            if rtype == "SYSCALL" and syscall is None:
+                syscall = record
+            elif rtype == "EXECVE" and execve is None:
+                execve = record
+            if syscall is not None and execve is not None:
+                break
+        primary = syscall if syscall is not None else records[0]
+        if primary._fields is not None:
+            self._bad_fields(primary, bad_numbers(primary.fields, PRIMARY_FIELDS))
+        if execve is not None and execve._fields is not None:
+            self._bad_fields(execve, bad_numbers(execve.fields, EXECVE_FIELDS))
+
+    def _bad_fields(self, record: Record, bad: list[tuple[str, str]]) -> None:
+        stats = self.stats
+        for name, value in bad:
+            stats.bad_fields += 1
+            if len(stats.bad_field_examples) < MAX_EXAMPLES:
+                shown = value if len(value) <= 40 else value[:40] + "..."
+                stats.bad_field_examples.append(f"{record.location}: {name}={shown!r}")
 
     def _unparsed(self, error: ParseError) -> None:
         self.stats.unparsed += 1

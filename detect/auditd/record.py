@@ -26,9 +26,7 @@ HEADER_RE: Final = re.compile(  # ASCII digits only: `\d` takes every script's d
 )
 TYPE_TOKEN_RE: Final = re.compile(r"[A-Z0-9_\[\]]+")  # HEADER_RE's type token
 HEADER_TOKENS: Final[set[str]] = set()  # type tokens seen to match TYPE_TOKEN_RE (bounded)
-DOT: Final = 46  # ord("."), for reading code points
 COLON: Final = 58  # ord(":")
-CLOSE: Final = 41  # ord(")")
 SPACE: Final = 32  # ord(" ")
 TYPE_RANGE: Final = (1000, 2999)  # every audit record type number lies here
 MAX_KNOWN_TYPES: Final = 4096  # garbage can invent endless type tokens
@@ -211,29 +209,31 @@ def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
             return None
         if len(HEADER_TOKENS) < MAX_KNOWN_TYPES:
             HEADER_TOKENS.add(token)
-    opened = space + 11
-    dot = _digits_end(line, opened, MAX_SECONDS_DIGITS, DOT)
-    colon = _digits_end(line, dot + 1, 9, COLON) if dot > 0 else -1
-    closed = _digits_end(line, colon + 1, 20, CLOSE) if colon > 0 else -1
+    opened = space + 11  # bounded searches: `SECONDS.MILLIS:` and `SERIAL)` are short
+    colon = line.find(":", opened, opened + MAX_SECONDS_DIGITS + 11)
+    closed = line.find(")", colon + 1, colon + 22) if colon > 0 else -1
     size = len(line)
     if closed < 0 or closed + 1 >= size or ord(line[closed + 1]) != COLON:
         return None
-    body_at = closed + 3 if closed + 2 < size and ord(line[closed + 2]) == SPACE else closed + 2
     stamp = line[opened:colon]
-    return _record(node, token, stamp, line[colon + 1 : closed], line, body_at, source, lineno)
+    serial = line[colon + 1 : closed]
+    if not (_digits(serial, 20) and _stamp_digits(stamp)):
+        return None
+    body_at = closed + 3 if closed + 2 < size and ord(line[closed + 2]) == SPACE else closed + 2
+    return _record(node, token, stamp, serial, line, body_at, source, lineno)
 
 
-def _digits_end(line: str, at: int, most: int, delimiter: int) -> int:
-    """Where `[0-9]{1,most}` from `at` ends when `delimiter` follows it there, else -1."""
-    end = len(line)
-    i = at
-    last = at + most
-    while i < end and i <= last:
-        code = ord(line[i])
-        if code < 48 or code > 57:
-            return i if code == delimiter and i > at else -1
-        i += 1
-    return -1
+def _digits(text: str, most: int) -> bool:
+    """Whether `text` is `[0-9]{1,most}` (str methods: C speed, also without mypyc)."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
+
+
+def _stamp_digits(stamp: str) -> bool:
+    """Whether `stamp` is `[0-9]{1,11}\\.[0-9]{1,9}`, as HEADER_RE takes it."""
+    dot = stamp.find(".")
+    if dot <= 0:
+        return False
+    return _digits(stamp[:dot], MAX_SECONDS_DIGITS) and _digits(stamp[dot + 1 :], 9)
 
 
 def _parse_line_slow(line: str, source: str, lineno: int) -> Record:
@@ -274,13 +274,3 @@ def key_text(key: EventKey) -> str:
     """`node|stamp|serial`: an event key as text (checkpoints keep it so)."""
     node, stamp, serial = key
     return f"{node or ''}|{stamp}|{serial}"
-
-
-def line_key(line: str) -> EventKey | None:
-    """The key of the event a record line belongs to; None for a line that is not a record."""
-    match = HEADER_RE.match(line)
-    if match is None:
-        return None
-    node, _, stamp, serial = match.groups()
-    number = int(serial)
-    return None if number > U32_MAX else (node or None, stamp, number)

@@ -13,11 +13,16 @@ from detect.attack.layer import write_layer
 from detect.authoring.validate import ERROR, validate
 from detect.cli.attack import attack
 from detect.cli.audit_rules import audit_rules, deprecated_rules
+from detect.cli.bounds import bounds_options, reassembly_bounds_options, with_bounds
+from detect.cli.config import ConfigError, load_config
 from detect.cli.report import ReportCollector, report
 from detect.cli.runtime import tune_for_throughput
 from detect.cli.scan_incidents import ScanIncidents
 from detect.cli.stream import stream
 from detect.cli.triage_options import (
+    check_rules,
+    host_name,
+    host_option,
     pipeline_settings,
     pop_triage,
     triage_options,
@@ -26,6 +31,7 @@ from detect.cli.tune import tune
 from detect.core.defaults import HORIZON_MS
 from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.events import EVENT_WRITERS, dumps
+from detect.outputs.safe_open import OutputError, open_output
 from detect.outputs.summary import write_scan_text
 from detect.pipeline.factory import PipelineSettings, load_rules, read_events
 from detect.pipeline.parallel import Parallelism, PartitionError, scan_parallel
@@ -36,11 +42,55 @@ from detect.triage.levels import DEFAULT_MIN_LEVEL, LEVELS, at_least
 EXIT_ALERTS, EXIT_ERROR = 1, 2
 
 
+def output_stream(path: Path | None) -> TextIO:
+    """stdout, or `path` emptied (created 0600, never through a symlink, FIFO or hard link,
+    only our own regular file; detect.outputs.safe_open); exit 2 when it is not safe."""
+    if path is None:
+        return sys.stdout
+    try:
+        return open_output(path, append=False)
+    except OutputError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def write_summary_json(path: Path, data: dict[str, Any]) -> None:
+    """The run's summary as JSON, opened as `output_stream` opens (it quotes input lines)."""
+    with output_stream(path) as stream:
+        stream.write(dumps(data) + "\n")
+
+
+def exit_status(alerts: int, input_errors: int, rules_ok: bool = True) -> int:
+    """0: no alerts, 1: alerts, 2: an error (an input file missing, unreadable, truncated or
+    corrupt; no rule loaded, or a skipped rule with --strict), also when there were alerts:
+    the rest of the input was read and its alerts written all the same."""
+    if input_errors:
+        inputs = "1 input" if input_errors == 1 else f"{input_errors} inputs"
+        click.echo(f"error: {inputs} not read whole (input error above)", err=True)
+    if input_errors or not rules_ok:
+        return EXIT_ERROR
+    return EXIT_ALERTS if alerts else 0
+
+
 @click.group()
 @click.version_option(package_name="detect")
-def main() -> None:
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DETECT_CONFIG",
+    default=None,
+    help="YAML file of options, by command (packaging/detect.yaml); flags override it.",
+)
+@click.pass_context
+def main(context: click.Context, config: Path | None) -> None:
     """Detection engine for Linux audit logs."""
     tune_for_throughput()
+    if config is not None:
+        try:
+            context.default_map = load_config(config, context.command)  # type: ignore[arg-type]
+        except ConfigError as error:
+            click.echo(f"config error: {error}", err=True)
+            sys.exit(EXIT_ERROR)
 
 
 main.add_command(attack)
@@ -63,17 +113,22 @@ main.add_command(report)
     show_default=True,
     help="Audit-time horizon after which an event without EOE is complete.",
 )
+@host_option
+@reassembly_bounds_options
 def events(
     paths: tuple[str, ...],
     fmt: str,
     output: Path | None,
     summary_json: Path | None,
     horizon_ms: int,
+    host: str | None,
+    **bounds: Any,
 ) -> None:
     """Print reassembled, interpreted events (PATHS: files, folders, globs; none or - is stdin)."""
-    stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    stream = output_stream(output)
     try:
-        settings = PipelineSettings(horizon_ms=horizon_ms)
+        settings = PipelineSettings(horizon_ms=horizon_ms, host=host_name(host, live=False))
+        settings = with_bounds(settings, bounds)
         summary = read_events(paths, EVENT_WRITERS[fmt](stream), settings)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -83,9 +138,8 @@ def events(
             stream.close()
     summary.write_text(sys.stderr)
     if summary_json:
-        summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
-    if summary.file_errors and not summary.reassembly["lines"]:
-        sys.exit(2)
+        write_summary_json(summary_json, summary.to_dict())
+    sys.exit(exit_status(0, len(summary.file_errors)))
 
 
 @main.command()
@@ -118,6 +172,7 @@ def events(
     help="Write a self-contained HTML report: incidents, process trees, timeline, ATT&CK matrix.",
 )
 @triage_options
+@bounds_options
 def scan(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
@@ -138,13 +193,10 @@ def scan(
     then a count of the alerts behind them. Exit 0: no alerts, 1: alerts, 2: error."""
     options = pop_triage(triage)
     settings = pipeline_settings(options, horizon_ms, rule_paths, no_default_rules)
+    settings = with_bounds(settings, triage)
     rules = load_rules(settings)
-    if not rules.rules:
-        for error in rules.errors:
-            click.echo(f"rule error: {error}", err=True)
-        click.echo("no rules to run", err=True)
-        sys.exit(EXIT_ERROR)
-    stream: TextIO = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    rules_ok = check_rules(rules, options["strict"], errors_shown=True)  # then scan all the same
+    stream = output_stream(output)
     incidents = ScanIncidents(options["incidents_path"], stream if fmt == "text" else None)
     people = fmt == "text" and settings.triage is not None
     try:
@@ -166,15 +218,18 @@ def scan(
         if output:
             stream.close()
     write_scan_text(summary, sys.stderr)
+    unnamed = summary.reassembly.get("events_without_host")
+    if unnamed:
+        click.echo(
+            f"  {unnamed} events had no node= and no --host: alerts carry no host.name", err=True
+        )
     if summary_json:
-        summary_json.write_text(dumps(summary.to_dict()) + "\n", encoding="utf-8")
+        write_summary_json(summary_json, summary.to_dict())
     if layer:
         write_layer(alerts_layer(result), layer)
     if html:
         collector.write(html, summary, rules)
-    if summary.file_errors and not summary.reassembly["lines"]:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_ALERTS if result.alerts else 0)
+    sys.exit(exit_status(result.alerts, len(summary.file_errors), rules_ok))
 
 
 @main.command("test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import suppress
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from detect.cli.bounds import bounds_options, with_bounds
 from detect.cli.triage_options import (
+    check_rules,
     pipeline_settings,
     pop_triage,
     reloaded,
@@ -19,18 +22,20 @@ from detect.cli.triage_options import (
 from detect.core.defaults import HORIZON_MS
 from detect.core.errors import DetectError
 from detect.outputs.alerts import ALERT_WRITERS
+from detect.outputs.delivery import DRAIN_S, Backoff, DeliverySettings
 from detect.outputs.fanout import AlertOutputs
 from detect.outputs.incidents import StreamIncidents
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.safe_open import open_output
-from detect.outputs.syslog import SyslogSink, SyslogTarget
-from detect.outputs.webhook import WebhookSink
+from detect.outputs.spool import MAX_BYTES, default_spool
+from detect.outputs.syslog import syslog_output
+from detect.outputs.webhook import BATCH, webhook_output
 from detect.pipeline.expiry import IDLE_S
 from detect.pipeline.factory import PipelineSettings, build_scan, load_rules
 from detect.pipeline.privileges import drop_to
 from detect.pipeline.reader import QUEUE_SIZE
 from detect.pipeline.stream import STATS_EVERY_S, Stream, StreamSettings
-from detect.sources.checkpoint import Checkpoint, Progress
+from detect.sources.checkpoint import Checkpoint, Progress, open_checkpoint
 from detect.sources.follow import Follower
 from detect.sources.live import LiveSource
 from detect.sources.netlink import KernelStatus, NetlinkSource
@@ -52,6 +57,8 @@ class OutputOptions:
     syslog: str | None
     syslog_facility: str
     webhook: str | None
+    webhook_batch: int = BATCH
+    host: str | None = None  # the syslog HOSTNAME (`--host`; None: this machine's name)
 
 
 class _Stdout:
@@ -67,7 +74,14 @@ class _Stdout:
         self.stream.flush()
 
 
-def build_outputs(options: OutputOptions, resume: Checkpoint | None) -> AlertOutputs:
+def say(text: str) -> None:
+    """A message of the stream on stderr (any thread)."""
+    click.echo(f"stream: {text}", err=True)
+
+
+def build_outputs(
+    options: OutputOptions, resume: Checkpoint | None, delivery: DeliverySettings
+) -> AlertOutputs:
     outputs = AlertOutputs()
     writer = ALERT_WRITERS[options.fmt]
     if options.output is None:
@@ -80,11 +94,11 @@ def build_outputs(options: OutputOptions, resume: Checkpoint | None) -> AlertOut
         outputs.add(writer(stream), stream)
         outputs.size_of(stream)
     if options.syslog:
-        syslog = SyslogSink(SyslogTarget.parse(options.syslog), facility=options.syslog_facility)
-        outputs.add(syslog, syslog)
+        outputs.add_remote(
+            syslog_output(options.syslog, options.syslog_facility, delivery, options.host)
+        )
     if options.webhook:
-        webhook = WebhookSink(options.webhook)
-        outputs.add(webhook, webhook)
+        outputs.add_remote(webhook_output(options.webhook, options.webhook_batch, delivery))
     return outputs
 
 
@@ -106,16 +120,15 @@ def build_source(
     if follow:
         return Follower(follow, **follow_options)
     if unix:
-        return UnixSource(unix)
+        return UnixSource(unix, say=say)
     return NetlinkSource() if netlink else StdinSource()
 
 
-def load_rules_or_exit(settings: PipelineSettings) -> RuleSet:
+def load_rules_or_exit(settings: PipelineSettings, strict: bool = False) -> RuleSet:
+    """The rules, each skipped one said; exit 2 when none loaded, or with --strict when any
+    was skipped (a collector does not start on part of its rules)."""
     rules = load_rules(settings)
-    for error in rules.errors:
-        click.echo(f"rule error: {error}", err=True)
-    if not rules.rules:
-        click.echo("no rules to run", err=True)
+    if not check_rules(rules, strict):
         sys.exit(EXIT_ERROR)
     return rules
 
@@ -131,17 +144,65 @@ def load_rules_or_exit(settings: PipelineSettings) -> RuleSet:
 @click.option("--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections.")
 @click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--rotate-bytes", type=int, default=0, help="Rotate --output at this size.")
+@click.option(
+    "--rotate-bytes", type=int, default=0, help="Rotate --output at this size (needs --output)."
+)
 @click.option("--rotate-backups", type=int, default=5, show_default=True)
 @click.option("--syslog", type=str, default=None, help="udp://H:P, tcp://H:P or unix:///dev/log")
 @click.option("--syslog-facility", type=str, default="local0", show_default=True)
-@click.option("--webhook", type=str, default=None, help="POST each alert as JSON here.")
+@click.option("--webhook", type=str, default=None, help="POST alerts as JSON here.")
+@click.option(
+    "--webhook-batch",
+    type=click.IntRange(min=1),
+    default=BATCH,
+    show_default=True,
+    help="Alerts per POST: a JSON array of up to N alerts; 1: one alert object per POST.",
+)
+@click.option(
+    "--spool",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where --syslog/--webhook alerts wait until accepted (a folder per output). Default: "
+    "spool/ beside --checkpoint, else /var/lib/detect/spool as root, else "
+    "$XDG_STATE_HOME/detect/spool (~/.local/state/detect/spool). Created after --user drops "
+    "privileges: that user must own it.",
+)
+@click.option(
+    "--spool-max-bytes",
+    type=click.IntRange(min=1 << 16),
+    default=MAX_BYTES,
+    show_default=True,
+    help="Bound of each output's spool; when full, the oldest alerts are dropped and counted.",
+)
+@click.option(
+    "--backoff-ms",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="First wait before a remote output tries again; it doubles after each failure.",
+)
+@click.option(
+    "--backoff-max-ms",
+    type=click.IntRange(min=1),
+    default=30_000,
+    show_default=True,
+    help="Longest wait between tries (alerts are tried again for ever, kept in the spool).",
+)
+@click.option(
+    "--drain-seconds",
+    type=click.FloatRange(min=0),
+    default=DRAIN_S,
+    show_default=True,
+    help="At exit, how long remote outputs may take to deliver what waits; what is left stays "
+    "in the spool and the exit status is 2.",
+)
 @click.option("--user", type=str, default=None, help="Drop to this user once the source is open.")
 @click.option("--stats-interval", type=float, default=STATS_EVERY_S, show_default=True)
 @click.option("--idle-ms", type=int, default=round(IDLE_S * 1000), show_default=True)
 @click.option("--horizon-ms", type=int, default=HORIZON_MS, show_default=True)
 @click.option("--queue-size", type=int, default=QUEUE_SIZE, show_default=True)
 @triage_options
+@bounds_options
 def stream(
     follow: str | None,
     stdin: bool,
@@ -158,6 +219,12 @@ def stream(
     syslog: str | None,
     syslog_facility: str,
     webhook: str | None,
+    webhook_batch: int,
+    spool: Path | None,
+    spool_max_bytes: int,
+    backoff_ms: int,
+    backoff_max_ms: int,
+    drain_seconds: float,
     user: str | None,
     stats_interval: float,
     idle_ms: int,
@@ -167,12 +234,18 @@ def stream(
 ) -> None:
     """Detect on a live source: alerts as events complete (at --min-level and above,
     deduplicated), incident updates to --incidents as they open, rise and close. SIGHUP reloads
-    the detections and the tuning file; SIGTERM/SIGINT flush and exit."""
+    the detections and the tuning file; SIGTERM/SIGINT flush and exit. --syslog and --webhook
+    alerts go through an on-disk spool and are retried until accepted (docs/delivery.md); exit
+    status 2 when some are still undelivered (they stay in the spool for the next start) or
+    were dropped."""
+    if rotate_bytes and output is None:
+        raise click.UsageError("--rotate-bytes rotates the --output file: give --output too")
     options = pop_triage(triage)
     pipeline = pipeline_settings(options, horizon_ms, rule_paths, no_default_rules)
-    rules = load_rules_or_exit(pipeline)
+    pipeline = with_bounds(pipeline, triage)
+    rules = load_rules_or_exit(pipeline, options["strict"])
     try:
-        resume = Checkpoint.load(checkpoint) if checkpoint and follow else None
+        resume, key = open_checkpoint(checkpoint) if checkpoint and follow else (None, None)
         source = build_source(
             follow, stdin, unix, netlink, resume=resume, from_beginning=from_beginning
         )
@@ -181,13 +254,30 @@ def stream(
         if not kernel.open():
             kernel.close()
             kernel = None  # type: ignore[assignment]
+        spool = spool or default_spool(checkpoint, os.geteuid(), dict(os.environ))
         if user:  # before any output is opened: root never writes where others can point it
             drop_to(user)
+        delivery = DeliverySettings(
+            spool,
+            spool_max_bytes,
+            Backoff(backoff_ms / 1000, max(backoff_ms, backoff_max_ms) / 1000),
+            drain_seconds,
+            say,
+        )
         outputs = build_outputs(
             OutputOptions(
-                fmt, output, rotate_bytes, rotate_backups, syslog, syslog_facility, webhook
+                fmt,
+                output,
+                rotate_bytes,
+                rotate_backups,
+                syslog,
+                syslog_facility,
+                webhook,
+                webhook_batch,
+                pipeline.host,
             ),
             resume,
+            delivery,
         )
         incidents = StreamIncidents(
             options["incidents_path"], sys.stdout if fmt == "text" else None
@@ -203,8 +293,9 @@ def stream(
         queue_size=queue_size,
         stats_every_s=stats_interval,
         checkpoint=checkpoint if follow else None,
+        drain_s=drain_seconds,
     )
-    progress = Progress(resume.done if resume else None) if checkpoint and follow else None
+    progress = Progress(resume.done if resume else None, key) if checkpoint and follow else None
     live = Stream(
         source,
         build_scan(rules, outputs, pipeline, incidents),
@@ -223,3 +314,5 @@ def stream(
         with suppress(OSError):
             outputs.close()
             incidents.close()
+    if live.undelivered:
+        sys.exit(EXIT_ERROR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from detect.pipeline.factory import PipelineSettings
+from detect.sigma.model import RuleSet
 from detect.triage.dedup import DEFAULT_WINDOW_MS
 from detect.triage.incidents import DEFAULT_GAP_MS, DEFAULT_MAX_MS
 from detect.triage.levels import DEFAULT_MIN_LEVEL, LEVELS
@@ -49,6 +51,25 @@ def _duration(name: str, default_ms: int, help: str) -> Callable[[F], F]:
     return click.option(
         name, type=Duration(), default=_ms_text(default_ms), show_default=True, help=help
     )
+
+
+# The host of events whose records name none (auditd's default `name_format = NONE`): a live
+# source (`detect stream`) defaults to this machine's name, a file stays unnamed without it.
+host_option = click.option(
+    "--host",
+    metavar="NAME",
+    default=None,
+    help="host.name of events whose records carry no node= (a record's own node= wins; "
+    "default: this machine's name for `stream`, none for files).",
+)
+
+
+def host_name(given: str | None, live: bool) -> str | None:
+    """The host of records without node=: `--host`, else this machine's name for a live
+    source; an empty name is none."""
+    if given is None and live:
+        given = socket.gethostname()
+    return given or None
 
 
 def triage_options(command: F) -> F:
@@ -90,6 +111,12 @@ def triage_options(command: F) -> F:
             is_flag=True,
             help="Write every hit as an alert: no levels, deduplication or incidents.",
         ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Exit 2 when any rule was skipped (an error, or an id loaded twice).",
+        ),
+        host_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -111,10 +138,21 @@ def triage_settings(options: dict[str, Any]) -> TriageSettings | None:
 
 
 def pipeline_settings(
-    options: dict[str, Any], horizon_ms: int, rule_paths: tuple[str, ...], no_default_rules: bool
+    options: dict[str, Any],
+    horizon_ms: int,
+    rule_paths: tuple[str, ...],
+    no_default_rules: bool,
+    *,
+    live: bool | None = None,
 ) -> PipelineSettings:
-    """The settings of `detect scan` and `detect stream` from their shared options."""
+    """The settings of `detect scan` and `detect stream` from their shared options. `live`: the
+    input is a live source, whose host defaults to this machine's name (None: the command is
+    `detect stream`)."""
+    if live is None:
+        context = click.get_current_context(silent=True)
+        live = context is not None and context.command.name == "stream"
     return PipelineSettings(
+        host=host_name(options["host"], live),
         horizon_ms=horizon_ms,
         rule_paths=rule_paths,
         default_rules=not no_default_rules,
@@ -132,6 +170,25 @@ def tuning_of(path: Path | None) -> Tuning | None:
     except TuningError as error:
         click.echo(f"tuning error: {error}", err=True)
         raise SystemExit(2) from None
+
+
+def check_rules(rules: RuleSet, strict: bool, *, errors_shown: bool = False) -> bool:
+    """Say on stderr what loading left out (the errors too, unless `errors_shown`: the scan
+    summary lists them); False when no rule loaded, or with `strict` when any was skipped:
+    the run is an error (exit 2)."""
+    for warning in rules.warnings:
+        click.echo(f"rule warning: {warning}", err=True)
+    if not errors_shown:
+        for error in rules.errors:
+            click.echo(f"rule error: {error}", err=True)
+    if not rules.rules:
+        click.echo("error: no rule loaded", err=True)
+        return False
+    if strict and rules.skipped:
+        skipped = rules.skipped
+        click.echo(f"error: --strict: skipped rules, correlations or files: {skipped}", err=True)
+        return False
+    return True
 
 
 def reloaded(settings: PipelineSettings, path: Path | None) -> PipelineSettings:
@@ -154,6 +211,8 @@ TRIAGE_KEYS = (
     "tuning",
     "incidents_path",
     "no_triage",
+    "strict",
+    "host",
 )
 
 

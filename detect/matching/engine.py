@@ -42,20 +42,22 @@ class Match:
     view: str  # `auditd` or the category
 
 
-@dataclass
-class Engine:
-    """Evaluates events against rules; `evaluate(event)` returns the rules that match it."""
+class Dispatch:
+    """What an engine derives from its rules alone, built once per rule set: each rule's
+    view, its compiled `chain:` and `process_label:`, the rule indexes, and the record plans
+    made on first use. Engines over the same rules share it (`dispatch_of`): a scan
+    partitioned by host builds one engine per host, each with its own process tree, and the
+    indexes of thousands of rules are not built again for each (their value caches only
+    remember what a pure function gave)."""
 
-    rules: Sequence[Rule]
-    not_applicable: list[Rule] = field(default_factory=list)
-    tree: ProcessTree | None = field(default_factory=ProcessTree)
-    rejected: list[RuleError] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        record_rules: list[Rule] = []
-        by_category: dict[str, list[Rule]] = {}
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self.not_applicable: list[Rule] = []
+        self.rejected: list[RuleError] = []
         self.chains: dict[int, Chain] = {}
         self.labels: dict[int, str] = {}
+        record_rules: list[Rule] = []
+        by_category: dict[str, list[Rule]] = {}
         for rule in self.rules:
             kind = view_of(rule)
             if kind is None:
@@ -68,8 +70,8 @@ class Engine:
                 by_category.setdefault(kind, []).append(rule)
         self.type_indexes, self.any_type = split_by_type(record_rules)
         # per record type, made on first use: in events with a SYSCALL record, and without
-        self._plans: dict[str, tuple[RecordPlan, ...]] = {}
-        self._bare_plans: dict[str, tuple[RecordPlan, ...]] = {}
+        self.plans: dict[str, tuple[RecordPlan, ...]] = {}
+        self.bare_plans: dict[str, tuple[RecordPlan, ...]] = {}
         self.category_indexes = {
             name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
         }
@@ -88,6 +90,47 @@ class Engine:
         if label is not None:
             self.labels[id(rule)] = label
         return True
+
+    def serves(self, rules: Sequence[Rule]) -> bool:
+        """Whether this was built from exactly these rule objects, in this order."""
+        mine = self.rules
+        return len(mine) == len(rules) and all(a is b for a, b in zip(mine, rules, strict=True))
+
+
+_LAST: list[Dispatch] = []  # the dispatch built last: engines over the same rules share it
+
+
+def dispatch_of(rules: Sequence[Rule]) -> Dispatch:
+    """The dispatch of `rules`: the last one built when it was built from the same rule
+    objects (a scan's engines, one per host), else a new one."""
+    if _LAST and _LAST[0].serves(rules):
+        return _LAST[0]
+    dispatch = Dispatch(rules)
+    _LAST[:] = [dispatch]
+    return dispatch
+
+
+@dataclass
+class Engine:
+    """Evaluates events against rules; `evaluate(event)` returns the rules that match it."""
+
+    rules: Sequence[Rule]
+    not_applicable: list[Rule] = field(default_factory=list)
+    tree: ProcessTree | None = field(default_factory=ProcessTree)
+    rejected: list[RuleError] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        dispatch = dispatch_of(self.rules)
+        self.not_applicable.extend(dispatch.not_applicable)
+        self.rejected.extend(dispatch.rejected)
+        self.chains = dispatch.chains
+        self.labels = dispatch.labels
+        self.type_indexes, self.any_type = dispatch.type_indexes, dispatch.any_type
+        self._plans = dispatch.plans
+        self._bare_plans = dispatch.bare_plans
+        self.category_indexes = dispatch.category_indexes
+        self.has_record_rules = dispatch.has_record_rules
+        self.tree_rules = dispatch.tree_rules
 
     @property
     def applicable(self) -> int:

@@ -7,22 +7,28 @@ and the state of unchanged correlations.
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from detect.attack.catalog import Catalog
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
+from detect.auditd.reassemble import Limits, Reassembler
 from detect.core.defaults import HORIZON_MS
 from detect.correlation.alert import CorrelationAlertBuilder
 from detect.correlation.stage import CorrelationStage
 from detect.matching.alert import AlertBuilder
+from detect.matching.checks import strict
 from detect.matching.engine import Engine
 from detect.outputs.summary import RunSummary
 from detect.pipeline.scan import AlertSink, Scan, scan_extra
+from detect.proctree.settings import TreeSettings, load_settings
 from detect.proctree.tree import ProcessTree
 from detect.sigma.correlation.hit import Result
+from detect.sigma.correlation.window import Limits as CorrelationLimits
 from detect.sigma.load import load_detections
 from detect.sigma.model import RuleSet
 from detect.sources.files import Line, SourceStats, iter_lines
@@ -41,6 +47,12 @@ class PipelineSettings:
     default_rules: bool = True  # the shipped detections first
     tuning: Tuning | None = None  # disabled rules, levels, Sigma filters (detect.triage.tuning)
     triage: TriageSettings | None = None  # None: every hit is written, no incidents
+    # Bounds (DESIGN §8), each counted in the summary when hit: reassembly's, the process
+    # tree's (None: mappings/proctree.yaml's max_processes), the correlations'.
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    max_processes: int | None = None
+    correlation_limits: CorrelationLimits = dataclasses.field(default_factory=CorrelationLimits)
+    host: str | None = None  # host of records without node= (`--host`); a record's node= wins
 
 
 DEFAULTS = PipelineSettings()
@@ -51,18 +63,54 @@ def load_rules(settings: PipelineSettings = DEFAULTS) -> RuleSet:
     off), then `rule_paths`; loaded anew on each call (a reload reads the files again)."""
     tuning = settings.tuning
     extra = [str(path) for path in tuning.filters] if tuning is not None else []
-    rules = load_detections([*settings.rule_paths, *extra], default=settings.default_rules)
-    return rules if tuning is None else tuning.apply(rules)
+    rules = load_checked([*settings.rule_paths, *extra], default=settings.default_rules)
+    rules = rules if tuning is None else tuning.apply(rules)
+    _freeze_once("rules")
+    return rules
+
+
+_FROZEN: set[str] = set()  # what was frozen already in this process: "rules", "engine"
+
+
+def _freeze_once(what: str) -> None:
+    """The first rule set a process loads, and the first engine's indexes of it, live as long
+    as the process: frozen out of the cyclic garbage collector (`gc.freeze`), their hundreds
+    of thousands of objects (pySigma's rules, compiled tests, indexes) are never walked again,
+    by the scan's collections nor at exit, and forked workers do not copy them by touching
+    their GC headers. Once each: a rule set loaded later (a stream's reload) replaces the
+    first and must stay collectable."""
+    if what not in _FROZEN:
+        _FROZEN.add(what)
+        gc.freeze()
+
+
+def load_checked(paths: Iterable[str | Path], *, default: bool = True) -> RuleSet:
+    """`load_detections` with the checks a rule must pass to run (detect.matching.checks, as
+    `detect validate` applies them): a rule or correlation with an error is skipped, with its
+    `file:line` and reason in the set's errors."""
+    return strict(load_detections(paths, default=default))
 
 
 def build_engine(rules: RuleSet, settings: PipelineSettings = DEFAULTS) -> Engine:
-    return Engine(rules.rules, tree=ProcessTree() if settings.process_tree else None)
+    tree = ProcessTree(tree_settings(settings)) if settings.process_tree else None
+    engine = Engine(rules.rules, tree=tree)
+    _freeze_once("engine")
+    return engine
+
+
+def tree_settings(settings: PipelineSettings = DEFAULTS) -> TreeSettings:
+    """mappings/proctree.yaml's settings, with `max_processes` when the settings give one."""
+    loaded = load_settings()
+    most = settings.max_processes
+    return loaded if most is None else dataclasses.replace(loaded, max_processes=most)
 
 
 def build_correlations(
     rules: RuleSet, emit: Callable[[Result], object], settings: PipelineSettings = DEFAULTS
 ) -> CorrelationStage:
-    return CorrelationStage(rules, emit, horizon_ms=settings.horizon_ms)
+    return CorrelationStage(
+        rules, emit, horizon_ms=settings.horizon_ms, limits=settings.correlation_limits
+    )
 
 
 def build_scan(
@@ -88,13 +136,13 @@ def build_scan(
     return scan
 
 
-def reload_scan(scan: Scan, rules: RuleSet) -> None:
+def reload_scan(scan: Scan, rules: RuleSet, settings: PipelineSettings = DEFAULTS) -> None:
     """New rules in a running scan: the process tree (or its absence) and unchanged
-    correlations keep their state."""
+    correlations keep their state (and their bounds, `settings`' for a first correlation)."""
     engine = Engine(rules.rules, tree=scan.engine.tree)
     previous = scan.correlations
     if previous is None:
-        stage = CorrelationStage(rules, scan.on_correlation)
+        stage = build_correlations(rules, scan.on_correlation, settings)
     else:
         stage = CorrelationStage.continuing(previous, rules, scan.on_correlation)
     scan.engine, scan.correlations = engine, stage
@@ -108,7 +156,9 @@ def build_reassembler(
 ) -> Reassembler:
     """Reassembly feeding `on_event`; correlations and triage read its audit time and in-flight
     floor (nothing closes while an older event may still come)."""
-    machine = Reassembler(on_event, horizon_ms=settings.horizon_ms)
+    machine = Reassembler(
+        on_event, horizon_ms=settings.horizon_ms, limits=settings.limits, host=settings.host
+    )
     if scan is not None:
         scan.machine = machine
         correlations = scan.correlations

@@ -8,27 +8,21 @@ order they were raised, and its counts.
 from __future__ import annotations
 
 import copy
-import itertools
-import lzma
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import zstandard
 
 from detect.core.alert import Alert
 from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
 from detect.pipeline.partition import Bundle, FileProbe, host_of
 from detect.pipeline.scan import Scan
 from detect.sigma.model import RuleSet
-from detect.sources.files import Line, open_binary, read_lines
+from detect.sources.files import READ_ERRORS, Line, open_binary, read_lines
 from detect.triage.incidents import CLOSED, Incident
 
 BATCH = 8192  # lines read before they are handed to their hosts (and progress is reported)
-READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 # (bundle index, lines read, bytes read on disk, alerts written, incidents closed) so far
 ProgressReport = Callable[[int, int, int, int, int], object]
@@ -185,7 +179,19 @@ class BundleScan:
 
 
 def _batches(lines: Iterator[Line]) -> Iterator[list[Line]]:
-    while batch := list(itertools.islice(lines, BATCH)):
+    """Lists of BATCH lines; a read error (a truncated archive) comes after the lines before it."""
+    batch: list[Line] = []
+    try:
+        for line in lines:
+            batch.append(line)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    except READ_ERRORS:
+        if batch:
+            yield batch
+        raise
+    if batch:
         yield batch
 
 

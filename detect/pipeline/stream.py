@@ -7,7 +7,9 @@ rest of an event may be among them, and audit-time expiry does the work), flushe
 (an alert leaves within the batch that completed its event), writes the checkpoint when due
 (follow), the stats line when due, and reloads detections if SIGHUP asked. SIGTERM and SIGINT
 stop reading; what is queued is still processed, every event in flight is completed, outputs
-flushed, the checkpoint written.
+flushed, the checkpoint written. Remote outputs then get up to `drain_s` to deliver what their
+spools hold; what they could not is said on stderr (`undelivered` is then True: the command
+exits 2) and stays in the spools for the next start.
 
 Time: the clock is injected (`clock`: monotonic seconds, `wall`: epoch seconds for lag).
 """
@@ -24,14 +26,16 @@ from types import FrameType
 from typing import Any, TextIO
 
 from detect.auditd.event import AuditEvent
-from detect.auditd.record import key_text
-from detect.auditd.record import line_key as record_line_key
+from detect.auditd.record import Record, key_text, parse_line
+from detect.core.errors import ParseError
+from detect.outputs.delivery import DRAIN_S, DeliveryCounts
 from detect.outputs.fanout import AlertOutputs
+from detect.pipeline.bounds import bounds_line
 from detect.pipeline.expiry import IDLE_S, WallClockExpiry
 from detect.pipeline.factory import DEFAULTS, PipelineSettings, build_reassembler, reload_scan
 from detect.pipeline.reader import QUEUE_SIZE, EndOfInput, Reader
 from detect.pipeline.scan import Scan
-from detect.pipeline.stats import RateMeter, StatsSnapshot, StreamCounts
+from detect.pipeline.stats import RateMeter, StatsSnapshot, StreamCounts, delivery_text
 from detect.sigma.model import RuleSet
 from detect.sources.checkpoint import Position, Progress
 from detect.sources.live import Batch, LiveSource
@@ -52,13 +56,20 @@ class StreamSettings:
     checkpoint: Path | None = None
     checkpoint_every_s: float = CHECKPOINT_EVERY_S
     tick_s: float = TICK_S
+    drain_s: float = DRAIN_S  # at the end, how long remote outputs may take to empty spools
 
 
 def line_key(line: str) -> str | None:
-    """`node|stamp|serial` of a record line's event (as checkpoints keep keys); None for a line
-    that is not a record."""
-    key = record_line_key(line)
-    return None if key is None else key_text(key)
+    """`node|stamp|serial` of the event a line's record belongs to, as reassembly reads the line
+    (checkpoints keep keys so); None for a line that is not a record."""
+    try:
+        return record_key(parse_line(line))
+    except ParseError:
+        return None
+
+
+def record_key(record: Record) -> str:
+    return key_text((record.node, record.stamp, record.serial))
 
 
 class Stream:
@@ -92,6 +103,7 @@ class Stream:
         self._kernel_start = kernel.lost() if kernel is not None else None
         self._last_checkpoint: Any = None
         self._newest_at = now
+        self.undelivered = False  # set at the end: a remote output kept or dropped alerts
 
     def _on_event(self, event: AuditEvent) -> None:
         if self.progress is not None:
@@ -147,19 +159,27 @@ class Stream:
             push(line, source, lineno + index if lineno else 0)
 
     def _push_tracked(self, batch: Batch) -> None:
-        progress, push = self.progress, self.machine.push
+        """Each line's event key from the record reassembly parses (a line it refuses is no
+        event), and an event is open only while reassembly holds it: a checkpoint never waits
+        on an event that will not complete."""
+        progress, machine = self.progress, self.machine
         assert progress is not None and batch.mark is not None
         mark, seq, anchor, first = batch.mark, batch.seq, batch.anchor, batch.first_lineno
         for index, line in enumerate(batch.lines):
             lineno = first + index if first else 0
             position = Position(mark, batch.offsets[index], lineno, anchor, seq)
             anchor = line
-            key = line_key(line)
+            record = machine.parse(line, batch.source, lineno)
+            key = None if record is None else record_key(record)
             if progress.skip(key, position):
                 self.counts.skipped_lines += 1
                 continue
+            if record is None or key is None:
+                continue
             progress.line(key, position)
-            push(line, batch.source, lineno)
+            machine.push_record(record)
+            if not machine.holds(record):
+                progress.unheld(key)
         end_line = first + len(batch.lines) if first else 0
         progress.advance(Position(mark, batch.end, end_line, anchor, seq))
 
@@ -193,20 +213,42 @@ class Stream:
         self.outputs.flush()
         if self.progress is not None:
             self.write_checkpoint()
+        self.outputs.drain(self.settings.drain_s)
         if self.settings.stats_every_s:
             self.err.write(self.snapshot().line() + "\n")
-        self.err.write(self.end_line() + "\n")
+        deliveries = self.outputs.deliveries()
+        self.err.write(self.end_line(deliveries) + "\n")
+        bounds = bounds_line(self.machine, self.scan)
+        if bounds is not None:
+            self.err.write(bounds + "\n")
+        self._report_undelivered(deliveries)
         self.err.flush()
         self.source.close()
 
-    def end_line(self) -> str:
+    def end_line(self, deliveries: list[DeliveryCounts] | None = None) -> str:
         stats, counts = self.machine.stats, self.counts
         return (
             f"stream: end: {counts.lines} lines, {stats.records} records, {stats.events} events, "
             f"{self.scan.alerts} alerts, unparsed {stats.unparsed}, expired {stats.expired}, "
             f"serial gaps {self.machine.lost}, drops {self.drops}, "
             f"skipped after restart {counts.skipped_lines}, reloads {counts.reloads}"
+            f"{delivery_text(deliveries or [])}"
         )
+
+    def _report_undelivered(self, deliveries: list[DeliveryCounts]) -> None:
+        for output in deliveries:
+            if output.pending:
+                self.err.write(
+                    f"stream: {output.name}: {output.pending} alerts not delivered after "
+                    f"{self.settings.drain_s:g} s; they stay in the spool {output.spool} and are "
+                    "sent when the stream starts again with it\n"
+                )
+            if output.dropped:
+                self.err.write(
+                    f"stream: {output.name}: {output.dropped} alerts dropped (refused by the "
+                    "receiver, or the spool was full: see above)\n"
+                )
+            self.undelivered = self.undelivered or bool(output.pending or output.dropped)
 
     # --- checkpoint, reload, stats ---
 
@@ -235,10 +277,11 @@ class Stream:
         rules = self.reload()
         for error in rules.errors:
             self.err.write(f"stream: reload: rule error: {error}\n")
-        if not rules.rules:
-            self.err.write("stream: reload: no rules loaded; the previous rules stay\n")
+        if rules.errors or not rules.rules:
+            why = "a rule failed" if rules.errors else "no rules loaded"
+            self.err.write(f"stream: reload: {why}; the previous rules stay\n")
             return
-        reload_scan(self.scan, rules)
+        reload_scan(self.scan, rules, self.settings.pipeline)
         self.counts.reloads += 1
         self.err.write(f"stream: reloaded {len(rules.rules)} rules\n")
         self.err.flush()
@@ -259,6 +302,7 @@ class Stream:
             inflight=self.machine.inflight,
             queued=self.reader.queue.qsize(),
             queue_size=self.reader.size,
+            outputs=tuple(self.outputs.deliveries()),
         )
 
     @property

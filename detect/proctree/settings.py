@@ -33,8 +33,12 @@ from detect.proctree.fields import MAX_DEPTH
 
 GRACE_MS = 60_000  # exited processes stay this long (audit time) for late events
 MAX_PROCESSES = 50_000  # in all hosts together (~1-1.6 KB each); past it LRU leaves are evicted
+# a process no event has shown for this long (audit time) leaves, unless it is an ancestor of
+# one still in the tree or carries a label: exits are often not audited, so without this a
+# long stream keeps every process it ever saw until the count bound is reached
+IDLE_MS = 6 * 60 * 60 * 1000
 MAX_CACHED_PATHS = 4096  # executables, and command lines, whose labels are remembered
-TOP_KEYS = frozenset(("grace_seconds", "max_processes", "labels"))
+TOP_KEYS = frozenset(("grace_seconds", "idle_seconds", "max_processes", "labels"))
 LABEL_KEYS = frozenset(("images", "args", "keys"))
 
 
@@ -91,10 +95,11 @@ class TreeSettings:
     arg_rules: tuple[LabelRule, ...] = field(default=(), compare=False, repr=False)
     path_labels: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     line_labels: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    idle_ms: int = IDLE_MS  # last: settings are built by keyword, older positional calls hold
 
     def __post_init__(self) -> None:
-        if self.max_processes < 1 or self.grace_ms < 0:
-            raise SettingsError("max_processes must be positive and grace not negative")
+        if self.max_processes < 1 or self.grace_ms < 0 or self.idle_ms < 1:
+            raise SettingsError("max_processes and idle must be positive, grace not negative")
         by_key: dict[str, tuple[str, ...]] = {}
         for rule in self.labels:
             for key in rule.keys:
@@ -141,10 +146,18 @@ def settings_from_dict(data: Any, source: str = "settings") -> TreeSettings:
         raise SettingsError(f"{source}: labels: expected a mapping of label -> images/args/keys")
     rules = tuple(_label_rule(source, name, entry) for name, entry in labels.items())
     grace = data.get("grace_seconds", GRACE_MS // 1000)
+    idle = data.get("idle_seconds", IDLE_MS // 1000)
     most = data.get("max_processes", MAX_PROCESSES)
-    if not isinstance(grace, int | float) or not isinstance(most, int) or isinstance(most, bool):
-        raise SettingsError(f"{source}: grace_seconds and max_processes must be numbers")
-    return TreeSettings(grace_ms=int(grace * 1000), max_processes=most, labels=rules)
+    numbers = (grace, idle)
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers) or (
+        not isinstance(most, int) or isinstance(most, bool)
+    ):
+        raise SettingsError(
+            f"{source}: grace_seconds, idle_seconds and max_processes must be numbers"
+        )
+    return TreeSettings(
+        grace_ms=int(grace * 1000), max_processes=most, labels=rules, idle_ms=int(idle * 1000)
+    )
 
 
 def _label_rule(source: str, name: object, entry: Any) -> LabelRule:

@@ -12,7 +12,9 @@ of a PID still held, an event of a PID whose holder has exited, or a new process
 event under another parent makes a new process: PIDs are reused.
 
 Bounds: an exited process leaves `grace_ms` after its exit unless it still has children in the
-graph (the ancestors of living processes stay; it leaves with its last child). Past
+graph (the ancestors of living processes stay; it leaves with its last child). A process no
+event has shown for `idle_ms` of audit time leaves too (exits are often not audited), unless it
+has children or a label; swept once per IDLE_SWEEPS-th of `idle_ms`, so O(1) per event. Past
 `max_processes`, the least recently seen leaves go first, exited ones before living ones, and
 every such eviction is counted. Removing only leaves keeps every remaining ancestry whole.
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from detect.auditd.event import AuditEvent
 
 EVICT_TO: Final = 0.9  # an eviction pass brings the table down to this share of its maximum
+IDLE_SWEEPS: Final = 8  # idle processes are looked for this many times per `idle_ms`
 MAX_IMAGES: Final = 16  # exec chain kept per process: the first image and the latest ones
 MAX_INTERNED_CHARS: Final = 2_000_000  # paths, titles and argvs shared between images, in all
 MAX_INTERNED_TEXT: Final = 256_000  # longer ones are not shared
@@ -60,6 +63,7 @@ class TreeStats:
     exits: int = 0
     reused: int = 0  # a PID taken by a new process while the old holder was still in the table
     expired: int = 0  # exited processes removed after the grace period
+    idle: int = 0  # processes removed after `idle_ms` without an event
     evicted: int = 0  # removed because the table was full
     evicted_living: int = 0  # of which not seen exiting
 
@@ -78,6 +82,7 @@ class ProcessTree:
         self.stats = TreeStats()
         self.epoch = Epoch()  # moves when a process with children changes: cached fields go stale
         self.now_ms = 0
+        self.next_sweep_ms = -1  # audit time of the next look for idle processes
         self.size = 0
         self.key_labels = self.settings.key_labels  # audit key -> labels (read per event)
         self.strings: dict[str, str] = {}  # see `intern`
@@ -97,6 +102,10 @@ class ProcessTree:
         exited = self.exited
         while exited and (exited[0].exit_ms or 0) <= deadline:
             self._expire(exited.popleft(), deadline)
+        if self.now_ms >= self.next_sweep_ms:
+            if self.next_sweep_ms >= 0:
+                self._forget_idle(self.now_ms - self.settings.idle_ms)
+            self.next_sweep_ms = self.now_ms + max(self.settings.idle_ms // IDLE_SWEEPS, 1)
 
     def __len__(self) -> int:
         return self.size
@@ -269,6 +278,17 @@ class ProcessTree:
             self.stats.expired += 1
             parent = self._remove(graph, parent)
 
+    def _forget_idle(self, before_ms: int) -> None:
+        """Remove the leaves last shown before `before_ms` without a label, and each parent
+        that becomes such a leaf (the ancestors of what stays stay)."""
+        for graph in self.graphs.values():
+            leaves = [p for p, out in graph._succ.items() if not out and _idle(p, before_ms)]
+            for process in leaves:
+                parent: Process | None = process
+                while parent is not None and _idle(parent, before_ms) and not graph._succ[parent]:
+                    self.stats.idle += 1
+                    parent = self._remove(graph, parent)
+
     def _remove(self, graph: ProcessGraph, process: Process) -> Process | None:
         parents = list(graph._pred[process])
         graph.remove_node(process)
@@ -304,6 +324,10 @@ class ProcessTree:
 def _eviction_order(process: Process) -> tuple[bool, int]:
     """Exited before living, then least recently seen first."""
     return (process.exit_ms is None, process.last_ms)
+
+
+def _idle(process: Process, before_ms: int) -> bool:
+    return process.last_ms < before_ms and not process.labels
 
 
 def _expired_leaf(graph: ProcessGraph, process: Process, deadline: int) -> bool:

@@ -1,0 +1,157 @@
+"""Rule sets of any size for the rule-count benchmark: real rules, then variants of them.
+
+`python -m bench.rules --count 5000 --out bench/out/rules-5000` writes `--count` rule files. The
+seeds are the rules that load and that audit logs can feed (`detect scan` would run them): the
+shipped detections and SigmaHQ's Linux rules (`bench.run.SIGMA_LINUX` under ../shared/sigma),
+single-document rules only (correlations and `action:` collections name other rules). The
+first rules are the seeds' files as written; then come variants, round after round, of each
+seed whose every search has a string to tag (`distinct`). Variant k has a fresh id (uuid5 of
+the seed's id and k), `(variant k)` in its title, and every string of its detection tagged
+with `~vk` at its end (but record `type`s, a fixed vocabulary), so its literal values differ
+from every other rule's (the rule index keys them apart, as it would a real set of thousands
+of distinct rules), while its shape (fields, modifiers, condition) stays the seed's. CIDR,
+placeholder (`expand`) and non-string values stay as written. So 10 and 100 rules are real
+rules only, 1,000 and 5,000 mostly variants. The set is written once and reused while the
+seeds are unchanged (`rules.json` in the folder records the count and a digest of the seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"
+SIGMA = ROOT.parent / "shared" / "sigma"
+SIGMA_LINUX = ("rules/linux", "rules-threat-hunting/linux", "rules-emerging-threats")
+KEPT_MODIFIERS = frozenset(("cidr", "expand", "exists", "fieldref", "gt", "gte", "lt", "lte"))
+KEPT_FIELDS = frozenset(("type",))  # record types are a fixed vocabulary, not rule literals
+VERSION = 3  # bump when the way variants are made changes
+
+
+def seed_files() -> list[Path]:
+    """Files of the rules `detect scan` would run (loaded, applicable), in load order."""
+    from detect.matching.engine import Engine
+    from detect.pipeline.factory import load_checked
+
+    paths = [SIGMA / part for part in SIGMA_LINUX if (SIGMA / part).is_dir()]
+    rules = load_checked(paths, default=True)
+    engine = Engine(rules.rules)
+    skipped = {id(rule) for rule in engine.not_applicable}
+    files: list[Path] = []
+    for rule in rules.rules:
+        path = Path(rule.source.source)
+        if id(rule) in skipped or path in files:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "\n---" in text or "correlation:" in text or "action:" in text:
+            continue
+        files.append(path)
+    return files
+
+
+def variant(document: dict[str, Any], k: int) -> dict[str, Any]:
+    """Variant `k` of a rule document (k > 0): fresh id, title, tagged detection strings."""
+    out = dict(document)
+    out["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{document.get('id')}/{k}"))
+    out["title"] = f"{document.get('title', '')} (variant {k})"
+    out.pop("related", None)
+    out.pop("name", None)
+    tag = f"~v{k}"
+    detection = dict(document["detection"])
+    for name, value in detection.items():
+        if name != "condition":
+            detection[name] = _tagged(value, tag, kept=False)
+    out["detection"] = detection
+    return out
+
+
+def distinct(document: dict[str, Any]) -> bool:
+    """Whether tagging changes every search of the rule: a search of record types alone
+    (`type: DEL_USER`) would make every variant fire where the seed fires, as no real rule
+    set of thousands of distinct rules does; such seeds give no variants."""
+    detection = document["detection"]
+    return all(
+        _tagged(value, "~v", kept=False) != value
+        for name, value in detection.items()
+        if name != "condition"
+    )
+
+
+def _tagged(value: Any, tag: str, kept: bool) -> Any:
+    if isinstance(value, dict):
+        return {key: _tagged(item, tag, kept or _keeps(key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tagged(item, tag, kept) for item in value]
+    if isinstance(value, str) and not kept and "%" not in value:
+        return value + tag
+    return value
+
+
+def _keeps(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    field, *modifiers = key.split("|")
+    return field in KEPT_FIELDS or bool(KEPT_MODIFIERS.intersection(modifiers))
+
+
+def digest(files: Sequence[Path]) -> str:
+    hasher = hashlib.sha256(str(VERSION).encode())
+    for path in files:
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+def write_ruleset(count: int, out: Path) -> Path:
+    """`count` rule files in `out` (reused when `rules.json` says they were made the same way)."""
+    files = seed_files()
+    meta = {"count": count, "seeds": len(files), "digest": digest(files), "version": VERSION}
+    stamp = out / "rules.json"
+    if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == meta:
+        return out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    seeds = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in files]
+    varied = [i for i, seed in enumerate(seeds) if distinct(seed)]
+    for i in range(count):
+        if i < len(files):
+            shutil.copyfile(files[i], out / f"{i:05d}-{files[i].stem}.yml")
+            continue
+        k, at = divmod(i - len(files), len(varied))
+        seed = varied[at]
+        text = yaml.safe_dump(variant(seeds[seed], k + 1), sort_keys=False, allow_unicode=True)
+        (out / f"{i:05d}-{files[seed].stem}.yml").write_text(text, encoding="utf-8")
+    stamp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    return out
+
+
+def ruleset_path(count: int) -> Path:
+    return OUT_DIR / f"rules-{count}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.rules", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/out/rules-COUNT")
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    out = write_ruleset(args.count, args.out or ruleset_path(args.count))
+    sys.stdout.write(f"{args.count} rules in {out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -109,6 +109,7 @@ def test_a_program_named_by_digits_keeps_its_name_as_text() -> None:
     assert process["name"] == "3"
     assert isinstance(process["pid"], int)
 
+
 def test_bad_numbers_in_record_bodies_are_counted_with_file_and_line(tmp_path: Path) -> None:
     path = hostile_file(tmp_path)
     summary = tmp_path / "s.json"

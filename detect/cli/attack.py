@@ -1,7 +1,7 @@
 """`detect attack coverage` and `detect attack gaps`: wiring only.
 
-The enabled detections are those `detect scan` would run: loaded by `engine.load_detections`,
-less the rules whose logsource audit logs never feed.
+The enabled detections are those `detect scan` would run: loaded with its checks
+(`detect.cli.options.load_enabled`), less the rules whose logsource audit logs never feed.
 
 The lead adds the group to the main command with `main.add_command(attack)`.
 """
@@ -18,9 +18,8 @@ from detect.attack.layer import build_layer, write_layer
 from detect.attack.lint import rule_tag_problems
 from detect.attack.report import coverage_lines, gap_lines
 from detect.attack.tags import ERROR
-from detect.cli.options import no_default_option, rules_option
+from detect.cli.options import load_enabled, no_default_option, rules_option
 from detect.matching.dispatch import not_applicable_reason, view_of
-from detect.sigma.load import load_detections
 from detect.sigma.model import Rule
 
 LAYER_NAME = "detect: enabled detections"
@@ -30,9 +29,7 @@ def enabled_rules(paths: tuple[Path, ...], no_default: bool) -> list[Rule]:
     """The detections that run on audit logs: the shipped ones (unless `no_default`) and those
     under `paths`. Rules that did not load and rules whose logsource audit logs do not feed
     (loaded, never run, so not counted) are reported on stderr."""
-    rule_set = load_detections(paths, default=not no_default)
-    for error in rule_set.errors:
-        click.echo(f"rule not loaded: {error}", err=True)
+    rule_set = load_enabled(paths, no_default)
     for rule in rule_set.rules:
         if view_of(rule) is None:
             click.echo(f"{where(rule)}: not counted: {not_applicable_reason(rule)}", err=True)

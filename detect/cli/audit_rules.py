@@ -20,10 +20,9 @@ from detect.auditgen.generate import COLLECTOR_INPUT, COLLECTOR_STATE, Options, 
 from detect.auditgen.output import render_file, render_fragments
 from detect.auditgen.parse import read_rule_paths
 from detect.auditgen.values import AuditRuleError
-from detect.cli.options import no_default_option, rules_option
+from detect.cli.options import load_enabled, no_default_option, rules_option
 from detect.core.errors import DetectError
 from detect.core.resources import ROOT
-from detect.sigma.load import load_detections
 from detect.sigma.model import Rule
 
 ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "riscv64")  # mappings/auditgen.yaml arches
@@ -37,10 +36,7 @@ def audit_rules() -> None:
 
 
 def loaded(paths: tuple[Path, ...], no_default: bool) -> list[Rule]:
-    rule_set = load_detections(paths, default=not no_default)
-    for error in rule_set.errors:
-        click.echo(f"rule not loaded: {error}", err=True)
-    return rule_set.rules
+    return load_enabled(paths, no_default).rules
 
 
 def scope_of(text: str) -> tuple[str, ...]:

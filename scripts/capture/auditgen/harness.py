@@ -162,10 +162,15 @@ def generated_rules(**options: object) -> str:
     from detect.auditgen import host
     from detect.auditgen.generate import Options, generate
     from detect.auditgen.write import write_items
-    from detect.sigma.load import load_detections
+    from detect.pipeline.factory import load_checked
 
-    settings = Options(is_dir=host.is_dir, knows=host.knows_syscall, **options)  # type: ignore[arg-type]
-    return write_items(generate(load_detections().rules, settings, str(REPO)).items)
+    settings = Options(  # as `detect audit-rules generate` on this host
+        is_dir=host.is_dir,
+        knows=host.knows_syscall,
+        programs=host.programs,
+        **options,  # type: ignore[arg-type]
+    )
+    return write_items(generate(load_checked(()).rules, settings, str(REPO)).items)
 
 
 def noise() -> dict[str, Run]:

@@ -75,6 +75,22 @@ def _detection() -> list[Decorator]:
             help="Processes in the process tree, all hosts; least recently seen leaves are "
             "evicted (summary: process tree evicted).",
         ),
+        click.option(
+            "--process-idle",
+            type=Duration(),
+            default=None,
+            show_default="mappings/proctree.yaml's idle_seconds (6h)",
+            help="A process no event showed for this long in audit time leaves the tree, "
+            "unless it has children or a label (summary: process tree idle).",
+        ),
+        click.option(
+            "--process-grace",
+            type=Duration(),
+            default=None,
+            show_default="mappings/proctree.yaml's grace_seconds (60s)",
+            help="How long an exited process stays for late events (summary: process tree "
+            "expired).",
+        ),
         _bound(
             "--max-correlation-groups",
             CORRELATIONS.max_groups,
@@ -115,8 +131,9 @@ def with_bounds(settings: PipelineSettings, kwargs: dict[str, Any]) -> PipelineS
     """`settings` with the bounds options (those the command has), taken out of its keyword
     arguments."""
     values = {name: kwargs.pop(name) for name in BOUNDS_KEYS if name in kwargs}
-    if values["node_idle"] <= 0:
-        raise click.BadParameter("must be positive", param_hint="--node-idle")
+    for name in ("node_idle", "process_idle"):
+        if values.get(name) is not None and values[name] <= 0:
+            raise click.BadParameter("must be positive", param_hint=f"--{name.replace('_', '-')}")
     limits = dataclasses.replace(
         REASSEMBLY,
         max_inflight=values["max_inflight"],
@@ -136,6 +153,8 @@ def with_bounds(settings: PipelineSettings, kwargs: dict[str, Any]) -> PipelineS
         settings,
         limits=limits,
         max_processes=values.get("max_processes"),
+        process_idle_ms=values.get("process_idle"),
+        process_grace_ms=values.get("process_grace"),
         correlation_limits=correlations,
     )
 
@@ -148,6 +167,8 @@ BOUNDS_KEYS = (
     "max_nodes",
     "node_idle",
     "max_processes",
+    "process_idle",
+    "process_grace",
     "max_correlation_groups",
     "max_group_hits",
     "max_correlation_hits",

@@ -51,6 +51,8 @@ class PipelineSettings:
     # tree's (None: mappings/proctree.yaml's max_processes), the correlations'.
     limits: Limits = dataclasses.field(default_factory=Limits)
     max_processes: int | None = None
+    process_idle_ms: int | None = None  # None: mappings/proctree.yaml's idle_seconds
+    process_grace_ms: int | None = None  # None: mappings/proctree.yaml's grace_seconds
     correlation_limits: CorrelationLimits = dataclasses.field(default_factory=CorrelationLimits)
     host: str | None = None  # host of records without node= (`--host`); a record's node= wins
 
@@ -99,10 +101,18 @@ def build_engine(rules: RuleSet, settings: PipelineSettings = DEFAULTS) -> Engin
 
 
 def tree_settings(settings: PipelineSettings = DEFAULTS) -> TreeSettings:
-    """mappings/proctree.yaml's settings, with `max_processes` when the settings give one."""
+    """mappings/proctree.yaml's settings, with the process-tree bounds the settings give."""
     loaded = load_settings()
-    most = settings.max_processes
-    return loaded if most is None else dataclasses.replace(loaded, max_processes=most)
+    return dataclasses.replace(
+        loaded,
+        max_processes=_given(settings.max_processes, loaded.max_processes),
+        idle_ms=_given(settings.process_idle_ms, loaded.idle_ms),
+        grace_ms=_given(settings.process_grace_ms, loaded.grace_ms),
+    )
+
+
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def build_correlations(

@@ -73,6 +73,8 @@ def test_the_flags_reach_the_stages_through_pipeline_settings(tmp_path: Path) ->
     settings = PipelineSettings(
         limits=Limits(max_records=7, max_nodes=9),
         max_processes=11,
+        process_idle_ms=17_000,
+        process_grace_ms=19_000,
         correlation_limits=CorrelationLimits(max_groups=13),
         rule_paths=(str(folder),),
         default_rules=False,
@@ -81,6 +83,7 @@ def test_the_flags_reach_the_stages_through_pipeline_settings(tmp_path: Path) ->
     assert machine.limits.max_records == 7 and machine.limits.max_nodes == 9
     engine = build_engine(RuleSet(), settings)
     assert engine.tree is not None and engine.tree.settings.max_processes == 11
+    assert engine.tree.settings.idle_ms == 17_000 and engine.tree.settings.grace_ms == 19_000
     assert engine.tree.settings.labels == load_settings().labels  # the rest from proctree.yaml
     default = build_engine(RuleSet(), DEFAULTS)
     assert default.tree is not None
@@ -144,6 +147,17 @@ def test_processes(tmp_path: Path) -> None:
     counts, text = run("scan", *base, "--max-processes", "2", tmp_path=tmp_path)
     evicted = counts["process_tree"]["evicted"]
     assert evicted > 0 and f"evicted {evicted}" in text.split("process tree:")[1].splitlines()[0]
+
+
+def test_idle_processes_leave_after_process_idle(tmp_path: Path) -> None:
+    rules = write_rules(tmp_path / "rules", any=any_exec())
+    day = str(Path(__file__).parents[1] / "triage" / "captures" / "host_day.log")
+    base = [day, "--no-default-rules", "--rules", str(rules)]
+    plain, _ = run("scan", *base, tmp_path=tmp_path)
+    assert plain["process_tree"]["idle"] == 0  # six hours by default
+    counts, text = run("scan", *base, "--process-idle", "1s", tmp_path=tmp_path)
+    idle = counts["process_tree"]["idle"]
+    assert idle > 0 and f"idle {idle}" in text.split("process tree:")[1].splitlines()[0]
 
 
 def any_exec() -> str:

@@ -21,7 +21,7 @@ from typing import Final
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
 from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
 from detect.auditd.record import Record, parse_line
-from detect.core.defaults import HORIZON_MS
+from detect.core.defaults import HORIZON_MS, MAX_LINE
 from detect.core.errors import ParseError
 from detect.kernel import tables
 
@@ -49,9 +49,10 @@ Key = tuple[str, int]
 
 @dataclass(frozen=True)
 class Limits:
-    """What reassembly holds at most; what is refused or evicted is counted in the stats. (No
-    slots: a frozen dataclass with slots does not unpickle on Python 3.11, and pipeline
-    settings go to worker processes.)"""
+    """What reassembly holds at most; what is refused or evicted is counted in the stats.
+    Pipeline settings go to worker processes (--jobs, --dask): pickled by `__reduce__`, as
+    neither a frozen dataclass with slots (Python 3.11) nor the compiled class (mypyc sets its
+    fields by assignment) unpickles by default."""
 
     max_inflight: int = MAX_INFLIGHT
     max_node_inflight: int = MAX_NODE_INFLIGHT
@@ -59,6 +60,10 @@ class Limits:
     max_event_bytes: int = MAX_EVENT_BYTES
     max_nodes: int = MAX_NODES
     node_idle_ms: int = NODE_IDLE_MS
+    max_line_bytes: int = MAX_LINE  # longer lines are unparsed; sources read no more of them
+
+    def __reduce__(self) -> tuple[type[Limits], tuple[int, ...]]:
+        return (Limits, tuple(getattr(self, item.name) for item in fields(self)))
 
 
 @cache
@@ -156,6 +161,7 @@ class Reassembler:
         self.max_inflight = self.limits.max_inflight
         self._max_records = self.limits.max_records
         self._max_bytes = self.limits.max_event_bytes
+        self._max_line = self.limits.max_line_bytes
         self.stats = ReassemblyStats()
         self._nodes: dict[str | None, _Node] = {}
         self._inflight = 0
@@ -216,11 +222,11 @@ class Reassembler:
 
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
         """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path)."""
-        stats, push_record = self.stats, self.push_record
+        stats, push_record, max_line = self.stats, self.push_record, self._max_line
         for line, source, lineno in lines:
             stats.lines += 1
             try:
-                record = parse_line(line, source, lineno)
+                record = parse_line(line, source, lineno, max_line)
             except ParseError as error:
                 self._unparsed(error)
                 continue
@@ -233,7 +239,7 @@ class Reassembler:
         is not one (counted and reported, never raised)."""
         self.stats.lines += 1
         try:
-            record = parse_line(line, source, lineno)
+            record = parse_line(line, source, lineno, self._max_line)
         except ParseError as error:
             self._unparsed(error)
             return None

@@ -153,10 +153,11 @@ def _fail(reason: str, line: str, source: str, lineno: int) -> ParseError:
     return ParseError(reason, Location(source, lineno), line[:120].rstrip("\n"))
 
 
-def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
-    """Parse one line into a Record; raise ParseError (with where) when it is not an audit line."""
-    if len(line) > MAX_LINE:
-        raise _fail("line longer than 1 MiB", line, source, lineno)
+def parse_line(line: str, source: str = "-", lineno: int = 0, max_line: int = MAX_LINE) -> Record:
+    """Parse one line into a Record; raise ParseError (with where) when it is not an audit line,
+    or is longer than `max_line` bytes (`--max-line-bytes`)."""
+    if len(line) > max_line >> 2 and line_bytes(line) > max_line:  # 4 bytes a character at most
+        raise _fail(too_long(max_line), line, source, lineno)
     record = _parse_line_fast(line, source, lineno)
     if record is not None:
         return record
@@ -165,6 +166,22 @@ def parse_line(line: str, source: str = "-", lineno: int = 0) -> Record:
         return _parse_line_slow(line, source, lineno)
     node, token, stamp, serial = match.groups()
     return _record(node or None, token, stamp, serial, line, match.end(), source, lineno)
+
+
+def line_bytes(line: str) -> int:
+    """A line's length in bytes as read, its newline not counted. Sources decode with
+    surrogateescape: an undecodable byte is one lone surrogate, which "replace" counts as the
+    one byte it was (and no string makes this raise)."""
+    size = len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
+    return size - 1 if line.endswith("\n") else size
+
+
+def too_long(max_line: int) -> str:
+    """The reason a line longer than `max_line` bytes is refused: the bound and its flag."""
+    for unit, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if max_line % unit == 0:
+            return f"line longer than {max_line // unit} {name} (--max-line-bytes {max_line})"
+    return f"line longer than {max_line} bytes (--max-line-bytes)"
 
 
 def _record(

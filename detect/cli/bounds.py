@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from detect.cli.triage_options import Duration
+from detect.core.defaults import KERNEL_MAX_RECORD
 from detect.pipeline.factory import DEFAULTS, PipelineSettings
 from detect.proctree.settings import MAX_PROCESSES
 
@@ -30,6 +31,14 @@ def _bound(name: str, default: int, help: str) -> Decorator:
 
 def _reassembly() -> list[Decorator]:
     return [
+        _bound(
+            "--max-line-bytes",
+            REASSEMBLY.max_line_bytes,
+            "Bytes per line (its newline not counted); a longer line is unparsed, and no more of "
+            "it than this is held while it is read (summary: unparsed, 'line longer than'). The "
+            f"kernel's records are at most {KERNEL_MAX_RECORD:,} bytes; node= and enriched "
+            "fields add a little.",
+        ),
         _bound(
             "--max-event-records",
             REASSEMBLY.max_records,
@@ -142,6 +151,7 @@ def with_bounds(settings: PipelineSettings, kwargs: dict[str, Any]) -> PipelineS
         max_event_bytes=values["max_event_bytes"],
         max_nodes=values["max_nodes"],
         node_idle_ms=values["node_idle"],
+        max_line_bytes=values["max_line_bytes"],
     )
     correlations = dataclasses.replace(
         CORRELATIONS,
@@ -166,6 +176,7 @@ BOUNDS_KEYS = (
     "max_node_inflight",
     "max_nodes",
     "node_idle",
+    "max_line_bytes",
     "max_processes",
     "process_idle",
     "process_grace",

@@ -19,7 +19,7 @@ from detect.cli.triage_options import (
     reloaded,
     triage_options,
 )
-from detect.core.defaults import HORIZON_MS
+from detect.core.defaults import HORIZON_MS, MAX_LINE
 from detect.core.errors import DetectError
 from detect.outputs.alerts import ALERT_WRITERS
 from detect.outputs.delivery import DRAIN_S, Backoff, DeliverySettings
@@ -103,7 +103,12 @@ def build_outputs(
 
 
 def build_source(
-    follow: str | None, stdin: bool, unix: str | None, netlink: bool, **follow_options: Any
+    follow: str | None,
+    stdin: bool,
+    unix: str | None,
+    netlink: bool,
+    max_line: int = MAX_LINE,
+    **follow_options: Any,
 ) -> LiveSource:
     chosen = [
         name
@@ -118,10 +123,10 @@ def build_source(
     if len(chosen) != 1:
         raise click.UsageError("give exactly one source: --follow, --stdin, --unix or --netlink")
     if follow:
-        return Follower(follow, **follow_options)
+        return Follower(follow, max_line=max_line, **follow_options)
     if unix:
-        return UnixSource(unix, say=say)
-    return NetlinkSource() if netlink else StdinSource()
+        return UnixSource(unix, say=say, max_line=max_line)
+    return NetlinkSource() if netlink else StdinSource(max_line=max_line)
 
 
 def load_rules_or_exit(settings: PipelineSettings, strict: bool = False) -> RuleSet:
@@ -247,7 +252,13 @@ def stream(
     try:
         resume, key = open_checkpoint(checkpoint) if checkpoint and follow else (None, None)
         source = build_source(
-            follow, stdin, unix, netlink, resume=resume, from_beginning=from_beginning
+            follow,
+            stdin,
+            unix,
+            netlink,
+            pipeline.limits.max_line_bytes,
+            resume=resume,
+            from_beginning=from_beginning,
         )
         source.open()
         kernel = KernelStatus()

@@ -9,6 +9,9 @@ from typing import Final
 # that old.
 HORIZON_MS: Final = 2000
 
-# The longest line read as a record (the kernel caps a record far below this; longer is garbage).
-# Sources stop buffering a line here, while reading, and the parser refuses what is longer.
+# The longest line read as a record, in bytes, its newline not counted: the default of
+# `--max-line-bytes` (reassembly's Limits.max_line_bytes). The kernel's own records are at most
+# KERNEL_MAX_RECORD bytes, so longer is garbage or a forgery. Sources stop buffering a line past
+# the bound while reading it, and the parser refuses what is longer (counted, with file:line).
 MAX_LINE: Final = 1 << 20
+KERNEL_MAX_RECORD: Final = 8970  # the kernel's MAX_AUDIT_MESSAGE_LENGTH

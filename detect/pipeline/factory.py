@@ -200,7 +200,7 @@ def scan_files(
     scan = build_scan(rules, sink, settings, incidents)
     sources = SourceStats()
     started = time.perf_counter()
-    machine = run_scan(scan, iter_lines(paths, sources), settings)
+    machine = run_scan(scan, iter_lines(paths, sources, settings.limits.max_line_bytes), settings)
     seconds = time.perf_counter() - started
     summary = RunSummary.collect(machine, sources, seconds, **scan_extra(scan, rules))
     return scan, summary
@@ -215,6 +215,6 @@ def read_events(
     sources = SourceStats()
     machine = build_reassembler(emit, settings)
     started = time.perf_counter()
-    machine.feed(iter_lines(paths, sources))
+    machine.feed(iter_lines(paths, sources, settings.limits.max_line_bytes))
     machine.flush()
     return RunSummary.collect(machine, sources, time.perf_counter() - started)

@@ -16,7 +16,7 @@ from typing import Any
 
 from detect.core.alert import Alert
 from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
-from detect.pipeline.partition import Bundle, FileProbe, host_of
+from detect.pipeline.partition import NO_HOST, Bundle, FileProbe, host_of
 from detect.pipeline.scan import Scan
 from detect.sigma.model import RuleSet
 from detect.sources.files import READ_ERRORS, Line, open_binary, read_lines
@@ -120,6 +120,7 @@ class BundleScan:
     ) -> None:
         self.bundle = bundle
         self.hosts = {p.host: HostScan(p.host, rules, settings) for p in bundle.partitions}
+        self.max_line = settings.limits.max_line_bytes
         self.report = report
         self.errors: list[str] = []
         self.lines = 0
@@ -147,7 +148,7 @@ class BundleScan:
         only = next(iter(probe.lines)) if len(probe.lines) == 1 else None
         share = self.bundle_share(probe)
         with open_binary(probe.path) as stream:
-            lines = read_lines(stream, probe.path)
+            lines = read_lines(stream, probe.path, self.max_line)
             read = 0
             for batch in _batches(lines):
                 read += len(batch)
@@ -155,13 +156,18 @@ class BundleScan:
                     self.hosts[only].machine.feed(batch)
                     self.lines += len(batch)
                 else:
-                    self._route(batch)
+                    self._route(batch, probe)
                 self._report(share * read // (probe.total or 1))
 
-    def _route(self, batch: list[Line]) -> None:
+    def _route(self, batch: list[Line], probe: FileProbe) -> None:
+        """Each line to its host's pipeline. A host the probe did not see (a line cut short at
+        --max-line-bytes before its `node=` ended) goes to the file's first host: exactly one
+        bundle takes it, whatever the bundling, and it is counted there, never dropped."""
+        known, fallback = probe.lines, min(probe.lines, default=NO_HOST)
         buckets: dict[str, list[Line]] = {}
         for line in batch:
-            buckets.setdefault(host_of(line[0]), []).append(line)
+            host = host_of(line[0])
+            buckets.setdefault(host if host in known else fallback, []).append(line)
         for host, lines in buckets.items():
             scan = self.hosts.get(host)
             if scan is not None:

@@ -17,11 +17,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from detect.core.defaults import MAX_LINE
 from detect.sources.files import READ_ERRORS, STDIN, SourceStats, expand_inputs, open_binary
 
 CHUNK = 1 << 22  # bytes per probe read
 NODE_PREFIX = re.compile(rb"^node=([^ \n]*) ", re.MULTILINE)
 NO_HOST = ""
+# Of a line without its newline yet, only this much is kept: enough for its `node=` prefix (a
+# line longer than --max-line-bytes is refused anyway), so one endless line is never held whole.
+HEAD = MAX_LINE + 1
 
 
 def host_of(line: str) -> str:
@@ -56,7 +60,7 @@ def probe_file(path: str) -> FileProbe:
         for chunk in _blocks(stream, path, errors):
             chunk = rest + chunk
             cut = chunk.rfind(b"\n") + 1
-            rest = chunk[cut:]
+            rest = chunk[cut : cut + HEAD]
             _count_hosts(chunk[:cut], counts)
         if rest:
             _count_hosts(rest + b"\n", counts)

@@ -218,6 +218,8 @@ class Stream:
             self.err.write(self.snapshot().line() + "\n")
         deliveries = self.outputs.deliveries()
         self.err.write(self.end_line(deliveries) + "\n")
+        for example in self.machine.stats.unparsed_examples:  # the first few, as scan says them
+            self.err.write(f"stream: unparsed: {example}\n")
         bounds = bounds_line(self.machine, self.scan)
         if bounds is not None:
             self.err.write(bounds + "\n")

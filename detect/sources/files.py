@@ -210,13 +210,15 @@ CODECS = (
 HEAD = max(len(codec.magic) for codec in CODECS)
 
 
-def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:
-    """(line, source, lineno) for every line. A line longer than MAX_LINE is never held whole
-    (one line of a gigabyte, or of a gzip bomb): its first MAX_LINE + 1 characters stand for it
-    (the parser refuses them, counted, with `file:line`), the rest is read past in bounded
-    pieces."""
+def read_lines(stream: BinaryIO, source: str, max_line: int = MAX_LINE) -> Iterator[Line]:
+    """(line, source, lineno) for every line. A line longer than `max_line` characters is never
+    held whole (one line of a gigabyte, or of a gzip bomb): its first `max_line` + 1 characters
+    stand for it (more than `max_line` bytes: the parser refuses them, counted, with
+    `file:line`), the rest is read past in bounded pieces. (Characters, as the text reader
+    counts them: a shorter line of many-byte characters comes whole, at most 4 bytes each, and
+    the parser counts its bytes.)"""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\n")
-    readline, limit = text.readline, MAX_LINE + 1
+    readline, limit = text.readline, max_line + 1
     for lineno in itertools.count(1):
         line = readline(limit)
         if not line:
@@ -228,20 +230,23 @@ def read_lines(stream: BinaryIO, source: str) -> Iterator[Line]:
         yield line, source, lineno
 
 
-def iter_lines(inputs: Iterable[str], stats: SourceStats | None = None) -> Iterator[Line]:
-    """Every line of every input in order; an unreadable file is reported and skipped."""
+def iter_lines(
+    inputs: Iterable[str], stats: SourceStats | None = None, max_line: int = MAX_LINE
+) -> Iterator[Line]:
+    """Every line of every input in order, read as `read_lines` reads them (`max_line`: the
+    bound in bytes, `--max-line-bytes`); an unreadable file is reported and skipped."""
     stats = stats if stats is not None else SourceStats()
     files = expand_inputs(list(inputs) or [STDIN], stats)
     for item in files:
         stats.files += 1
         if item == STDIN:
             try:
-                yield from read_lines(decompressed(sys.stdin.buffer), "<stdin>")
+                yield from read_lines(decompressed(sys.stdin.buffer), "<stdin>", max_line)
             except READ_ERRORS as error:
                 stats.errors.append(f"<stdin>: {error}")
             continue
         try:
             with open_binary(item) as stream:
-                yield from read_lines(stream, item)
+                yield from read_lines(stream, item, max_line)
         except READ_ERRORS as error:
             stats.errors.append(f"{item}: {error}")

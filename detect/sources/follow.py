@@ -57,6 +57,7 @@ class Follower:
         from_beginning: bool = False,
         poll_s: float = POLL_S,
         sleep: Callable[[float], None] = time.sleep,
+        max_line: int = MAX_LINE,
     ) -> None:
         self.path = self.name = path
         self.resume = resume
@@ -70,7 +71,8 @@ class Follower:
         self._mark: FileMark | None = None
         self._seq = -1
         self._pos = 0  # offset after the last line handed on
-        self._held: list[bytes] = []  # the unfinished line's pieces (at most MAX_LINE + 1 bytes)
+        self._keep_at_most = max_line + 1  # `--max-line-bytes`, and one more to refuse it
+        self._held: list[bytes] = []  # the unfinished line's pieces (at most _keep_at_most bytes)
         self._held_size = 0  # its real length
         self._held_kept = 0  # bytes in _held
         self._lineno = 0  # 0: unknown (started at the end of a file)
@@ -147,7 +149,7 @@ class Follower:
     def _take(self, data: bytes) -> Batch | None:
         """The whole lines of what was held and `data`; the unfinished end is held. An
         unfinished line is kept in pieces (never joined again on each read), and only its
-        first MAX_LINE + 1 bytes: a longer line goes on as that prefix, which the parser
+        first `max_line` + 1 bytes: a longer line goes on as that prefix, which the parser
         refuses (counted), while offsets count its real length."""
         cut = data.rfind(b"\n") + 1
         if not cut:
@@ -166,7 +168,7 @@ class Follower:
 
     def _hold(self, piece: bytes) -> None:
         self._held_size += len(piece)
-        room = MAX_LINE + 1 - self._held_kept
+        room = self._keep_at_most - self._held_kept
         if piece and room > 0:
             self._held.append(piece[:room])
             self._held_kept += min(room, len(piece))

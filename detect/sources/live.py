@@ -58,13 +58,15 @@ class LineBatcher:
     newline. For sources whose reads cut lines anywhere (pipes, sockets).
 
     The pieces of an unfinished line are kept in a list and joined once, when its newline
-    comes (never re-joined on every read), and no more than MAX_LINE + 1 bytes of it: a longer
-    line is handed on as that prefix (the parser refuses it, counted) and the rest dropped."""
+    comes (never re-joined on every read), and no more than `max_line` + 1 bytes of it: a longer
+    line is handed on as that prefix (the parser refuses it, counted) and the rest dropped.
+    (A whole line inside one read is handed on as it is: the read bounds it.)"""
 
-    __slots__ = ("_lineno", "_parts", "_size", "name")
+    __slots__ = ("_keep_at_most", "_lineno", "_parts", "_size", "name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, max_line: int = MAX_LINE) -> None:
         self.name = name
+        self._keep_at_most = max_line + 1  # `--max-line-bytes`, and one more to refuse it
         self._parts: list[bytes] = []
         self._size = 0  # bytes in _parts
         self._lineno = 1
@@ -85,7 +87,7 @@ class LineBatcher:
         return self._batch(raw)
 
     def _keep(self, piece: bytes) -> None:
-        room = MAX_LINE + 1 - self._size
+        room = self._keep_at_most - self._size
         if piece and room > 0:
             piece = piece[:room]
             self._parts.append(piece)

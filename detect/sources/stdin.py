@@ -11,6 +11,7 @@ import zlib
 
 import zstandard
 
+from detect.core.defaults import MAX_LINE
 from detect.core.errors import DetectError
 from detect.sources.files import HEAD, Inflater, codec_of
 from detect.sources.live import Batch, LineBatcher
@@ -27,10 +28,10 @@ class InputError(DetectError):
 class StdinSource:
     blocking = True  # a full queue holds the reader back; auditd queues (q_depth) meanwhile
 
-    def __init__(self, fd: int = STDIN_FD, name: str = "<stdin>") -> None:
+    def __init__(self, fd: int = STDIN_FD, name: str = "<stdin>", max_line: int = MAX_LINE) -> None:
         self.fd = fd
         self.name = name
-        self._lines = LineBatcher(name)
+        self._lines = LineBatcher(name, max_line)  # a longer line: its first max_line + 1 bytes
         self._done = False
         self._head = b""  # the first bytes, until there are enough to tell a compression
         self._decided = False

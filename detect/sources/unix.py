@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from detect.core.defaults import MAX_LINE
 from detect.core.errors import DetectError
 from detect.sources.live import Batch, LineBatcher
 
@@ -35,6 +36,7 @@ class UnixSource:
         max_retry_s: float = MAX_RETRY_S,
         sleep: Callable[[float], None] = time.sleep,
         say: Callable[[str], None] = lambda text: None,
+        max_line: int = MAX_LINE,
     ) -> None:
         self.path = path
         self.name = f"unix:{path}"
@@ -43,7 +45,7 @@ class UnixSource:
         self._sleep = sleep
         self._say = say
         self._sock: socket.socket | None = None
-        self._lines = LineBatcher(self.name)
+        self._lines = LineBatcher(self.name, max_line)
         self._delay = retry_s
         self.reconnects = 0
 

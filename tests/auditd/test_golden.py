@@ -408,7 +408,7 @@ def test_garbage_is_counted_with_file_and_line(scenario_output: Runner) -> None:
         ["garbage.log:9", "no audit(timestamp:serial) header"],
         ["garbage.log:12", "absurd timestamp or serial"],
         ["garbage.log:13", "bad audit(timestamp:serial)"],
-        ["garbage.log:16", "line longer than 1 MiB"],
+        ["garbage.log:16", "line longer than 1 MiB (--max-line-bytes 1048576)"],
     ]
 
 

@@ -92,6 +92,16 @@ def test_the_source_reconnects_after_an_eof(tmp_path: Path) -> None:
     source.close()
 
 
+def test_the_source_keeps_at_most_max_line_bytes_of_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "audispd_events"
+    serve(path, [b"x" * 3_000_000 + b"\nshort\n"])  # more than one read (READ_SIZE)
+    source = UnixSource(str(path), retry_s=0.01, max_line=1000)
+    source.open()
+    lines = read_until(source, 2)
+    assert [len(line) for line in lines] == [1002, 6]  # max_line + 1 bytes of it, and its newline
+    source.close()
+
+
 def test_the_source_reconnects_after_a_reset(tmp_path: Path) -> None:
     path = tmp_path / "sock"
     said: list[str] = []

@@ -69,11 +69,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) build
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto -m 'not kernel'
+	$(BIN)/pytest -q -m kernel  # one at a time: they load audit rules into the one kernel
 
 # The same tests on the .py sources (what runs where nothing was compiled), the kernel's aside.
 unit-pure: $(STAMP)
-	DETECT_PURE=1 $(BIN)/pytest -q -m 'not kernel'
+	DETECT_PURE=1 $(BIN)/pytest -q -n auto -m 'not kernel'
 
 bench: $(STAMP) build
 	$(BIN)/python -m bench.run

@@ -14,6 +14,7 @@ from detect.attack.tags import resolve_tags, threat_fields
 from detect.auditd import export, interpret
 from detect.auditd.event import AuditEvent
 from detect.core.alert import SEVERITY, Activity, Alert, Document, RuleInfo
+from detect.core.ecs import nest
 from detect.core.errors import Location
 from detect.matching.chains import CHAIN_KEY
 from detect.matching.engine import Match
@@ -32,18 +33,6 @@ class Described(Protocol):
     references: tuple[str, ...]
     tags: tuple[str, ...]
     source: Location
-
-
-def nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"a.b": 1}` -> `{"a": {"b": 1}}`."""
-    out: dict[str, Any] = {}
-    for key, value in dotted.items():
-        target = out
-        *parents, last = key.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[last] = value
-    return out
 
 
 def rule_info(

@@ -1,6 +1,7 @@
 """Rule sets of any size for the rule-count benchmark: real rules, then variants of them.
 
-`python -m bench.rules --count 5000 --out bench/out/rules-5000` writes `--count` rule files. The
+`python -m bench.rules --count 5000 --out bench/out/rules-5000` writes `--count` rule files
+(`--seeds`: the seeds alone, into bench/out/rules-seeds). The
 seeds are the rules that load and that audit logs can feed (`detect scan` would run them): the
 shipped detections and SigmaHQ's Linux rules (`bench.run.SIGMA_LINUX` under ../shared/sigma),
 single-document rules only (correlations and `action:` collections name other rules). The
@@ -111,9 +112,11 @@ def digest(files: Sequence[Path]) -> str:
     return hasher.hexdigest()[:16]
 
 
-def write_ruleset(count: int, out: Path) -> Path:
-    """`count` rule files in `out` (reused when `rules.json` says they were made the same way)."""
+def write_ruleset(count: int | None, out: Path) -> Path:
+    """`count` rule files in `out` (reused when `rules.json` says they were made the same way);
+    None: the seeds alone, as many as there are."""
     files = seed_files()
+    count = len(files) if count is None else count
     meta = {"count": count, "seeds": len(files), "digest": digest(files), "version": VERSION}
     stamp = out / "rules.json"
     if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == meta:
@@ -135,21 +138,28 @@ def write_ruleset(count: int, out: Path) -> Path:
     return out
 
 
-def ruleset_path(count: int) -> Path:
-    return OUT_DIR / f"rules-{count}"
+def ruleset_path(count: int | None) -> Path:
+    return OUT_DIR / f"rules-{'seeds' if count is None else count}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.rules", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--out", type=Path, default=None, help="default: bench/out/rules-COUNT")
+    how_many = parser.add_mutually_exclusive_group(required=True)
+    how_many.add_argument("--count", type=int)
+    how_many.add_argument(
+        "--seeds", action="store_true", help="the seeds alone (real rules, no variant)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: bench/out/rules-COUNT (or rules-seeds)"
+    )
     args = parser.parse_args(argv)
-    if args.count < 1:
+    if args.count is not None and args.count < 1:
         parser.error("--count must be at least 1")
     out = write_ruleset(args.count, args.out or ruleset_path(args.count))
-    sys.stdout.write(f"{args.count} rules in {out}\n")
+    count = json.loads((out / "rules.json").read_text(encoding="utf-8"))["count"]
+    sys.stdout.write(f"{count} rules in {out}\n")
     return 0
 
 

@@ -218,13 +218,15 @@ def argv_scan_cli(corpus: str, scratch: Path) -> list[str]:
     return _scan_argv(corpus, scratch, rules)
 
 
-def argv_rules(count: int) -> Callable[[str, Path], list[str]]:
-    """`detect scan CORPUS` with `count` rules of bench.rules (no shipped detections)."""
+def argv_rules(count: int | None) -> Callable[[str, Path], list[str]]:
+    """`detect scan CORPUS` with `count` rules of bench.rules (no shipped detections); None:
+    the seeds alone (the real rules every larger set starts with)."""
 
     def argv(corpus: str, scratch: Path) -> list[str]:
         # made (or found up to date) by a child: the driver must stay small (see measure)
-        rules = OUT_DIR / f"rules-{count}"
-        command = [sys.executable, "-m", "bench.rules", "--count", str(count), "--out", str(rules)]
+        rules = OUT_DIR / f"rules-{'seeds' if count is None else count}"
+        size = ["--seeds"] if count is None else ["--count", str(count)]
+        command = [sys.executable, "-m", "bench.rules", *size, "--out", str(rules)]
         subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         return _scan_argv(corpus, scratch, ["--no-default-rules", "--rules", str(rules)])
 
@@ -521,7 +523,32 @@ def format_ratios(results: Sequence[Measurement]) -> str:
                 f"{name}: {count:,} rules / {RULE_COUNTS[0]} rules: wall {wall:.2f}x, "
                 f"CPU {cpu:.2f}x {target}".rstrip()
             )
+        lines.extend(f"{name}: {line}" for line in _seed_ratios(here))
     return "\n".join(lines)
+
+
+def _seed_ratios(here: dict[str, Measurement]) -> list[str]:
+    """What the count costs apart from what the real rules do: every set past the seeds
+    starts with all of them (SigmaHQ's and ours, which fire and alert), so N rules over 10
+    mixes both; N rules over the seeds alone is the cost of the variants, and the seeds over
+    10 rules that of the real rules' content."""
+    seeds, base = here.get("rules_seeds"), here.get(f"rules_{RULE_COUNTS[0]}")
+    if seeds is None:
+        return []
+    count = seeds.extra.get("rules_loaded", "?")
+    lines = []
+    if base is not None:
+        lines.append(f"seeds ({count} rules) / {RULE_COUNTS[0]} rules: {_times(seeds, base)}")
+    for size in RULE_COUNTS:
+        many = here.get(f"rules_{size}")
+        if many is not None and isinstance(count, int) and size > count:
+            lines.append(f"{size:,} rules / seeds ({count} rules): {_times(many, seeds)}")
+    return lines
+
+
+def _times(many: Measurement, few: Measurement) -> str:
+    cpu = many.cpu_seconds / few.cpu_seconds if few.cpu_seconds else 0.0
+    return f"wall {many.wall_seconds / few.wall_seconds:.2f}x, CPU {cpu:.2f}x"
 
 
 def _naive_ratio(scan: Measurement, naive: Measurement) -> str:
@@ -650,6 +677,9 @@ STAGES: dict[str, Stage] = {
         )
         for count in RULE_COUNTS
     },
+    "rules_seeds": External(
+        "detect scan, the seeds alone", argv_rules(None), read_scan_cli, exit_codes=(0, 1)
+    ),
 }
 
 

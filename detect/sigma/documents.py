@@ -38,13 +38,35 @@ class RuleYamlLoader(BaseLoader):
         return dict(super().construct_mapping(node, deep))
 
 
-@dataclass(frozen=True)
 class Document:
-    """One YAML document of a rule file: its data, its node tree, its first line (1-based)."""
+    """One YAML document of a rule file: its data, its node tree, its first line (1-based).
 
-    data: Any
-    node: Node
-    line: int
+    A document read back from the cache of parsed files (`cache.py`) has no node tree until
+    one is asked for (only to locate an error): its file's text is then composed again."""
+
+    __slots__ = ("_index", "_node", "_text", "data", "line")
+
+    def __init__(self, data: Any, node: Node | None, line: int, text: str = "", index: int = 0):
+        self.data = data
+        self.line = line
+        self._node = node
+        self._text = text
+        self._index = index
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = compose_all(self._text)[self._index]
+        return self._node
+
+
+def compose_all(text: str) -> list[Node]:
+    """The node trees of the documents of `text` (which parsed before), without their data."""
+    loader = RuleYamlLoader(text)
+    try:
+        return list(_nodes(loader))
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,15 @@ def prefix_key(value: object) -> str:
     return text_of(value)[:PREFIX_LENGTH].lower()
 
 
-def build_spec(kind: str, items: tuple[str, ...]) -> ValueSpec:
-    """The spec of family `kind` over `items` (already lowercased for caseless kinds)."""
+def build_spec(
+    kind: str, items: tuple[str, ...], keys: Mapping[str, frozenset[str]] | None = None
+) -> ValueSpec:
+    """The spec of family `kind` over `items` (already lowercased for caseless kinds);
+    `keys`, when the caller has them, are those `_keys(kind, items)` would give."""
     builder, cost = BUILDERS[kind]
-    return ValueSpec(builder(items), cost, kind, items, _keys(kind, items))
+    return ValueSpec(
+        builder(items), cost, kind, items, _keys(kind, items) if keys is None else keys
+    )
 
 
 def _keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
@@ -124,19 +129,30 @@ def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
     """One spec that passes when any of `specs` passes (same field, OR-ed)."""
     if len(specs) == 1:
         return specs[0]
-    by_kind: dict[str, list[str]] = {}
+    by_kind: dict[str, list[ValueSpec]] = {}
     others: list[ValueSpec] = []
     for spec in specs:
         if spec.kind:
-            by_kind.setdefault(spec.kind, []).extend(spec.items)
+            by_kind.setdefault(spec.kind, []).append(spec)
         else:
             others.append(spec)
-    merged = [build_spec(kind, tuple(dict.fromkeys(items))) for kind, items in by_kind.items()]
+    merged = [_merge_kind(kind, same) for kind, same in by_kind.items()]
     parts = sorted(merged + others, key=lambda spec: spec.cost)
     if len(parts) == 1:
         return parts[0]
     test = _any_test([part.test for part in parts])
     return ValueSpec(test, sum(part.cost for part in parts), keys=_union_keys(parts))
+
+
+def _merge_kind(kind: str, specs: list[ValueSpec]) -> ValueSpec:
+    """Specs of one family as one spec over their items. Its keys are the union of theirs:
+    `_keys` of a list of items is the union of the keys of each item where every item has
+    that key function (`_union_keys`), so they are not computed again (a rule may list
+    thousands of items)."""
+    if len(specs) == 1:
+        return specs[0]
+    items = tuple(dict.fromkeys(item for spec in specs for item in spec.items))
+    return build_spec(kind, items, _union_keys(specs))
 
 
 def _union_keys(parts: list[ValueSpec]) -> dict[str, frozenset[str]]:

@@ -48,3 +48,11 @@ def test_a_rule_set_past_the_seeds_loads_whole_with_unique_ids(tmp_path: Path) -
     engine = Engine(loaded.rules)
     assert engine.applicable == 400
     assert yaml.safe_load(files[-1].read_text(encoding="utf-8"))["title"].endswith("(variant 1)")
+
+
+def test_the_seeds_alone_are_every_seed_as_written(tmp_path: Path) -> None:
+    out = write_ruleset(None, tmp_path / "seeds")
+    meta = json.loads((out / "rules.json").read_text(encoding="utf-8"))
+    files = sorted(out.glob("*.yml"))
+    assert meta["count"] == meta["seeds"] == len(files) > 0
+    assert not any("(variant" in path.read_text(encoding="utf-8") for path in files)

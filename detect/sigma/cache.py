@@ -1,0 +1,225 @@
+"""A cache of what rule files parse to as YAML, keyed by their content.
+
+Parsing YAML is a fifth of the time of loading a rule (about 0.5 ms a file in Python; PyYAML
+builds its objects in Python even with libyaml). A file that parsed without error is stored as
+JSON under the SHA-256 of its text and of what the parse depends on (`FORMAT`, the versions of
+detect and PyYAML, the source of the parsing modules), in `$XDG_CACHE_HOME/detect/yaml` (or
+`~/.cache/detect/yaml`); reading it back costs a tenth. Only data JSON gives back exactly is
+stored (string keys; strings, numbers, booleans, null, lists, mappings; dates and times are
+recorded apart and restored): a file holding anything else is parsed every time. A file with a
+YAML error is never stored, so its error is reported as it always is.
+
+Rule files are untrusted, the cache is not trusted either: the folder is made 0700, and one
+not owned by the user or writable by others is not used; an entry that does not read back (cut
+short, another format, not the file it claims to be) is ignored and written again. A cache
+that cannot be written costs nothing but the time it would have saved: it is left alone for
+the rest of the process. `DETECT_NO_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from detect.sigma.documents import Document, YamlProblem, read_documents
+
+FORMAT: Final = 1  # bump when what an entry holds changes
+OFF_ENV: Final = "DETECT_NO_CACHE"
+FOLDER: Final = "yaml"
+PARSING_MODULES: Final = ("documents.py", "cache.py")  # beside this one: their source is keyed
+SCALARS: Final = (str, int, float, bool)
+DATES: Final = {"date": datetime.date, "datetime": datetime.datetime}
+
+
+def cache_root() -> Path | None:
+    """`$XDG_CACHE_HOME/detect`, else `~/.cache/detect`; None without a home."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base:
+        return Path(base) / "detect"
+    try:
+        return Path.home() / ".cache" / "detect"
+    except RuntimeError:
+        return None
+
+
+class ParseCache:
+    """Parsed rule files by content, in `folder` (None: no cache, every file is parsed)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._usable: bool | None = None  # checked on first use
+
+    def documents(self, text: str) -> tuple[list[Document], YamlProblem | None]:
+        """`read_documents(text)`, from the cache when the file was parsed before."""
+        if not self._ready():
+            return read_documents(text)
+        key = entry_key(text)
+        found = self._read(key, text)
+        if found is not None:
+            return found, None
+        documents, problem = read_documents(text)
+        if problem is None:
+            entry = encode_entry(key, documents)
+            if entry is not None:
+                self._write(key, entry)
+        return documents, problem
+
+    def _ready(self) -> bool:
+        if self._usable is None:
+            self._usable = self.folder is not None and _private_folder(self.folder)
+        return self._usable
+
+    def _path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{key}.json"
+
+    def _read(self, key: str, text: str) -> list[Document] | None:
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        try:
+            return decode_entry(key, json.loads(raw), text)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None  # corrupt: parsed again and written over
+
+    def _write(self, key: str, entry: str) -> None:
+        assert self.folder is not None
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".partial")
+        except OSError:
+            self._usable = False  # read-only home: stop trying
+            return
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(entry)
+            os.replace(temporary, self._path(key))
+        except OSError:
+            self._usable = False  # full disk: stop trying
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _private_folder(folder: Path) -> bool:
+    """Make `folder` and its parent, detect's cache folder, (0700) if needed; whether both
+    are ours alone."""
+    for path in (folder.parent, folder):
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = path.lstat()
+        except OSError:
+            return False
+        mine = info.st_uid == os.getuid() and stat.S_ISDIR(info.st_mode)
+        if not mine or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return False
+    return True
+
+
+def entry_key(text: str) -> str:
+    """The SHA-256 of the file's text and of everything its parse depends on."""
+    digest = hashlib.sha256(_salt())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@cache
+def _salt() -> bytes:
+    """What an entry depends on besides the text: the format, detect's and PyYAML's versions,
+    and the source of the modules that parse (a source checkout changes without a version)."""
+    try:
+        version = metadata.version("detect")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    parts = [str(FORMAT), version, yaml.__version__]
+    for name in PARSING_MODULES:
+        try:
+            source = Path(__file__).with_name(name)
+            parts.append(hashlib.sha256(source.read_bytes()).hexdigest())
+        except OSError:
+            parts.append("?")
+    return "\0".join(parts).encode() + b"\0"
+
+
+# --- entries ------------------------------------------------------------------------------
+
+
+def encode_entry(key: str, documents: list[Document]) -> str | None:
+    """The JSON entry of a file's documents; None when JSON cannot give their data back."""
+    items = []
+    for document in documents:
+        dates: list[list[Any]] = []
+        if not _exact(document.data, [], dates):
+            return None
+        data = json.dumps(document.data, default=_no_date, allow_nan=True)
+        items.append({"line": document.line, "data": data, "dates": dates})
+    return json.dumps({"format": FORMAT, "key": key, "documents": items})
+
+
+def _no_date(value: object) -> None:
+    return None  # a date or time: recorded in `dates` and put back on reading
+
+
+def _exact(value: Any, path: list[Any], dates: list[list[Any]]) -> bool:
+    """Whether JSON gives `value` back as it is; dates and times are noted in `dates`."""
+    kind = type(value)
+    if value is None or kind in SCALARS:
+        return True
+    if kind is list:
+        return all(_exact(item, [*path, at], dates) for at, item in enumerate(value))
+    if kind is dict:
+        return all(
+            type(name) is str and _exact(item, [*path, name], dates) for name, item in value.items()
+        )
+    for name, date_type in DATES.items():
+        if kind is date_type:
+            dates.append([path, name, value.isoformat()])
+            return True
+    return False
+
+
+def decode_entry(key: str, entry: Any, text: str) -> list[Document]:
+    """The documents of an entry (raises ValueError and co. on any entry not as written)."""
+    if entry["format"] != FORMAT or entry["key"] != key:
+        raise ValueError("another entry")
+    documents = []
+    for index, item in enumerate(entry["documents"]):
+        line = item["line"]
+        if type(line) is not int:
+            raise ValueError("bad line")
+        data = json.loads(item["data"])
+        for path, name, iso in item["dates"]:
+            data = _put(data, path, DATES[name].fromisoformat(iso))
+        documents.append(Document(data, None, line, text, index))
+    return documents
+
+
+def _put(data: Any, path: list[Any], value: Any) -> Any:
+    if not path:
+        return value
+    container = data
+    for step in path[:-1]:
+        container = container[step]
+    if not isinstance(container, list | dict):
+        raise ValueError("bad date path")
+    container[path[-1]] = value
+    return data
+
+
+@cache
+def default_cache() -> ParseCache:
+    """The process's cache of parsed rule files (made on first use: nothing at import)."""
+    if os.environ.get(OFF_ENV) == "1":
+        return ParseCache(None)
+    root = cache_root()
+    return ParseCache(None if root is None else root / FOLDER)

@@ -1,0 +1,29 @@
+"""The rule-count ratios of the benchmark report: over 10 rules, and apart from the seeds."""
+
+from __future__ import annotations
+
+from bench.run import Measurement, format_ratios
+
+
+def _run(stage: str, wall: float, cpu: float, rules: int) -> Measurement:
+    extra = {"rules_loaded": rules}
+    return Measurement(stage, stage, "c.log", 100, 10, wall, wall, 1, None, cpu, extra)
+
+
+def test_the_count_is_measured_over_10_rules_and_over_the_seeds_alone() -> None:
+    results = [
+        _run("rules_10", 10.0, 8.0, 10),
+        _run("rules_seeds", 15.0, 12.0, 321),
+        _run("rules_5000", 18.0, 13.2, 5000),
+    ]
+    lines = format_ratios(results).splitlines()
+    assert lines == [
+        "c.log: 5,000 rules / 10 rules: wall 1.80x, CPU 1.65x (target <= 1.3) MISS",
+        "c.log: seeds (321 rules) / 10 rules: wall 1.50x, CPU 1.50x",
+        "c.log: 5,000 rules / seeds (321 rules): wall 1.20x, CPU 1.10x",
+    ]
+
+
+def test_without_the_seeds_stage_only_the_ratio_over_10_rules() -> None:
+    results = [_run("rules_10", 10.0, 8.0, 10), _run("rules_1000", 11.0, 8.0, 1000)]
+    assert format_ratios(results) == "c.log: 1,000 rules / 10 rules: wall 1.10x, CPU 1.00x"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from detect.auditgen.model import SyscallRule
 from detect.auditgen.parse import parse_rules, read_rules
 from detect.auditgen.simulate import Simulator
 from detect.auditgen.write import write_items
+from detect.cli import audit_rules
 from detect.cli.audit_rules import DEPRECATED
 from detect.cli.commands import main
 from detect.core.resources import ROOT
@@ -168,7 +170,11 @@ def test_cli_rules_is_a_deprecated_alias_of_audit_rules(tmp_path: Path) -> None:
 
 @SHARED
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64", "ppc64le", "s390x", "riscv64"])
-def test_check_reports_lines_an_arch_refuses_without_a_traceback(arch: str) -> None:
+def test_check_reports_lines_an_arch_refuses_without_a_traceback(
+    arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same detections for all 54 rule files: loaded once (what is checked is the files)
+    monkeypatch.setattr(audit_rules, "loaded", cache(audit_rules.loaded))
     runner = CliRunner()
     for rules in [*sorted(NEO23X0.parents[1].rglob("*.rules")), NEO23X0]:
         done = runner.invoke(main, ["audit-rules", "check", str(rules), "--arch", arch])

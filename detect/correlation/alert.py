@@ -15,8 +15,8 @@ from typing import Any
 from detect.attack.catalog import Catalog
 from detect.core.alert import Alert, Document, RuleInfo
 from detect.core.timefmt import iso_ms
+from detect.correlation.contribution import Contribution
 from detect.matching.alert import event_document, rule_info
-from detect.matching.engine import Match
 from detect.sigma.correlation.hit import Result
 from detect.sigma.correlation.model import Correlation
 
@@ -72,7 +72,7 @@ def correlation_fields(result: Result) -> dict[str, Any]:
 
 
 def _event(payload: object) -> Document:
-    if not isinstance(payload, Match):
+    if not isinstance(payload, Contribution):
         return {"detail": repr(payload)}
     detected = event_document(payload.event, payload.view)
     detected["rule"] = {"id": payload.rule.id, "name": payload.rule.title}

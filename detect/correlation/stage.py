@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from detect.core.defaults import HORIZON_MS
+from detect.correlation.contribution import Contribution
 from detect.matching.engine import Match
 from detect.matching.fields import field_getter
 from detect.sigma.correlation.correlator import Correlator
@@ -29,11 +30,13 @@ class Reassembly(Protocol):
 
 
 def hit_of(key: str, match: Match) -> Hit:
-    """The hit of `match` for the correlations over rule `key` (`rule_key` of its rule)."""
+    """The hit of `match` for the correlations over rule `key` (`rule_key` of its rule). Its
+    getter reads the matched view until the hit goes into the windows (which take what they
+    measure and group by then: the correlator drops it); what the alert needs later is kept as
+    a `Contribution`, the event as its lines."""
     event = match.event
-    return Hit(
-        key, event.time_ms, event.node, (event.node or "", event.serial), field_getter(match), match
-    )
+    order = (event.node or "", event.serial)
+    return Hit(key, event.time_ms, event.node, order, field_getter(match), Contribution(match))
 
 
 def inflight_floor(machine: Reassembly | None) -> int | None:

@@ -2,22 +2,23 @@
 has its own pipeline from the factory (reassembly, process tree, matching, correlations,
 triage); the bundle reads each of its files once and hands every line to its host's pipeline.
 The result is plain data that crosses processes: each host's alerts and closed incidents in the
-order they were raised, and its counts.
+order they were raised, spilled to disk as they come (detect.pipeline.spill: memory does not
+grow with what a long scan finds), and its counts.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from detect.core.alert import Alert
+from detect.core.alert import Alert, RuleInfo
 from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
 from detect.pipeline.partition import NO_HOST, Bundle, FileProbe, host_of
 from detect.pipeline.scan import Scan
+from detect.pipeline.spill import Spill
 from detect.sigma.model import RuleSet
 from detect.sources.files import READ_ERRORS, Line, open_binary, read_lines
 from detect.triage.incidents import CLOSED, Incident
@@ -45,8 +46,8 @@ class HostCounts:
 @dataclass
 class HostResult:
     host: str
-    alerts: list[Alert]
-    incidents: list[Incident]  # closed, as they were when they closed
+    alerts: Spill[Alert]
+    incidents: Spill[Incident]  # closed, as they were when they closed
     counts: HostCounts
 
 
@@ -63,14 +64,14 @@ class HostScan:
 
     def __init__(self, host: str, rules: RuleSet, settings: PipelineSettings) -> None:
         self.host = host
-        self.alerts: list[Alert] = []
-        self.incidents: list[Incident] = []
+        self.alerts: Spill[Alert] = Spill(shared=(RuleInfo,))
+        self.incidents: Spill[Incident] = Spill()
         self.scan = build_scan(rules, self.alerts.append, settings, self._incident)
         self.machine = build_reassembler(self.scan.on_event, settings, scan=self.scan)
 
     def _incident(self, incident: Incident, change: str) -> None:
         if change == CLOSED:  # a batch scan writes each incident once, as it ended
-            self.incidents.append(copy.deepcopy(incident))
+            self.incidents.append(incident)  # pickled: a copy as it is now
 
     def finish(self) -> HostResult:
         self.machine.flush()

@@ -76,6 +76,8 @@ def scan_parallel(
         for incident in heapq.merge(*(h.incidents for h in hosts), key=lambda i: i.last_ms):
             incidents(incident, CLOSED)
     for host in hosts:
+        host.alerts.close()
+        host.incidents.close()
         merge_counts(merged, host.counts)
     summary = merged_summary(plan, results, hosts, time.perf_counter() - started)
     summary.extra.update(scan_extra(merged, rules))

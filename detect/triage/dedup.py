@@ -12,6 +12,8 @@ full, and counted). Batch and stream give the same lines.
 
 from __future__ import annotations
 
+import pickle
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -27,11 +29,33 @@ GroupKey = tuple[str, str | None, str | None, str | None, str | None, str | None
 
 @dataclass(slots=True)
 class Group:
-    first: Alert
+    """An open window. Windows last minutes and there are many: each keeps what its fold
+    alert needs of the first alert (not its events nor the caches it built when written) and
+    the events it stands for packed (a compressed pickle each), unpacked at the close."""
+
+    first: Alert  # the rule, host, time, ancestry and activity of the first alert; no events
     deadline_ms: int
     last_ms: int
     count: int = 1
-    events: list[Document] = field(default_factory=list)
+    events: list[bytes] = field(default_factory=list)
+
+    def add_events(self, events: list[Document]) -> None:
+        room = MAX_EVENTS - len(self.events)
+        self.events.extend(_pack(event) for event in events[: max(room, 0)])
+
+    def unpacked(self) -> list[Document]:
+        return [pickle.loads(zlib.decompress(packed)) for packed in self.events]
+
+
+def _pack(event: Document) -> bytes:
+    return zlib.compress(pickle.dumps(event, pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _bare(alert: Alert) -> Alert:
+    """What a group keeps of its first alert."""
+    return Alert(
+        alert.rule, alert.time_ms, alert.host, [], ancestry=alert.ancestry, activity=alert.activity
+    )
 
 
 @dataclass
@@ -82,7 +106,7 @@ class Deduplicator:
             group.count += 1
             group.last_ms = max(group.last_ms, alert.time_ms)
             if len(group.events) < MAX_EVENTS:
-                group.events.extend(alert.events[:1])
+                group.add_events(alert.events[:1])
             self.stats.folded += 1
             return
         if group is not None:
@@ -94,7 +118,8 @@ class Deduplicator:
         if len(self.groups) >= self.max_groups:
             self._close_oldest()
         deadline = alert.time_ms + self.window_ms
-        self.groups[key] = Group(alert, deadline, alert.time_ms, events=list(alert.events[:1]))
+        group = self.groups[key] = Group(_bare(alert), deadline, alert.time_ms)
+        group.add_events(alert.events[:1])
         self.deadlines.add(alert.host, deadline, key)
 
     def advance(self, host: str | None, time_ms: int) -> None:
@@ -126,7 +151,7 @@ class Deduplicator:
                 first.rule,
                 group.last_ms,
                 first.host,
-                group.events,
+                group.unpacked(),
                 ancestry=first.ancestry,
                 events_total=group.count,
                 activity=first.activity,

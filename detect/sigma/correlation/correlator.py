@@ -133,6 +133,7 @@ class Correlator:
     def _release(self, hit: Hit) -> None:
         for windows in self.by_input.get(hit.rule, ()):
             self._results(windows, windows.insert(hit))
+        hit.spend()  # the windows took what they read of its fields: the view can go
 
     def _results(self, windows: Windows, results: list[Result]) -> None:
         key = windows.correlation.key

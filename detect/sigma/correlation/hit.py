@@ -2,7 +2,8 @@
 
 A `Hit` is one match of a rule (a base rule, or a correlation feeding another): the key of the
 rule, the audit time, the host, a tie-breaker for hits of the same millisecond, a getter for the
-fields of the view it matched on, and the thing that made it (kept for the alert). A `Result`
+fields of the view it matched on (until it goes into the windows), and the thing that made it
+(kept for the alert). A `Result`
 is a window that fired: its group values, measured value, window and contributing hits.
 """
 
@@ -27,6 +28,16 @@ class Hit:
     @property
     def sort_key(self) -> tuple[int, tuple[Any, ...]]:
         return (self.time_ms, self.order)
+
+    def spend(self) -> None:
+        """The hit went into its windows, which read its fields then (group, measured value):
+        drop the getter, and with it the view and event it reads (held for minutes
+        otherwise)."""
+        self.get = _spent
+
+
+def _spent(name: str) -> object:
+    raise RuntimeError(f"field {name!r} read from a hit already in its windows")
 
 
 @dataclass(slots=True, eq=False)

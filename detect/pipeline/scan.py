@@ -100,10 +100,10 @@ class Scan:
 
 
 def scan_extra(scan: Scan, rules: RuleSet) -> dict[str, Any]:
-    """The summary's rule and alert parts: rules skipped are those that failed to load, those
-    audit logs cannot feed, those the engine rejected (a malformed `chain:`) and the
-    correlations that could not be resolved."""
-    skipped = [_skipped(error) for error in rules.errors]
+    """The summary's rule and alert parts: rules skipped are those that failed to load, the
+    second copies of a rule id, those audit logs cannot feed, those the engine rejected (a
+    malformed `chain:`) and the correlations that could not be resolved."""
+    skipped = [_skipped(error) for error in [*rules.errors, *rules.warnings]]
     skipped += [
         {"file": str(rule.source), "rule": rule.title, "reason": not_applicable_reason(rule)}
         for rule in scan.engine.not_applicable

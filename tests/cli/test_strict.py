@@ -155,6 +155,7 @@ def test_an_id_loaded_twice_is_loaded_once_with_a_warning_naming_both(tmp_path: 
     assert result.returncode == 1
     assert len(alerts(result)) == 1  # not doubled
     assert f"rule warning: {second}:1: Copy: id" in result.stderr
+    assert "rules loaded 1, skipped 1" in result.stderr  # the second copy, in the summary too
 
 
 def test_the_same_files_given_twice_are_read_once_silently() -> None:

@@ -14,7 +14,7 @@ from detect.auditd.event import AuditEvent
 from detect.correlation.contribution import Contribution
 from detect.matching.alert import event_document
 from detect.matching.engine import Match
-from detect.pipeline.factory import build_reassembler, build_scan
+from detect.pipeline.factory import build_engine, build_reassembler, build_scan
 from detect.sigma.load import load_detections
 
 CAPTURES = Path(__file__).parent / "captures"
@@ -39,23 +39,18 @@ def _reaches_event(root: object, depth: int = 4) -> bool:
 
 def test_windows_keep_lines_not_events() -> None:
     rules = load_detections()
+    lines = list(enumerate((CAPTURES / "account_created_used.log").open(), 1))
+    # the matches, from an engine of their own (the scan's compiled engine cannot be patched)
     matches: list[Match] = []
+    engine = build_engine(rules)
+    alone = build_reassembler(lambda event: matches.extend(engine.evaluate(event)))
+    alone.feed((line, "a.log", n) for n, line in lines)
+    alone.flush()
     scan = build_scan(rules, lambda alert: None)
     stage = scan.correlations
     assert stage is not None
-    evaluate = scan.engine.evaluate
-
-    def keep(event: AuditEvent) -> list[Match]:
-        found = evaluate(event)
-        matches.extend(found)
-        return found
-
-    scan.engine.evaluate = keep  # type: ignore[method-assign]
     machine = build_reassembler(scan.on_event, scan=scan)
-    machine.feed(
-        (line, "a.log", n)
-        for n, line in enumerate((CAPTURES / "account_created_used.log").open(), 1)
-    )
+    machine.feed((line, "a.log", n) for n, line in lines)
     machine.flush()
     # the hits go into their windows once audit time passes them by the horizon; windows of
     # minutes stay open

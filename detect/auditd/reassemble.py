@@ -233,17 +233,11 @@ class Reassembler:
 
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
         """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path)."""
-        stats, push_record, max_line = self.stats, self.push_record, self._max_line
+        parse, push_record = self.parse, self.push_record
         for line, source, lineno in lines:
-            stats.lines += 1
-            try:
-                record = parse_line(line, source, lineno, max_line)
-            except ParseError as error:
-                self._unparsed(error)
-                continue
-            if record.node is None:
-                record.node = self.host
-            push_record(record)
+            record = parse(line, source, lineno)
+            if record is not None:
+                push_record(record)
 
     def parse(self, line: str, source: str = "-", lineno: int = 0) -> Record | None:
         """One line read, as `feed` reads it: its record (to `push_record` next), or None when it

@@ -32,6 +32,7 @@ from sigma.rule import SigmaDetectionItem, SigmaRule
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detect.attack.lint import rule_tag_problems
+from detect.attack.tags import ERROR, WARNING
 from detect.core.errors import Location
 from detect.matching.chains import CHAIN_KEY, ChainError, tree_attributes
 from detect.matching.dispatch import RECORD_VIEW, view_of
@@ -42,7 +43,6 @@ from detect.sigma.documents import Document, child, line_of, node_line, read_doc
 from detect.sigma.model import Rule, RuleError, RuleSet, location_of
 from detect.sigma.pipeline import field_mapping
 
-ERROR, WARNING = "error", "warning"
 MAPPING_FILE = "mappings/sigma/linux.yml"
 YamlPath = Sequence[str | int]
 QUOTED = re.compile(r"'([^']+)'")  # what a correlation error names, as repr() quotes it

@@ -71,11 +71,20 @@ def _why(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _check(fd: int, path: Path) -> None:
+def not_our_file(fd: int) -> str | None:
+    """Why the open file `fd` is not ours alone to write (not a regular file, more than one
+    link, another owner); None when it is."""
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
-        raise OutputError(f"{path}: not a regular file: not written")
+        return "not a regular file"
     if info.st_nlink != 1:
-        raise OutputError(f"{path}: has {info.st_nlink} hard links: not written")
+        return f"has {info.st_nlink} hard links"
     if info.st_uid != os.geteuid():
-        raise OutputError(f"{path}: owned by uid {info.st_uid}, not by us: not written")
+        return f"owned by uid {info.st_uid}, not by us"
+    return None
+
+
+def _check(fd: int, path: Path) -> None:
+    problem = not_our_file(fd)
+    if problem is not None:
+        raise OutputError(f"{path}: {problem}: not written")

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from detect.core.errors import DetectError
+from detect.outputs.safe_open import not_our_file
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -100,10 +101,6 @@ def why(error: OSError) -> str:
 
 
 def check_file(fd: int, path: Path) -> None:
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        raise SpoolError(f"{path}: not a regular file: not used")
-    if info.st_nlink != 1:
-        raise SpoolError(f"{path}: has {info.st_nlink} hard links: not used")
-    if info.st_uid != os.geteuid():
-        raise SpoolError(f"{path}: owned by uid {info.st_uid}, not by us: not used")
+    problem = not_our_file(fd)
+    if problem is not None:
+        raise SpoolError(f"{path}: {problem}: not used")

@@ -136,3 +136,11 @@ def test_one_stream_gives_the_same_alert(dealt: Path, one_job: tuple[str, dict[s
     (merged,) = alerts_of(one_job[0], ACROSS)
     (streamed,) = alerts_of(result.stdout, ACROSS)
     assert streamed == merged
+
+
+def test_a_local_dask_cluster_writes_the_same(
+    dealt: Path, one_job: tuple[str, dict[str, Any]]
+) -> None:
+    """Two worker processes: the exported hits travel back pickled, as on a real cluster."""
+    pytest.importorskip("distributed")
+    assert scan(dealt, "--dask", "local", "--jobs", "2") == one_job

@@ -130,6 +130,7 @@ class BundleScan:
         self.bundle = bundle
         self.hosts = {p.host: HostScan(p.host, rules, settings) for p in bundle.partitions}
         self.max_line = settings.limits.max_line_bytes
+        self.unnamed = settings.host or NO_HOST  # the host of lines without node= (--host)
         self.report = report
         self.errors: list[str] = []
         self.lines = 0
@@ -175,7 +176,7 @@ class BundleScan:
         known, fallback = probe.lines, min(probe.lines, default=NO_HOST)
         buckets: dict[str, list[Line]] = {}
         for line in batch:
-            host = host_of(line[0])
+            host = host_of(line[0]) or self.unnamed
             buckets.setdefault(host if host in known else fallback, []).append(line)
         for host, lines in buckets.items():
             scan = self.hosts.get(host)

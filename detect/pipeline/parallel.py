@@ -26,7 +26,14 @@ from detect.correlation.stage import MERGE
 from detect.outputs.summary import RunSummary
 from detect.pipeline.factory import PipelineSettings, build_scan, load_rules, scan_files
 from detect.pipeline.hostscan import BundleResult, HostCounts, HostResult, run_bundle
-from detect.pipeline.partition import Bundle, Plan, make_bundles, partitionable, plan_inputs
+from detect.pipeline.partition import (
+    NO_HOST,
+    Bundle,
+    Plan,
+    make_bundles,
+    partitionable,
+    plan_inputs,
+)
 from detect.pipeline.progress import ScanProgress
 from detect.pipeline.scan import AlertSink, Scan, scan_extra
 from detect.pipeline.spill import Spill
@@ -63,7 +70,7 @@ def scan_parallel(
     if not partitionable(paths):
         return scan_files(paths, rules, sink, settings, incidents)
     started = time.perf_counter()
-    plan = plan_inputs(paths)
+    plan = plan_inputs(paths, settings.host or NO_HOST)
     # on a cluster, one partition per task: a failure retries (and names) one host
     workers = parallelism.jobs if parallelism.dask is None else len(plan.partitions)
     bundles = make_bundles(plan, workers)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from detect.pipeline.factory import PipelineSettings, load_rules
+from detect.pipeline.hostscan import run_bundle
 from detect.pipeline.partition import (
     NO_HOST,
     host_of,
@@ -62,3 +64,27 @@ def test_stdin_is_not_partitioned() -> None:
     assert not partitionable([])
     assert not partitionable(["-"])
     assert partitionable(["a.log"])
+
+
+def test_host_option_names_the_unnamed_lines(tmp_path: Path) -> None:
+    """`--host beta` over a file that mixes `node=alpha`, `node=beta` and unnamed lines: the
+    unnamed ones are beta's, in beta's one pipeline (its tree and correlations see them all)."""
+    alpha = CAPTURES["alpha"].read_text().splitlines(keepends=True)
+    beta = CAPTURES["beta"].read_text().splitlines(keepends=True)
+    half = len(beta) // 2
+    named = [f"node=alpha {line}" for line in alpha] + [f"node=beta {line}" for line in beta[:half]]
+    mixed = tmp_path / "mixed.log"
+    mixed.write_text("".join(named + beta[half:]))
+    plan = plan_inputs([str(mixed)], unnamed="beta")
+    assert [(p.host, p.lines) for p in plan.partitions] == [
+        ("alpha", len(alpha)),
+        ("beta", len(beta)),
+    ]
+    settings = PipelineSettings(host="beta")
+    (bundle,) = make_bundles(plan, 1)
+    hosts = run_bundle(bundle, load_rules(settings), settings).hosts
+    assert {h.host: h.counts.reassembly["records"] for h in hosts} == {
+        "alpha": len(alpha),
+        "beta": len(beta),
+    }
+    assert NO_HOST in {p.host for p in plan_inputs([str(mixed)]).partitions}  # no --host

@@ -118,8 +118,13 @@ class CorrelationStage:
     def __bool__(self) -> bool:
         return bool(self.resolved.correlations)
 
-    def alerting(self, matches: Sequence[Match], node: str | None, time_ms: int) -> list[Match]:
+    def alerting(self, matches: list[Match], node: str | None, time_ms: int) -> list[Match]:
         """Feed the matches to the correlations; return those that alert on their own."""
+        own = self._feed(matches) if matches else matches
+        self.observe(self._audit_time(node, time_ms))
+        return own
+
+    def _feed(self, matches: list[Match]) -> list[Match]:
         correlator, exported = self.correlator, self.exported
         own: list[Match] = []
         for match in matches:
@@ -132,7 +137,6 @@ class CorrelationStage:
                     self.export(export(key, match, names))
             if key not in correlator.silent:
                 own.append(match)
-        self.observe(self._audit_time(node, time_ms))
         return own
 
     def take(self, hit: ExportedHit, rule: Rule) -> None:
@@ -154,7 +158,7 @@ class CorrelationStage:
         if time_ms > self._newest:
             self._newest = time_ms
         correlator = self.correlator
-        if correlator.pending or correlator.held:
+        if correlator.busy():  # most events: nothing waits, nothing is held
             limit = self._newest - correlator.horizon_ms
             floor = inflight_floor(self.machine)
             if floor is not None:

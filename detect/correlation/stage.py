@@ -10,7 +10,7 @@ merge (`MERGE`): detect.correlation.placement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
 from detect.core.defaults import HORIZON_MS

@@ -136,7 +136,9 @@ class _Node:
     def __init__(self, name: str | None) -> None:
         self.name = name
         self.inflight: dict[Key, AuditEvent] = {}
-        self.rest: dict[Key, list[object]] = {}  # records after the first, of events in flight
+        # the records after the first, by event (its key would keep the second record's
+        # stamp and serial: one more tuple, text and int per event)
+        self.rest: dict[AuditEvent, list[object]] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: dict[int, None] = {}  # recent_key of completed events, oldest first
         self.watermark = -1
@@ -282,11 +284,11 @@ class Reassembler:
                 self._close(node, key, event, EOE)
                 return
             size = event.size + len(record.line)
-            rest = node.rest.get(key)
+            rest = node.rest.get(event)
             held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
             if held < self._max_records and size <= self._max_bytes:
                 if rest is None:
-                    rest = node.rest[key] = []
+                    rest = node.rest[event] = []
                 first = event.records[0]
                 line, delta = record.line, record.lineno - first.lineno  # small: a cached int
                 rest.extend((line, record.type, record.body_at, delta, record.source))
@@ -297,10 +299,10 @@ class Reassembler:
         self._start(node, key, record)
 
     @staticmethod
-    def _held(node: _Node, key: Key, event: AuditEvent) -> None:
+    def _held(node: _Node, event: AuditEvent) -> None:
         """The records after the first, made again (see `_Node`): the event's node, and its
         stamp and serial (one copy for all its records)."""
-        rest = node.rest.pop(key, None)
+        rest = node.rest.pop(event, None)
         if rest is None:
             return
         records, name, stamp, serial = event.records, node.name, event.stamp, event.serial
@@ -413,7 +415,7 @@ class Reassembler:
 
     def _close(self, node: _Node, key: Key, event: AuditEvent, how: str) -> None:
         del node.inflight[key]
-        self._held(node, key, event)
+        self._held(node, event)
         self._inflight -= 1
         self._remember(node, key)
         heap = self._heap

@@ -130,7 +130,7 @@ class AlertBuilder:
     def rule_part(self, rule: Rule) -> RuleInfo:
         found = self._rules.get(id(rule))
         if found is None:
-            kind = "chain" if CHAIN_KEY in rule.sigma.custom_attributes else "rule"
+            kind = "chain" if CHAIN_KEY in rule.attributes else "rule"
             found = rule_info(rule.id, rule.id, rule, self.catalog, kind)
             self._rules[id(rule)] = found
         return found

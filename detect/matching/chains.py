@@ -162,7 +162,7 @@ def _basename(path: str | None) -> str | None:
 def tree_attributes(rule: Rule, kind: str) -> tuple[Chain | None, str | None]:
     """The rule's `chain:` compiled and its `process_label:` read (None when absent); a
     ChainError, with the YAML path, when either is malformed."""
-    attributes = rule.sigma.custom_attributes
+    attributes = rule.attributes
     chain = compile_chain(attributes[CHAIN_KEY], kind) if CHAIN_KEY in attributes else None
     label = attributes.get(LABEL_KEY)
     if label is not None and (not isinstance(label, str) or not label):

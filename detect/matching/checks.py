@@ -21,18 +21,17 @@ what has an error moves to the set's errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from sigma.correlations import SigmaCorrelationRule
-from sigma.rule import SigmaDetectionItem, SigmaRule
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detect.attack.lint import rule_tag_problems
-from detect.attack.tags import ERROR, WARNING
+from detect.attack.tags import ERROR, WARNING, TagProblem
 from detect.core.errors import Location
 from detect.matching.chains import CHAIN_KEY, ChainError, tree_attributes
 from detect.matching.dispatch import RECORD_VIEW, view_of
@@ -101,23 +100,28 @@ def rule_problems(rule: Rule) -> Iterator[Problem]:
         yield from _category_fields(rule, kind)
     if kind is not None:
         yield from _tree_problems(rule, kind)
-    for tag in rule_tag_problems(rule.tags):
+    for tag in _tag_problems(rule.tags):
         yield Problem(rule.source, tag.severity, f"{tag.tag}: {tag.message}", rule.title)
 
 
+@lru_cache(maxsize=4096)
+def _tag_problems(tags: tuple[str, ...]) -> tuple[TagProblem, ...]:
+    """The problems of a rule's tags against the shipped catalog, once per set of tags (rules
+    share their tags: thousands of rules have a few hundred sets)."""
+    return tuple(rule_tag_problems(tags))
+
+
 def _record_fields(rule: Rule) -> Iterator[Problem]:
-    for item in detection_items(rule.sigma):
-        field = item.field
-        if field and not record_view_field(field):
+    for field in rule.fields:
+        if not record_view_field(field):
             message = f"field {field!r} is not an audit field nor an interpreted name"
             yield Problem(_field_location(rule, field), WARNING, message, rule.title)
 
 
 def _category_fields(rule: Rule, category: str) -> Iterator[Problem]:
     allowed = set(field_mapping(rule.logsource.product, category).values())
-    for item in detection_items(rule.sigma):
-        field = item.field
-        if field and field not in allowed:  # mapped names are internal; the rest never match
+    for field in rule.fields:
+        if field not in allowed:  # mapped names are internal; the rest never match
             message = f"field {field!r} is not produced by category {category} ({MAPPING_FILE})"
             yield Problem(_field_location(rule, field), ERROR, message, rule.title)
 
@@ -130,7 +134,7 @@ def _tree_problems(rule: Rule, kind: str) -> Iterator[Problem]:
         yield Problem(path_location(rule.source, error.path), ERROR, str(error), rule.title)
         return
     if chain is not None:
-        yield from _chain_fields(rule, kind, rule.sigma.custom_attributes[CHAIN_KEY])
+        yield from _chain_fields(rule, kind, rule.attributes[CHAIN_KEY])
 
 
 def _chain_fields(rule: Rule, category: str, steps: list[dict[str, Any]]) -> Iterator[Problem]:
@@ -149,19 +153,6 @@ def _chain_fields(rule: Rule, category: str, steps: list[dict[str, Any]]) -> Ite
                 message = f"field {name!r} is not produced by category {category} ({MAPPING_FILE})"
                 where = path_location(rule.source, path)
                 yield Problem(where, ERROR, f"chain.{index}: {message}", rule.title)
-
-
-def detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:
-    for detection in rule.detection.detections.values():
-        yield from _items(detection.detection_items)
-
-
-def _items(items: Iterable[object]) -> Iterator[SigmaDetectionItem]:
-    for item in items:
-        if isinstance(item, SigmaDetectionItem):
-            yield item
-        else:
-            yield from _items(getattr(item, "detection_items", ()))
 
 
 # -- correlations ----------------------------------------------------------------------------

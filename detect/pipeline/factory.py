@@ -27,9 +27,10 @@ from detect.outputs.summary import RunSummary
 from detect.pipeline.scan import AlertSink, Scan, scan_extra
 from detect.proctree.settings import TreeSettings, load_settings
 from detect.proctree.tree import ProcessTree
+from detect.sigma.compiled import default_compiled_cache
 from detect.sigma.correlation.hit import Result
 from detect.sigma.correlation.window import Limits as CorrelationLimits
-from detect.sigma.load import load_detections
+from detect.sigma.load import drop_duplicate_rules, load_detections
 from detect.sigma.model import RuleSet
 from detect.sources.files import Line, SourceStats, iter_lines
 from detect.triage.stage import IncidentSink, TriageSettings, TriageStage
@@ -89,8 +90,11 @@ def _freeze_once(what: str) -> None:
 def load_checked(paths: Iterable[str | Path], *, default: bool = True) -> RuleSet:
     """`load_detections` with the checks a rule must pass to run (detect.matching.checks, as
     `detect validate` applies them): a rule or correlation with an error is skipped, with its
-    `file:line` and reason in the set's errors."""
-    return strict(load_detections(paths, default=default))
+    `file:line` and reason in the set's errors; then of the rules of one id, the first that
+    passed (a broken copy claims no id). Compiled rules come from the cache of compiled
+    rules where it holds them (detect.sigma.compiled)."""
+    loaded = load_detections(paths, default=default, reuse=default_compiled_cache(), dedupe=False)
+    return drop_duplicate_rules(strict(loaded))
 
 
 def build_engine(rules: RuleSet, settings: PipelineSettings = DEFAULTS) -> Engine:

@@ -25,6 +25,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +41,10 @@ FOLDER: Final = "yaml"
 PARSING_MODULES: Final = ("documents.py", "cache.py")  # beside this one: their source is keyed
 SCALARS: Final = (str, int, float, bool)
 DATES: Final = {"date": datetime.date, "datetime": datetime.datetime}
+DAY_SECONDS: Final = 24 * 3600
+UNUSED_DAYS: Final = 30  # an entry not used for this long is removed
+MAX_BYTES: Final = 256 * 1024 * 1024  # past this, the least recently used entries go
+PRUNED_STAMP: Final = ".pruned"  # `.pruned-<folder>` beside a folder: its last pruning
 
 
 def cache_root() -> Path | None:
@@ -53,16 +58,121 @@ def cache_root() -> Path | None:
         return None
 
 
-class ParseCache:
-    """Parsed rule files by content, in `folder` (None: no cache, every file is parsed)."""
+class Store:
+    """Entries by key in `folder` (None: nothing stored): files of text, written whole (a
+    temporary file renamed), 0600 in a 0700 folder, and pruned (`prune`): an entry not used for
+    `UNUSED_DAYS` days goes, then the least recently used while the folder holds more than
+    `MAX_BYTES`. A hit marks its entry used (its time, at most once a day)."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self._usable: bool | None = None  # checked on first use
 
+    def ready(self) -> bool:
+        if self._usable is None:
+            self._usable = self.folder is not None and _private_folder(self.folder)
+            if self._usable:
+                self._prune_daily()
+        return self._usable
+
+    def path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{key}.json"
+
+    def read(self, key: str) -> bytes | None:
+        path = self.path(key)
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+                used = os.fstat(handle.fileno()).st_mtime
+        except OSError:
+            return None
+        if time.time() - used > DAY_SECONDS:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # in use: not pruned
+        return raw
+
+    def write(self, key: str, entry: str) -> None:
+        assert self.folder is not None
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".partial")  # 0600
+        except OSError:
+            self._usable = False  # read-only home: stop trying
+            return
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(entry)
+            os.replace(temporary, self.path(key))
+        except OSError:
+            self._usable = False  # full disk: stop trying
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def _prune_daily(self) -> None:
+        assert self.folder is not None
+        stamp = self.folder.parent / f"{PRUNED_STAMP}-{self.folder.name}"
+        try:
+            if time.time() - stamp.stat().st_mtime < DAY_SECONDS:
+                return
+        except OSError:
+            pass
+        prune(self.folder)
+        with contextlib.suppress(OSError):
+            stamp.touch(mode=0o600)
+            os.utime(stamp)
+
+
+def prune(folder: Path, now: float | None = None, max_bytes: int | None = None) -> int:
+    """Remove the entries of `folder` not used for UNUSED_DAYS days, then the least recently
+    used while the rest hold more than `max_bytes` (MAX_BYTES); left-over temporary files of
+    an hour ago go too. How many files were removed."""
+    now = time.time() if now is None else now
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    entries: list[tuple[float, int, Path]] = []
+    removed = 0
+    try:
+        listing = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for item in listing:
+        try:
+            info = item.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        name = item.name
+        stale = name.endswith(".json") and now - info.st_mtime > UNUSED_DAYS * DAY_SECONDS
+        stale = stale or (name.endswith(".partial") and now - info.st_mtime > 3600)
+        if stale:
+            removed += _remove(Path(item.path))
+        elif name.endswith(".json"):
+            entries.append((info.st_mtime, info.st_size, Path(item.path)))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        removed += _remove(path)
+        total -= size
+    return removed
+
+
+def _remove(path: Path) -> int:
+    try:
+        path.unlink()
+    except OSError:
+        return 0
+    return 1
+
+
+class ParseCache:
+    """Parsed rule files by content, in `folder` (None: no cache, every file is parsed)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.store = Store(folder)
+
     def documents(self, text: str) -> tuple[list[Document], YamlProblem | None]:
         """`read_documents(text)`, from the cache when the file was parsed before."""
-        if not self._ready():
+        if not self.store.ready():
             return read_documents(text)
         key = entry_key(text)
         found = self._read(key, text)
@@ -72,43 +182,17 @@ class ParseCache:
         if problem is None:
             entry = encode_entry(key, documents)
             if entry is not None:
-                self._write(key, entry)
+                self.store.write(key, entry)
         return documents, problem
 
-    def _ready(self) -> bool:
-        if self._usable is None:
-            self._usable = self.folder is not None and _private_folder(self.folder)
-        return self._usable
-
-    def _path(self, key: str) -> Path:
-        assert self.folder is not None
-        return self.folder / f"{key}.json"
-
     def _read(self, key: str, text: str) -> list[Document] | None:
-        try:
-            raw = self._path(key).read_bytes()
-        except OSError:
+        raw = self.store.read(key)
+        if raw is None:
             return None
         try:
             return decode_entry(key, json.loads(raw), text)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return None  # corrupt: parsed again and written over
-
-    def _write(self, key: str, entry: str) -> None:
-        assert self.folder is not None
-        try:
-            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".partial")
-        except OSError:
-            self._usable = False  # read-only home: stop trying
-            return
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(entry)
-            os.replace(temporary, self._path(key))
-        except OSError:
-            self._usable = False  # full disk: stop trying
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
 
 def _private_folder(folder: Path) -> bool:
@@ -159,7 +243,7 @@ def encode_entry(key: str, documents: list[Document]) -> str | None:
     items = []
     for document in documents:
         dates: list[list[Any]] = []
-        if not _exact(document.data, [], dates):
+        if not exact(document.data, [], dates):
             return None
         data = json.dumps(document.data, default=_no_date, allow_nan=True)
         items.append({"line": document.line, "data": data, "dates": dates})
@@ -170,16 +254,16 @@ def _no_date(value: object) -> None:
     return None  # a date or time: recorded in `dates` and put back on reading
 
 
-def _exact(value: Any, path: list[Any], dates: list[list[Any]]) -> bool:
+def exact(value: Any, path: list[Any], dates: list[list[Any]]) -> bool:
     """Whether JSON gives `value` back as it is; dates and times are noted in `dates`."""
     kind = type(value)
     if value is None or kind in SCALARS:
         return True
     if kind is list:
-        return all(_exact(item, [*path, at], dates) for at, item in enumerate(value))
+        return all(exact(item, [*path, at], dates) for at, item in enumerate(value))
     if kind is dict:
         return all(
-            type(name) is str and _exact(item, [*path, name], dates) for name, item in value.items()
+            type(name) is str and exact(item, [*path, name], dates) for name, item in value.items()
         )
     for name, date_type in DATES.items():
         if kind is date_type:

@@ -14,7 +14,7 @@ line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,9 @@ MAX_DEPTH = 64
 
 Placeholders = Mapping[str, Sequence[str]]
 YamlPath = tuple[str, ...]
+# A compiled condition as plain data: `[kind, ...]` lists (see BUILDERS), JSON as it is.
+Recipe = list[Any]
+MANY, ONE = 0, 1  # the wildcards `*` and `?` in a recipe's patterns
 
 
 @dataclass(frozen=True, eq=True)
@@ -110,10 +113,19 @@ class _ValueProblem(Exception):
 
 def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> Rule:
     """Compile `rule` once into a `Rule` with its matcher; raises CompileError."""
-    plan = compile_condition(rule, placeholders)
+    return compile_with_recipe(rule, placeholders)[0]
+
+
+def compile_with_recipe(
+    rule: SigmaRule, placeholders: Placeholders | None = None
+) -> tuple[Rule, Recipe]:
+    """`compile_rule`, with the recipe the plan was built from (what the cache of compiled
+    rules stores: `rule_from_recipe` builds the same plan from it without pySigma)."""
+    recipe = compile_recipe(rule, placeholders)
+    plan = build_plan(recipe)
     if depth(plan) > MAX_DEPTH:
         raise CompileError(f"the condition nests more than {MAX_DEPTH} levels", CONDITION_PATH)
-    return Rule.from_sigma(rule, plan, predicate(plan))
+    return Rule.from_sigma(rule, plan, predicate(plan), rule_fields(rule)), recipe
 
 
 def depth(node: Node) -> int:
@@ -132,12 +144,20 @@ def depth(node: Node) -> int:
 
 def compile_condition(rule: SigmaRule, placeholders: Placeholders | None = None) -> Node:
     """The compiled condition of `rule` (its conditions OR-ed), or CompileError."""
+    return build_plan(compile_recipe(rule, placeholders))
+
+
+def compile_recipe(rule: SigmaRule, placeholders: Placeholders | None = None) -> Recipe:
+    """The recipe of `rule`'s condition (its conditions OR-ed): plain data (lists, strings,
+    numbers) naming each node and value test to build, in order; or CompileError. Every value
+    test that could fail to build (a regular expression, a CIDR) was tried: building the
+    recipe (`build_plan`) cannot fail."""
     for text in rule.detection.condition:
         if "|" in str(text):
             raise CompileError(AGGREGATION_MESSAGE, CONDITION_PATH)
     compiler = _Compiler(placeholders or {})
     try:
-        return any_of(compiler.node(tree) for tree in _parsed_trees(rule))
+        return ["any", [compiler.node(tree) for tree in _parsed_trees(rule)]]
     except _ValueProblem as problem:
         raise CompileError(problem.reason, locate_value(rule, problem.value)) from None
 
@@ -158,52 +178,80 @@ def sigma_reason(error: SigmaError) -> str:
     return str(error.args[0]) if error.args else type(error).__name__
 
 
+def rule_fields(rule: SigmaRule) -> tuple[str, ...]:
+    """The field of each detection item of `rule` that names one, in order (what the checks
+    read: detect.matching.checks)."""
+    return tuple(item.field for item in detection_items(rule) if item.field)
+
+
+def detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:
+    for detection in rule.detection.detections.values():
+        yield from _items(detection.detection_items)
+
+
+def _items(items: Iterable[object]) -> Iterator[SigmaDetectionItem]:
+    for item in items:
+        if isinstance(item, SigmaDetectionItem):
+            yield item
+        else:
+            yield from _items(getattr(item, "detection_items", ()))
+
+
 class _Compiler:
-    """Walks one pySigma condition tree into nodes."""
+    """Walks one pySigma condition tree into a recipe."""
 
     def __init__(self, placeholders: Placeholders) -> None:
         self.placeholders = placeholders
 
-    def node(self, tree: Any) -> Node:
+    def node(self, tree: Any) -> Recipe:
         handler = CONDITIONS.get(type(tree))
         if handler is None:
             raise CompileError(f"unsupported condition element {type(tree).__name__}")
         return handler(self, tree)
 
-    def all(self, tree: Any) -> Node:
-        return all_of(self.node(arg) for arg in tree.args)
+    def all(self, tree: Any) -> Recipe:
+        return ["all", [self.node(arg) for arg in tree.args]]
 
-    def any(self, tree: Any) -> Node:
-        return any_of(self.node(arg) for arg in tree.args)
+    def any(self, tree: Any) -> Recipe:
+        return ["any", [self.node(arg) for arg in tree.args]]
 
-    def negate(self, tree: Any) -> Node:
-        return negation(self.node(tree.args[0]))
+    def negate(self, tree: Any) -> Recipe:
+        return ["not", self.node(tree.args[0])]
 
-    def field_value(self, tree: Any) -> Node:
+    def field_value(self, tree: Any) -> Recipe:
         return self.value(tree.field, tree.value)
 
-    def keyword(self, tree: Any) -> Node:
+    def keyword(self, tree: Any) -> Recipe:
         return self.value(None, tree.value)
 
-    def value(self, field: str | None, value: SigmaType) -> Node:
+    def value(self, field: str | None, value: SigmaType) -> Recipe:
         handler = VALUES.get(type(value))
         if handler is None:
             raise _ValueProblem(_unsupported(value), value)
         return handler(self, field, value)
 
-    def string(self, field: str | None, value: Any) -> Node:
+    def string(self, field: str | None, value: Any) -> Recipe:
         cased = isinstance(value, SigmaCasedString)
         variants = self.expand(value, value, False) if value.contains_placeholder() else [value]
         patterns = [_pattern(variant) for variant in variants]
         if field is None:  # keywords are full-text: they match anywhere in a value
             patterns = [_anywhere(pattern) for pattern in patterns]
-        return any_of(_leaf(field, string_spec(pattern, cased)) for pattern in patterns)
+        return ["any", [["str", field, _stored(pattern), cased] for pattern in patterns]]
 
-    def regex(self, field: str | None, value: Any) -> Node:
+    def regex(self, field: str | None, value: Any) -> Recipe:
         regexp: SigmaString = value.regexp
         variants = self.expand(regexp, value, True) if regexp.contains_placeholder() else [regexp]
-        bodies = [variant.to_plain(regex=True) for variant in variants]
-        return any_of(_leaf(field, _regex_spec(body, value)) for body in bodies)
+        flags = "".join(sorted(REGEX_FLAGS[flag] for flag in value.flags))
+        leaves: list[Recipe] = []
+        for variant in variants:
+            body = variant.to_plain(regex=True)
+            pattern = f"(?{flags}){body}" if flags else body
+            try:
+                searcher(pattern)  # compiled (and cached) now: a bad one is this rule's error
+            except RegexError as error:
+                raise _ValueProblem(str(error), value) from None
+            leaves.append(["re", field, pattern])
+        return ["any", leaves]
 
     def expand(self, text: SigmaString, value: SigmaType, regex: bool) -> list[SigmaString]:
         """Resolve `%name%` placeholders (the `expand` modifier) from the configured values.
@@ -224,42 +272,39 @@ class _Compiler:
         except SigmaError as error:
             raise _ValueProblem(sigma_reason(error), value) from None
 
-    def number(self, field: str | None, value: Any) -> Node:
+    def number(self, field: str | None, value: Any) -> Recipe:
         if field is None:
-            return KeywordTest(string_spec([Wild.MANY, str(value.number), Wild.MANY], False))
-        return _leaf(field, number_spec(value.number))
+            return ["str", None, [MANY, str(value.number), MANY], False]
+        return ["num", field, value.number]
 
-    def boolean(self, field: str | None, value: Any) -> Node:
+    def boolean(self, field: str | None, value: Any) -> Recipe:
         text = "true" if value.boolean else "false"
         if field is None:
-            return KeywordTest(string_spec([Wild.MANY, text, Wild.MANY], False))
-        return _leaf(field, build_spec("eq", (text,)))
+            return ["str", None, [MANY, text, MANY], False]
+        return ["eq", field, text]
 
-    def cidr(self, field: str | None, value: Any) -> Node:
+    def cidr(self, field: str | None, value: Any) -> Recipe:
         try:
-            return _leaf(field, cidr_spec(value.cidr))
+            cidr_spec(value.cidr)  # a bad one is this rule's error, found now
         except ValueError as error:
             raise _ValueProblem(f"invalid CIDR {value.cidr!r}: {error}", value) from None
+        return ["cidr", field, value.cidr]
 
-    def compare(self, field: str | None, value: Any) -> Node:
-        return _leaf(field, compare_spec(value.op.name, value.number.number))
+    def compare(self, field: str | None, value: Any) -> Recipe:
+        return ["cmp", field, value.op.name, value.number.number]
 
-    def null(self, field: str | None, value: Any) -> Node:
-        return null_test(_bound(field, value, "null"))
+    def null(self, field: str | None, value: Any) -> Recipe:
+        return ["null", _bound(field, value, "null")]
 
-    def exists(self, field: str | None, value: Any) -> Node:
-        return exists_test(_bound(field, value, "exists"), bool(value.exists))
+    def exists(self, field: str | None, value: Any) -> Recipe:
+        return ["exists", _bound(field, value, "exists"), bool(value.exists)]
 
-    def fieldref(self, field: str | None, value: Any) -> Node:
+    def fieldref(self, field: str | None, value: Any) -> Recipe:
         bound = _bound(field, value, "fieldref")
-        return fieldref_test(bound, value.field, value.starts_with, value.ends_with)
+        return ["ref", bound, value.field, bool(value.starts_with), bool(value.ends_with)]
 
-    def expansion(self, field: str | None, value: Any) -> Node:
-        return any_of(self.value(field, item) for item in value.values)
-
-
-def _leaf(field: str | None, spec: ValueSpec) -> Node:
-    return KeywordTest(spec) if field is None else FieldTest(field, spec)
+    def expansion(self, field: str | None, value: Any) -> Recipe:
+        return ["any", [self.value(field, item) for item in value.values]]
 
 
 def _bound(field: str | None, value: SigmaType, what: str) -> str:
@@ -284,24 +329,93 @@ def _anywhere(pattern: Pattern) -> Pattern:
     return [Wild.MANY, *pattern, Wild.MANY]
 
 
-def _regex_spec(body: str, value: SigmaRegularExpression) -> ValueSpec:
-    flags = "".join(sorted(REGEX_FLAGS[flag] for flag in value.flags))
-    pattern = f"(?{flags}){body}" if flags else body
-    try:
-        search = searcher(pattern)
-    except RegexError as error:
-        raise _ValueProblem(str(error), value) from None
-
-    def test(v: object) -> bool:
-        return search(v if type(v) is str else str(v))
-
-    return ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))})
+def _stored(pattern: Pattern) -> list[str | int]:
+    """A pattern as a recipe holds it: text as it is, wildcards as numbers (MANY, ONE)."""
+    return [part if isinstance(part, str) else STORED_WILDCARDS[part] for part in pattern]
 
 
 def _unsupported(value: SigmaType) -> str:
     if isinstance(value, SigmaNumber):  # the timestamp-part modifiers produce a subclass
         return "timestamp part modifiers (minute, hour, day, week, month, year) are not supported"
     return f"values of type {type(value).__name__} are not supported"
+
+
+# --- building a recipe --------------------------------------------------------------------
+
+
+def build_plan(recipe: Recipe) -> Node:
+    """The compiled condition a recipe names (from `compile_recipe`, or read back from the
+    cache of compiled rules); raises ValueError and co. on anything else."""
+    return BUILDERS[recipe[0]](recipe)
+
+
+def _build_all(recipe: Recipe) -> Node:
+    return all_of(build_plan(child) for child in recipe[1])
+
+
+def _build_any(recipe: Recipe) -> Node:
+    return any_of(build_plan(child) for child in recipe[1])
+
+
+def _build_not(recipe: Recipe) -> Node:
+    return negation(build_plan(recipe[1]))
+
+
+def _build_string(recipe: Recipe) -> Node:
+    _, field, stored, cased = recipe
+    pattern: Pattern = [part if type(part) is str else LOADED_WILDCARDS[part] for part in stored]
+    return _leaf(field, string_spec(pattern, bool(cased)))
+
+
+def _build_regex(recipe: Recipe) -> Node:
+    _, field, pattern = recipe
+    search = searcher(pattern)
+
+    def test(v: object) -> bool:
+        return search(v if type(v) is str else str(v))
+
+    return _leaf(field, ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))}))
+
+
+def _build_number(recipe: Recipe) -> Node:
+    _, field, number = recipe
+    if type(number) not in (int, float):
+        raise ValueError("not a number")
+    return _leaf(field, number_spec(number))
+
+
+def _build_equal(recipe: Recipe) -> Node:
+    return _leaf(recipe[1], build_spec("eq", (str(recipe[2]),)))
+
+
+def _build_cidr(recipe: Recipe) -> Node:
+    return _leaf(recipe[1], cidr_spec(recipe[2]))
+
+
+def _build_compare(recipe: Recipe) -> Node:
+    _, field, operator, number = recipe
+    return _leaf(field, compare_spec(str(operator), number))
+
+
+def _build_null(recipe: Recipe) -> Node:
+    return null_test(str(recipe[1]))
+
+
+def _build_exists(recipe: Recipe) -> Node:
+    return exists_test(str(recipe[1]), bool(recipe[2]))
+
+
+def _build_fieldref(recipe: Recipe) -> Node:
+    _, field, other, starts, ends = recipe
+    return fieldref_test(str(field), str(other), bool(starts), bool(ends))
+
+
+def _leaf(field: str | None, spec: ValueSpec) -> Node:
+    if field is None:
+        return KeywordTest(spec)
+    if type(field) is not str:
+        raise ValueError("not a field name")
+    return FieldTest(field, spec)
 
 
 # --- locating a value in the rule ---------------------------------------------------------
@@ -342,7 +456,7 @@ def _holds(candidate: SigmaType, value: SigmaType) -> bool:
 
 # --- registries ---------------------------------------------------------------------------
 
-CONDITIONS: dict[type, Callable[[_Compiler, Any], Node]] = {
+CONDITIONS: dict[type, Callable[[_Compiler, Any], Recipe]] = {
     ConditionAND: _Compiler.all,
     ConditionOR: _Compiler.any,
     ConditionNOT: _Compiler.negate,
@@ -350,7 +464,7 @@ CONDITIONS: dict[type, Callable[[_Compiler, Any], Node]] = {
     ConditionValueExpression: _Compiler.keyword,
 }
 
-VALUES: dict[type, Callable[[_Compiler, str | None, Any], Node]] = {
+VALUES: dict[type, Callable[[_Compiler, str | None, Any], Recipe]] = {
     SigmaString: _Compiler.string,
     SigmaCasedString: _Compiler.string,
     SigmaRegularExpression: _Compiler.regex,
@@ -365,6 +479,23 @@ VALUES: dict[type, Callable[[_Compiler, str | None, Any], Node]] = {
 }
 
 WILDCARDS = {SpecialChars.WILDCARD_MULTI: Wild.MANY, SpecialChars.WILDCARD_SINGLE: Wild.ONE}
+STORED_WILDCARDS = {Wild.MANY: MANY, Wild.ONE: ONE}
+LOADED_WILDCARDS = {MANY: Wild.MANY, ONE: Wild.ONE}
+
+BUILDERS: dict[str, Callable[[Recipe], Node]] = {
+    "all": _build_all,
+    "any": _build_any,
+    "not": _build_not,
+    "str": _build_string,
+    "re": _build_regex,
+    "num": _build_number,
+    "eq": _build_equal,
+    "cidr": _build_cidr,
+    "cmp": _build_compare,
+    "null": _build_null,
+    "exists": _build_exists,
+    "ref": _build_fieldref,
+}
 
 REGEX_FLAGS = {
     SigmaRegularExpressionFlag.IGNORECASE: "i",

@@ -20,9 +20,11 @@ applied by the pipeline's loading). Documents are:
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +34,18 @@ from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
-from detect.core.errors import Location
+from detect.core.errors import DetectError, Location
 from detect.core.resources import ROOT
 from detect.sigma.cache import default_cache
 from detect.sigma.compile import (
     CONDITION_PATH,
     CompileError,
     Placeholders,
-    compile_rule,
+    Recipe,
+    compile_with_recipe,
     sigma_reason,
 )
+from detect.sigma.compiled import CORRUPT, CompiledCache, Stored
 from detect.sigma.documents import Document, line_of
 from detect.sigma.locate import error_path
 from detect.sigma.model import Rule, RuleError, RuleSet
@@ -64,6 +68,17 @@ class Parsed:
     item: Loaded
     location: Location
     document: Document | None
+    index: int | None = None  # the document's position in its file (None: a collection)
+    compiled: tuple[int, Rule, Recipe] | None = None  # what the cache stores, once compiled
+
+    @property
+    def key(self) -> tuple[type, str] | None:
+        item_id = self.item.id
+        return None if item_id is None else (type(self.item), str(item_id))
+
+    @property
+    def title(self) -> str:
+        return _item_title(self.item)
 
     def line(self, path: Sequence[str]) -> int:
         if self.document is None or not path:
@@ -76,28 +91,143 @@ def load_rules(
     *,
     placeholders: Placeholders | None = None,
     prepare: Prepare | None = None,
+    reuse: CompiledCache | None = None,
+    dedupe: bool = True,
 ) -> RuleSet:
     """Load and compile every rule under `paths` (files or folders).
 
     `placeholders` resolves the `expand` modifier (`%name%` -> values); `prepare` runs on
     each rule after filters and before compiling (e.g. a pySigma processing pipeline).
+    `reuse`: a cache of compiled rules (compiled.py) to read them from and store them in; the
+    caller vouches that `prepare` is the one its entries are keyed by (pipeline.prepare).
+    `dedupe` off: rules of one id all load (the caller keeps the first that passes its
+    checks: `drop_duplicate_rules`); correlations and filters are deduplicated here always.
     """
     result = RuleSet()
+    reuse = reuse if placeholders is None else None
     with collector_paused():
-        parsed: list[Parsed] = []
-        for path in find_rule_files(paths, result.errors):
-            parsed.extend(read_rule_file(path, result.errors))
-        parsed = drop_duplicates(parsed, result.warnings)
+        found = find_rule_files(paths, result.errors)
+        files = [_load_file(path, reuse, result.errors) for path in found]
+        entries = _entries(files, result.errors)
+        entries = drop_duplicates(entries, result.warnings, rules=dedupe)
+        parsed = [entry for entry in entries if isinstance(entry, Parsed)]
         rules = [entry for entry in parsed if isinstance(entry.item, SigmaRule)]
         filters = [entry for entry in parsed if isinstance(entry.item, SigmaFilter)]
         result.correlations = [e.item for e in parsed if isinstance(e.item, SigmaCorrelationRule)]
         apply_filters(filters, rules, result.errors)
-        for entry in rules:
-            rule = compile_entry(entry, placeholders, prepare, result.errors)
-            if rule is not None:
-                result.rules.append(rule)
+        for entry in entries:
+            if isinstance(entry, Hit) or isinstance(entry.item, SigmaRule):
+                rule = _rule_of(entry, placeholders, prepare, result.errors)
+                if rule is not None:
+                    result.rules.append(rule)
+        if reuse is not None and not filters:
+            for loaded in files:
+                loaded.store(reuse)
     result.errors.sort(key=lambda error: (error.location.source, error.location.line))
     return result
+
+
+def _entries(files: list[_File], errors: list[RuleError]) -> list[Entry]:
+    """The files' documents, in order; with a filter among them, every one parsed (a filter
+    changes the rules it applies to: what the cache holds is the rule unfiltered)."""
+    entries = [entry for loaded in files for entry in loaded.entries]
+    if any(isinstance(e, Parsed) and isinstance(e.item, SigmaFilter) for e in entries):
+        return [parsed for entry in entries for parsed in _parsed(entry, errors)]
+    return entries
+
+
+@dataclass
+class Hit:
+    """A rule read back from the cache of compiled rules: its file, not parsed."""
+
+    path: Path
+    text: str
+    stored: Stored
+
+    @property
+    def location(self) -> Location:
+        return Location(str(self.path), self.stored.line)
+
+    @property
+    def key(self) -> tuple[type, str] | None:
+        rule_id = self.stored.data["id"]
+        return (SigmaRule, rule_id) if rule_id else None
+
+    @property
+    def title(self) -> str:
+        return str(self.stored.data["title"] or self.stored.data["id"])
+
+    def sigma(self, prepare: Prepare | None) -> SigmaRule:
+        """pySigma's rule, as a miss would have made it (filters aside: none were loaded)."""
+        document = default_cache().documents(self.text)[0][self.stored.index]
+        parsed = _parse_document(self.path, document, [], self.stored.index)
+        if parsed is None or not isinstance(parsed.item, SigmaRule):
+            raise RuleCacheError(f"{self.path}: no longer parses as it did")
+        return parsed.item if prepare is None else prepare(parsed.item)
+
+
+Entry = Parsed | Hit
+
+
+class RuleCacheError(DetectError):
+    """pySigma's rule of a cached rule could not be made again (cannot happen unless pySigma
+    changed under a running process)."""
+
+
+@dataclass
+class _File:
+    """One rule file's entries, and, for a file the cache may hold, what compiled from it."""
+
+    text: str
+    entries: list[Parsed | Hit]
+    storable: bool = False  # every document a rule, no error: store it once all compile
+
+    def store(self, reuse: CompiledCache) -> None:
+        if not self.storable:
+            return
+        compiled = [entry.compiled for entry in self.entries if isinstance(entry, Parsed)]
+        if all(item is not None for item in compiled) and len(compiled) == len(self.entries):
+            reuse.put(self.text, [item for item in compiled if item is not None])
+
+
+def _load_file(path: Path, reuse: CompiledCache | None, errors: list[RuleError]) -> _File:
+    text = _read_text(path, errors)
+    if text is None:
+        return _File("", [])
+    found = reuse.rules(text) if reuse is not None else None
+    if found is not None:
+        return _File(text, [Hit(path, text, stored) for stored in found])
+    before = len(errors)
+    parsed = parse_text(path, text, errors)
+    storable = reuse is not None and len(errors) == before and bool(parsed)
+    storable = storable and all(
+        isinstance(entry.item, SigmaRule) and entry.index is not None for entry in parsed
+    )
+    return _File(text, list(parsed), storable)
+
+
+def _parsed(entry: Parsed | Hit, errors: list[RuleError]) -> list[Parsed]:
+    """`entry` as parsing gives it (a hit parsed after all: filters change rules)."""
+    if isinstance(entry, Parsed):
+        return [entry]
+    document = default_cache().documents(entry.text)[0][entry.stored.index]
+    parsed = _parse_document(entry.path, document, errors, entry.stored.index)
+    return [] if parsed is None else [parsed]
+
+
+def _rule_of(
+    entry: Parsed | Hit,
+    placeholders: Placeholders | None,
+    prepare: Prepare | None,
+    errors: list[RuleError],
+) -> Rule | None:
+    if isinstance(entry, Parsed):
+        return compile_entry(entry, placeholders, prepare, errors)
+    try:
+        return entry.stored.rule(entry.path, partial(entry.sigma, prepare))
+    except CORRUPT:  # altered in a way the digest missed: compiled from the file instead
+        parsed = _parsed(entry, errors)
+        return compile_entry(parsed[0], placeholders, prepare, errors) if parsed else None
 
 
 @contextmanager
@@ -129,34 +259,68 @@ def find_rule_files(paths: Iterable[str | Path], errors: list[RuleError]) -> lis
             found.append(path)
         else:
             errors.append(RuleError("no such file or directory", Location(str(path))))
-    seen: set[Path] = set()
+    seen: set[tuple[int, int] | Path] = set()
     unique = []
     for path in found:
-        real = path.resolve()
-        if real not in seen:
-            seen.add(real)
+        identity = _identity(path)
+        if identity not in seen:
+            seen.add(identity)
             unique.append(path)
     return unique
 
 
-def drop_duplicates(parsed: list[Parsed], warnings: list[RuleError]) -> list[Parsed]:
-    """The first rule, correlation or filter of each id; each later one is left out with a
-    warning naming both places (ids are unique in Sigma: two files claim one rule)."""
-    first: dict[tuple[type, str], Parsed] = {}
-    kept: list[Parsed] = []
-    for entry in parsed:
-        item_id = entry.item.id
-        if item_id is None:
+def _identity(path: Path) -> tuple[int, int] | Path:
+    """What tells files apart: device and inode (a link, or a path given twice, is one file;
+    a stat costs less than resolving every part of the path), else the resolved path."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return path.resolve()
+    return (info.st_dev, info.st_ino)
+
+
+def drop_duplicates(
+    entries: list[Entry], warnings: list[RuleError], *, rules: bool = True
+) -> list[Entry]:
+    """The first rule (unless `rules` is off), correlation or filter of each id; each later one
+    is left out with a warning naming both places (ids are unique in Sigma: two files claim
+    one rule)."""
+    first: dict[tuple[type, str], Entry] = {}
+    kept: list[Entry] = []
+    for entry in entries:
+        key = entry.key
+        if key is None or (not rules and key[0] is SigmaRule):
             kept.append(entry)
             continue
-        key = (type(entry.item), str(item_id))
         earlier = first.setdefault(key, entry)
         if earlier is entry:
             kept.append(entry)
             continue
-        reason = f"id {item_id} is already loaded from {earlier.location}: this copy is skipped"
-        warnings.append(RuleError(reason, entry.location, _item_title(entry.item)))
+        warnings.append(_duplicate(key[1], earlier.location, entry.location, entry.title))
     return kept
+
+
+def drop_duplicate_rules(rules: RuleSet) -> RuleSet:
+    """`rules` with the first rule of each id, each later one left out with a warning naming
+    both places (after the checks: a rule that fails them claims no id)."""
+    first: dict[str, Rule] = {}
+    kept: list[Rule] = []
+    warnings = list(rules.warnings)
+    for rule in rules.rules:
+        earlier = first.setdefault(rule.id, rule) if rule.id else rule
+        if earlier is rule:
+            kept.append(rule)
+        else:
+            warnings.append(_duplicate(rule.id, earlier.source, rule.source, rule.title or rule.id))
+    if len(kept) == len(rules.rules):
+        return rules
+    warnings.sort(key=lambda warning: (warning.location.source, warning.location.line))
+    return replace(rules, rules=kept, warnings=warnings)
+
+
+def _duplicate(item_id: str, earlier: Location, later: Location, title: str) -> RuleError:
+    reason = f"id {item_id} is already loaded from {earlier}: this copy is skipped"
+    return RuleError(reason, later, title)
 
 
 def _item_title(item: Loaded) -> str:
@@ -166,14 +330,21 @@ def _item_title(item: Loaded) -> str:
 def read_rule_file(path: Path, errors: list[RuleError]) -> list[Parsed]:
     """The documents of one file that pySigma parsed; the others are added to `errors`."""
     text = _read_text(path, errors)
-    if text is None:
-        return []
+    return [] if text is None else parse_text(path, text, errors)
+
+
+def parse_text(path: Path, text: str, errors: list[RuleError]) -> list[Parsed]:
+    """The documents of a file's text that pySigma parsed; the others are added to `errors`."""
     documents, problem = default_cache().documents(text)
     if problem is not None:
         errors.append(RuleError(problem.reason, Location(str(path), problem.line)))
     if any(isinstance(doc.data, dict) and "action" in doc.data for doc in documents):
         return _parse_collection(path, documents, errors)
-    parsed = (_parse_document(path, doc, errors) for doc in documents if doc.data is not None)
+    parsed = (
+        _parse_document(path, doc, errors, at)
+        for at, doc in enumerate(documents)
+        if doc.data is not None
+    )
     return [entry for entry in parsed if entry is not None]
 
 
@@ -191,7 +362,9 @@ def _read_text(path: Path, errors: list[RuleError]) -> str | None:
     return None
 
 
-def _parse_document(path: Path, document: Document, errors: list[RuleError]) -> Parsed | None:
+def _parse_document(
+    path: Path, document: Document, errors: list[RuleError], index: int | None = None
+) -> Parsed | None:
     location = Location(str(path), document.line)
     title = _title(document.data)
     if not isinstance(document.data, dict):
@@ -207,7 +380,7 @@ def _parse_document(path: Path, document: Document, errors: list[RuleError]) -> 
     items: list[Loaded] = [*collection.rules, *collection.filters]
     if collection.errors or not items:
         return None
-    return Parsed(items[0], location, document)
+    return Parsed(items[0], location, document, index)
 
 
 def _parse_collection(
@@ -295,7 +468,10 @@ def compile_entry(
     try:
         if prepare is not None:
             sigma_rule = prepare(sigma_rule)
-        return compile_rule(sigma_rule, placeholders)
+        rule, recipe = compile_with_recipe(sigma_rule, placeholders)
+        if entry.index is not None:
+            entry.compiled = (entry.index, rule, recipe)
+        return rule
     except CompileError as error:
         where = Location(entry.location.source, entry.line(error.path))
         errors.append(RuleError(error.reason, where, title))
@@ -310,8 +486,15 @@ def compile_entry(
     return None
 
 
-def load_detections(paths: Iterable[str | Path] = (), *, default: bool = True) -> RuleSet:
+def load_detections(
+    paths: Iterable[str | Path] = (),
+    *,
+    default: bool = True,
+    reuse: CompiledCache | None = None,
+    dedupe: bool = True,
+) -> RuleSet:
     """Sigma rules from `paths`, after the shipped detections (DEFAULT_RULES) unless `default`
-    is False; field names mapped onto the views (mappings/sigma)."""
+    is False; field names mapped onto the views (mappings/sigma). `reuse` and `dedupe` as for
+    `load_rules`."""
     chosen = [*([DEFAULT_RULES] if default else []), *paths]
-    return load_rules(chosen, prepare=prepare)
+    return load_rules(chosen, prepare=prepare, reuse=reuse, dedupe=dedupe)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaRuleLocation
@@ -32,13 +34,33 @@ class RuleError(DetectError):
         return f"{where}: {self.reason}"
 
 
+class Origin:
+    """pySigma's rule of a `Rule`: held, or made on first use by `make` (a rule read back from
+    the cache of compiled rules parses its file again only when something asks for it)."""
+
+    __slots__ = ("_make", "_rule")
+
+    def __init__(self, rule: SigmaRule | None, make: Callable[[], SigmaRule] | None = None):
+        self._rule = rule
+        self._make = make
+
+    def rule(self) -> SigmaRule:
+        if self._rule is None:
+            assert self._make is not None
+            self._rule = self._make()
+            self._make = None
+        return self._rule
+
+
 @dataclass(eq=False, slots=True)
 class Rule:
     """A loaded Sigma rule with its compiled matcher.
 
     `match(view)` is the compiled condition; `plan` is the compiled condition tree it was built
-    from (the rule index reads it); `sigma` is pySigma's rule, kept for correlations, audit
-    rule generation and output.
+    from (the rule index reads it); `fields` the field of each detection item, `attributes`
+    the rule's keys that Sigma does not define (`chain:`, `process_label:`...), both as the
+    rule's checks and the engine read them; `sigma` is pySigma's rule, for correlations,
+    validation, audit rule generation (made on first use for a rule from the cache).
     """
 
     id: str
@@ -52,12 +74,20 @@ class Rule:
     falsepositives: tuple[str, ...]
     logsource: LogSource
     source: Location
-    sigma: SigmaRule
+    fields: tuple[str, ...]
+    attributes: dict[str, Any]
+    origin: Origin
     plan: Node
     match: Predicate
 
+    @property
+    def sigma(self) -> SigmaRule:
+        return self.origin.rule()
+
     @classmethod
-    def from_sigma(cls, sigma: SigmaRule, plan: Node, match: Predicate) -> Rule:
+    def from_sigma(
+        cls, sigma: SigmaRule, plan: Node, match: Predicate, fields: tuple[str, ...]
+    ) -> Rule:
         return cls(
             id=str(sigma.id) if sigma.id is not None else "",
             name=sigma.name,
@@ -72,7 +102,9 @@ class Rule:
                 sigma.logsource.product, sigma.logsource.category, sigma.logsource.service
             ),
             source=location_of(sigma.source),
-            sigma=sigma,
+            fields=fields,
+            attributes=sigma.custom_attributes,
+            origin=Origin(sigma),
             plan=plan,
             match=match,
         )

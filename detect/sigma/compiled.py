@@ -1,0 +1,211 @@
+"""A cache of compiled rules, keyed by their file's content: a hit skips YAML and pySigma.
+
+Loading a rule costs about 0.5 ms (pySigma's `from_dicts` builds and checks its objects, we
+compile the condition); 5,000 rules cost seconds at every start. A rule file whose documents
+are all rules that loaded and compiled without error is stored once compiled: each rule's
+metadata, the fields of its detection items and its keys beyond Sigma (what the checks and
+the engine read), and the recipe of its condition (`compile.compile_recipe`: plain data naming
+each node and value test). On a hit the plan is built from the recipe (`compile.build_plan`,
+the same function that builds it on a miss), and pySigma's rule is made from the file's text
+only if something asks for it (`Rule.sigma`: validation, audit rule generation).
+
+An entry is keyed by the SHA-256 of the file's text and of what compiling depends on
+(`FORMAT`, the versions of detect, pySigma, PyYAML and RE2, the source of every module of
+this package, the field mappings `prepare` applies): editing the compiler or a mapping
+invalidates every entry. It lives in `$XDG_CACHE_HOME/detect/rules` beside the YAML cache,
+with the same rules (cache.Store: 0600 files in a 0700 folder of the user's, pruned of what
+was not used for 30 days and down to 256 MB). Entries are not trusted: one that does not
+read back exactly (cut short, altered, another format, of other text) is ignored and written
+again. Files with filters, correlations, `action:` collections or any error are never stored;
+nor is anything when placeholders (`expand`) are configured. `DETECT_NO_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from detect.core.errors import Location
+from detect.sigma.cache import OFF_ENV, Store, cache_root, exact
+from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan, depth
+from detect.sigma.condition import predicate
+from detect.sigma.model import LogSource, Origin, Rule
+from detect.sigma.pipeline import default_paths
+
+FORMAT: Final = 1  # bump when what an entry holds changes
+FOLDER: Final = "rules"
+VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")
+META: Final = ("id", "title", "description")  # strings
+OPTIONAL: Final = ("name", "level", "status")  # strings or null
+LISTS: Final = ("references", "tags", "falsepositives", "fields")  # lists of strings
+# What a corrupt entry can raise while it is read back and built.
+CORRUPT: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A compiled rule as an entry holds it: the rule's document (its position in the file
+    and its first line) and what makes the `Rule` (`rule`)."""
+
+    index: int
+    line: int
+    data: dict[str, Any]
+
+    def rule(self, path: Path, make_sigma: Callable[[], Any]) -> Rule:
+        """The `Rule`, as compiling gave it (raises on an entry not as written)."""
+        data = self.data
+        plan = build_plan(data["recipe"])
+        if depth(plan) > MAX_DEPTH:
+            raise ValueError("too deep")
+        product, category, service = data["logsource"]
+        return Rule(
+            id=data["id"],
+            name=data["name"],
+            title=data["title"],
+            level=data["level"],
+            status=data["status"],
+            description=data["description"],
+            references=tuple(data["references"]),
+            tags=tuple(data["tags"]),
+            falsepositives=tuple(data["falsepositives"]),
+            logsource=LogSource(product, category, service),
+            source=Location(str(path), self.line),
+            fields=tuple(data["fields"]),
+            attributes=data["attributes"],
+            origin=Origin(None, make_sigma),
+            plan=plan,
+            match=predicate(plan),
+        )
+
+
+class CompiledCache:
+    """Compiled rules by their file's content, in `folder` (None: nothing is stored)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.store = Store(folder)
+
+    def rules(self, text: str) -> list[Stored] | None:
+        """The stored rules of a file with this text, or None (not stored, or unusable)."""
+        if not self.store.ready():
+            return None
+        key = entry_key(text)
+        raw = self.store.read(key)
+        if raw is None:
+            return None
+        try:
+            return decode_entry(key, raw)
+        except CORRUPT:
+            return None  # compiled again and written over
+
+    def put(self, text: str, rules: list[tuple[int, Rule, Recipe]]) -> None:
+        """Store a file's compiled rules (document index, rule, recipe), every one of them."""
+        if not rules or not self.store.ready():
+            return
+        key = entry_key(text)
+        entry = encode_entry(key, rules)
+        if entry is not None:
+            self.store.write(key, entry)
+
+
+def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
+    """The entry of a file's rules; None when JSON would not give a rule back exactly."""
+    items = []
+    for index, rule, recipe in rules:
+        data = {
+            "id": rule.id,
+            "name": rule.name,
+            "title": rule.title,
+            "level": rule.level,
+            "status": rule.status,
+            "description": rule.description,
+            "references": list(rule.references),
+            "tags": list(rule.tags),
+            "falsepositives": list(rule.falsepositives),
+            "logsource": [rule.logsource.product, rule.logsource.category, rule.logsource.service],
+            "fields": list(rule.fields),
+            "attributes": rule.attributes,
+            "recipe": recipe,
+        }
+        dates: list[list[Any]] = []
+        if not exact(data, [], dates) or dates:
+            return None
+        items.append({"index": index, "line": rule.source.line, "rule": data})
+    body = json.dumps(items, allow_nan=True)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    return json.dumps({"format": FORMAT, "key": key, "digest": digest, "rules": body})
+
+
+def decode_entry(key: str, raw: bytes) -> list[Stored]:
+    """The rules of an entry (raises ValueError and co. on any entry not as written)."""
+    entry = json.loads(raw)
+    if entry["format"] != FORMAT or entry["key"] != key:
+        raise ValueError("another entry")
+    body = entry["rules"]
+    if hashlib.sha256(body.encode()).hexdigest() != entry["digest"]:
+        raise ValueError("altered")
+    stored = []
+    for item in json.loads(body):
+        index, line, data = item["index"], item["line"], item["rule"]
+        if type(index) is not int or type(line) is not int or not _well_typed(data):
+            raise ValueError("bad entry")
+        stored.append(Stored(index, line, data))
+    if not stored:
+        raise ValueError("empty")
+    return stored
+
+
+def _well_typed(data: dict[str, Any]) -> bool:
+    strings = all(type(data[name]) is str for name in META)
+    optional = all(data[name] is None or type(data[name]) is str for name in OPTIONAL)
+    lists = all(
+        type(data[name]) is list and all(type(item) is str for item in data[name]) for name in LISTS
+    )
+    source = data["logsource"]
+    logsource = type(source) is list and len(source) == 3
+    logsource = logsource and all(part is None or type(part) is str for part in source)
+    shapes = type(data["attributes"]) is dict and type(data["recipe"]) is list
+    return strings and optional and lists and logsource and shapes
+
+
+def entry_key(text: str) -> str:
+    """The SHA-256 of the file's text and of everything compiling it depends on."""
+    digest = hashlib.sha256(_salt())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@cache
+def _salt() -> bytes:
+    """The format, the versions of what compiles, the source of this package's modules (a
+    source checkout changes without a version) and the field mappings."""
+    parts = [str(FORMAT), yaml.__version__]
+    for name in VERSIONED:
+        try:
+            parts.append(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            parts.append("unknown")
+    here = Path(__file__).parent
+    for source in [*sorted(here.glob("*.py")), *default_paths()]:
+        try:
+            parts.append(hashlib.sha256(source.read_bytes()).hexdigest())
+        except OSError:
+            parts.append("?")
+    return "\0".join(parts).encode() + b"\0"
+
+
+@cache
+def default_compiled_cache() -> CompiledCache:
+    """The process's cache of compiled rules (made on first use: nothing at import)."""
+    if os.environ.get(OFF_ENV) == "1":
+        return CompiledCache(None)
+    root = cache_root()
+    return CompiledCache(None if root is None else root / FOLDER)

@@ -1,0 +1,319 @@
+"""The cache of compiled rules (detect/sigma/compiled.py): a hit gives the rules a miss gives,
+without pySigma until asked; entries corrupt, altered or of another compiler are ignored and
+written again; 0600 files in a 0700 folder; pruned; what it must not hold, it does not."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detect.matching.engine import Engine
+from detect.sigma import compiled as compiled_module
+from detect.sigma.cache import prune
+from detect.sigma.compiled import CompiledCache
+from detect.sigma.condition import AllOf, AnyOf, FieldTest, KeywordTest, Negation, Node, ViewTest
+from detect.sigma.load import DEFAULT_RULES, load_detections
+from detect.sigma.model import Rule, RuleSet
+from detect.sigma.values import ValueSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGMA = ROOT.parent / "shared" / "sigma" / "rules" / "linux"
+RULE = """\
+title: Exec under /tmp
+id: 6a0f6c8e-1111-4c1e-9a55-00000000c001
+tags: [attack.execution, attack.t1204.002]
+logsource: {product: linux, category: process_creation}
+detection:
+    selection:
+        Image|startswith: /tmp/
+        CommandLine|re: '(?i)curl .*\\|\\s*sh'
+    filter:
+        User: root
+    condition: selection and not filter
+level: medium
+"""
+FILTER = """\
+title: Not for the build user
+id: 6a0f6c8e-1111-4c1e-9a55-00000000c0f1
+logsource: {product: linux, category: process_creation}
+filter:
+    rules: [6a0f6c8e-1111-4c1e-9a55-00000000c001]
+    selection:
+        User: builder
+    condition: not selection
+"""
+
+
+def _cache(tmp_path: Path) -> CompiledCache:
+    return CompiledCache(tmp_path / "cache" / "detect" / "rules")
+
+
+def _entries(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache" / "detect" / "rules").glob("*.json"))
+
+
+def _load(paths: list[Path], cache: CompiledCache, default: bool = False) -> RuleSet:
+    return load_detections(paths, default=default, reuse=cache)
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def _spec(spec: ValueSpec) -> tuple[Any, ...]:
+    keys = sorted((name, sorted(values)) for name, values in spec.keys.items())
+    return (spec.cost, spec.kind, spec.items, keys)
+
+
+def shape(node: Node) -> tuple[Any, ...]:
+    """What a compiled condition is, closures aside (those are compared by behaviour)."""
+    if isinstance(node, FieldTest):
+        return ("field", node.field, _spec(node.spec))
+    if isinstance(node, KeywordTest):
+        return ("keyword", _spec(node.spec))
+    if isinstance(node, ViewTest):
+        return ("view", node.cost)
+    if isinstance(node, AllOf | AnyOf):
+        return (type(node).__name__, tuple(shape(child) for child in node.children))
+    assert isinstance(node, Negation)
+    return ("not", shape(node.child))
+
+
+def described(rule: Rule) -> tuple[Any, ...]:
+    return (
+        rule.id,
+        rule.name,
+        rule.title,
+        rule.level,
+        rule.status,
+        rule.description,
+        rule.references,
+        rule.tags,
+        rule.falsepositives,
+        rule.logsource,
+        rule.source,
+        rule.fields,
+        rule.attributes,
+        shape(rule.plan),
+    )
+
+
+def test_a_hit_gives_the_rules_a_miss_gives(tmp_path: Path) -> None:
+    paths = [SIGMA] if SIGMA.is_dir() else []
+    cold = _load(paths, _cache(tmp_path), default=True)  # every file compiled and stored
+    stored = len(_entries(tmp_path))
+    assert stored > 50
+    cold_sigma = [rule.origin._rule for rule in cold.rules]
+    warm = _load(paths, _cache(tmp_path), default=True)
+    assert len(_entries(tmp_path)) == stored  # nothing written again
+    assert [described(r) for r in warm.rules] == [described(r) for r in cold.rules]
+    assert warm.errors == cold.errors and warm.warnings == cold.warnings
+    parsed = [rule for rule in warm.rules if rule.origin._rule is not None]
+    assert len(parsed) < len(warm.rules) / 10  # pySigma not run...
+    assert all(_has_correlation(rule) for rule in parsed)  # (files with correlations aside)
+    for hit, miss in zip(warm.rules, cold_sigma, strict=True):  # ...until asked
+        assert miss is not None and hit.sigma.to_dict() == miss.to_dict()
+    applicable = Engine(warm.rules).not_applicable
+    assert [r.id for r in applicable] == [r.id for r in Engine(cold.rules).not_applicable]
+
+
+def _has_correlation(rule: Rule) -> bool:
+    return "correlation:" in Path(rule.source.source).read_text()
+
+
+def test_a_hit_matches_what_a_miss_matches(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    cold, warm = (_load([folder], _cache(tmp_path)).rules[0] for _ in range(2))
+    assert warm.origin._rule is None
+    views = [
+        _view("/tmp/x", "CURL http://e | sh", "alice"),
+        _view("/tmp/x", "curl http://e | sh", "root"),
+        _view("/usr/bin/x", "curl http://e | sh", "alice"),
+        _view("/tmp/x", "wget", "alice"),
+    ]
+    assert (
+        [warm.match(v) for v in views]
+        == [cold.match(v) for v in views]
+        == [True, False, False, False]
+    )
+
+
+def _view(image: str, command_line: str, user: str) -> dict[str, str]:
+    return {"process.executable": image, "process.command_line": command_line, "user.name": user}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # cut short
+        lambda raw: raw.replace(b"/tmp/", b"/tmq/"),  # altered: the digest no longer fits
+        lambda raw: raw.replace(b'"format": 1', b'"format": 99'),  # another format
+        lambda raw: b"\x00\xff" + raw,  # not JSON
+    ],
+)
+def test_a_damaged_entry_is_ignored_and_written_again(tmp_path: Path, damage) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    expected = [described(r) for r in _load([folder], _cache(tmp_path)).rules]
+    (entry,) = _entries(tmp_path)
+    good = entry.read_bytes()
+    entry.write_bytes(damage(good))
+    again = _load([folder], _cache(tmp_path))
+    assert [described(r) for r in again.rules] == expected
+    assert again.rules[0].origin._rule is not None  # compiled from the file, not the entry
+    assert entry.read_bytes() == good  # written again
+
+
+def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    expected = [described(r) for r in _load([folder], _cache(tmp_path)).rules]
+    (entry,) = _entries(tmp_path)
+    data = json.loads(entry.read_bytes())
+    rules = json.loads(data["rules"])
+    rules[0]["rule"]["recipe"] = ["no such node"]
+    data["rules"] = json.dumps(rules)
+    data["digest"] = compiled_module.hashlib.sha256(data["rules"].encode()).hexdigest()
+    entry.write_text(json.dumps(data))
+    again = _load([folder], _cache(tmp_path))
+    assert [described(r) for r in again.rules] == expected
+
+
+def test_another_compiler_does_not_read_the_entries(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    _load([folder], _cache(tmp_path))
+    monkeypatch.setattr(compiled_module, "_salt", lambda: b"another compiler\0")
+    again = _load([folder], _cache(tmp_path))
+    assert again.rules[0].origin._rule is not None  # a miss
+    assert len(_entries(tmp_path)) == 2  # keyed apart
+
+
+def test_the_salt_covers_this_package_and_the_mappings() -> None:
+    parts = compiled_module._salt().split(b"\0")
+    sources = [*sorted(Path(compiled_module.__file__).parent.glob("*.py"))]
+    assert len(sources) > 10
+    import hashlib
+
+    for source in sources:
+        assert hashlib.sha256(source.read_bytes()).hexdigest().encode() in parts
+
+
+def test_entries_are_private(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    _load([folder], _cache(tmp_path))
+    (entry,) = _entries(tmp_path)
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    for path in (entry.parent, entry.parent.parent):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+def test_a_shared_folder_is_not_used(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    shared = tmp_path / "cache" / "detect" / "rules"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    _load([folder], _cache(tmp_path))
+    assert _entries(tmp_path) == []
+
+
+def test_files_with_errors_filters_or_correlations_are_not_stored(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "bad.yml", RULE.replace("(?i)curl", "(unclosed"))
+    _write(folder, "two.yml", RULE + "---\n" + FILTER.replace("c0f1", "c0f2"))
+    _load([folder], _cache(tmp_path))
+    assert _entries(tmp_path) == []
+
+
+def test_a_filter_applies_to_a_rule_the_cache_holds(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    _write(rules, "tmp.yml", RULE)
+    _load([rules], _cache(tmp_path))  # stored unfiltered
+    filters = _write(tmp_path / "filters", "filter.yml", FILTER)
+    (rule,) = _load([rules, filters], _cache(tmp_path)).rules
+    view = _view("/tmp/x", "curl e | sh", "builder")
+    assert not rule.match(view)
+    assert rule.match({**view, "user.name": "alice"})
+    (unfiltered,) = _load([rules], _cache(tmp_path)).rules  # and the entry is as it was
+    assert unfiltered.match(view) and unfiltered.origin._rule is None
+
+
+def test_placeholders_never_use_the_cache(tmp_path: Path) -> None:
+    from detect.sigma.load import load_rules
+
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    load_rules([folder], placeholders={"x": ["y"]}, reuse=_cache(tmp_path))
+    assert _entries(tmp_path) == []
+
+
+def _aged(path: Path, days: float, size: int = 10) -> Path:
+    path.write_bytes(b"x" * size)
+    then = time.time() - days * 86400
+    os.utime(path, (then, then))
+    return path
+
+
+def test_prune_removes_what_was_not_used_for_30_days(tmp_path: Path) -> None:
+    old = _aged(tmp_path / "old.json", 31)
+    recent = _aged(tmp_path / "recent.json", 29)
+    partial = _aged(tmp_path / "left.partial", 1)
+    assert prune(tmp_path) == 2
+    assert not old.exists() and not partial.exists() and recent.exists()
+
+
+def test_prune_keeps_the_folder_under_its_size_least_recently_used_first(tmp_path: Path) -> None:
+    entries = [_aged(tmp_path / f"{age}.json", age, size=100) for age in (1, 2, 3, 4)]
+    assert prune(tmp_path, max_bytes=250) == 2
+    assert [path.exists() for path in entries] == [True, True, False, False]
+
+
+def test_a_hit_marks_its_entry_used(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    _load([folder], _cache(tmp_path))
+    (entry,) = _entries(tmp_path)
+    _aged(entry, 20, size=0)
+    entry.unlink()
+    _load([folder], _cache(tmp_path))  # written again
+    then = time.time() - 20 * 86400
+    os.utime(entry, (then, then))
+    _load([folder], _cache(tmp_path))  # a hit
+    assert time.time() - entry.stat().st_mtime < 3600
+
+
+def test_the_cache_is_pruned_once_a_day(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    base = tmp_path / "cache" / "detect" / "rules"
+    base.mkdir(parents=True, mode=0o700)
+    (tmp_path / "cache" / "detect").chmod(0o700)
+    old = _aged(base / "old.json", 40)
+    _load([folder], _cache(tmp_path))
+    assert not old.exists()
+    stamp = base.parent / ".pruned-rules"
+    assert stamp.exists()
+    old = _aged(base / "old.json", 40)
+    _load([folder], _cache(tmp_path))  # pruned less than a day ago: left for tomorrow
+    assert old.exists()
+
+
+def test_shipped_detections_load_from_the_cache(tmp_path: Path) -> None:
+    cold = _load([], _cache(tmp_path), default=True)
+    warm = _load([], _cache(tmp_path), default=True)
+    assert len(warm.rules) == len(cold.rules) > 20
+    files = {rule.source.source for rule in cold.rules if not _has_correlation(rule)}
+    assert len(_entries(tmp_path)) == len(files)
+    assert all(Path(rule.source.source).is_relative_to(DEFAULT_RULES) for rule in warm.rules)

@@ -30,7 +30,7 @@ from detect.proctree.tree import ProcessTree
 from detect.sigma.compiled import default_compiled_cache
 from detect.sigma.correlation.hit import Result
 from detect.sigma.correlation.window import Limits as CorrelationLimits
-from detect.sigma.load import drop_duplicate_rules, load_detections
+from detect.sigma.load import collector_paused, drop_duplicate_rules, load_detections
 from detect.sigma.model import RuleSet
 from detect.sources.files import Line, SourceStats, iter_lines
 from detect.triage.stage import IncidentSink, TriageSettings, TriageStage
@@ -66,9 +66,10 @@ def load_rules(settings: PipelineSettings = DEFAULTS) -> RuleSet:
     off), then `rule_paths`; loaded anew on each call (a reload reads the files again)."""
     tuning = settings.tuning
     extra = [str(path) for path in tuning.filters] if tuning is not None else []
-    rules = load_checked([*settings.rule_paths, *extra], default=settings.default_rules)
-    rules = rules if tuning is None else tuning.apply(rules)
-    _freeze_once("rules")
+    with collector_paused():  # frozen before the collector runs again: it never walks them
+        rules = load_checked([*settings.rule_paths, *extra], default=settings.default_rules)
+        rules = rules if tuning is None else tuning.apply(rules)
+        _freeze_once("rules")
     return rules
 
 

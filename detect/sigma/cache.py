@@ -13,7 +13,9 @@ Rule files are untrusted, the cache is not trusted either: the folder is made 07
 not owned by the user or writable by others is not used; an entry that does not read back (cut
 short, another format, not the file it claims to be) is ignored and written again. A cache
 that cannot be written costs nothing but the time it would have saved: it is left alone for
-the rest of the process. `DETECT_NO_CACHE=1` turns it off.
+the rest of the process. `DETECT_NO_CACHE=1` turns it off. `Store` keeps the entries of this
+cache and of the cache of compiled rules (compiled.py): files written whole, 0600 in 0700
+folders, pruned once a day of entries not used for 30 days and down to 256 MB.
 """
 
 from __future__ import annotations

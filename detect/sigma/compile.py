@@ -368,10 +368,18 @@ def _build_string(recipe: Recipe) -> Node:
 
 
 def _build_regex(recipe: Recipe) -> Node:
+    """A `|re` test, its RE2 program compiled on the first test (most rules of a large set
+    are never tested): the pattern compiled when the recipe was made (`_Compiler.regex`, under
+    the same RE2: compiled.py keys entries by its version), so it cannot fail later."""
     _, field, pattern = recipe
-    search = searcher(pattern)
+    if type(pattern) is not str:
+        raise ValueError("not a pattern")
+    search: Callable[[str], bool] | None = None
 
     def test(v: object) -> bool:
+        nonlocal search
+        if search is None:
+            search = searcher(pattern)
         return search(v if type(v) is str else str(v))
 
     return _leaf(field, ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))}))

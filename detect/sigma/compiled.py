@@ -141,16 +141,17 @@ def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
         items.append({"index": index, "line": rule.source.line, "rule": data})
     body = json.dumps(items, allow_nan=True)
     digest = hashlib.sha256(body.encode()).hexdigest()
-    return json.dumps({"format": FORMAT, "key": key, "digest": digest, "rules": body})
+    return json.dumps({"format": FORMAT, "key": key, "digest": digest}) + "\n" + body
 
 
 def decode_entry(key: str, raw: bytes) -> list[Stored]:
-    """The rules of an entry (raises ValueError and co. on any entry not as written)."""
-    entry = json.loads(raw)
+    """The rules of an entry: a line of JSON (format, key, the SHA-256 of the rest), then the
+    rules as JSON (raises ValueError and co. on any entry not as written)."""
+    head, _, body = raw.partition(b"\n")
+    entry = json.loads(head)
     if entry["format"] != FORMAT or entry["key"] != key:
         raise ValueError("another entry")
-    body = entry["rules"]
-    if hashlib.sha256(body.encode()).hexdigest() != entry["digest"]:
+    if hashlib.sha256(body).hexdigest() != entry["digest"]:
         raise ValueError("altered")
     stored = []
     for item in json.loads(body):

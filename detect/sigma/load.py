@@ -5,9 +5,12 @@ is parsed by pySigma on its own, so an error names its file and the line of its 
 where it can be found, of the key it concerns); a bad document or file is reported and
 skipped while the rest load. A file reached twice (the same folder given twice) is read once;
 a rule, correlation or filter id given twice is loaded once, from where it came first, with a
-warning naming both places (`RuleSet.warnings`). What a rule must pass to run beyond Sigma
-(fields its view produces, ATT&CK tags…) is checked above this package (detect.matching.checks,
-applied by the pipeline's loading). Documents are:
+warning naming both places (`RuleSet.warnings`); a caller that checks rules further keeps all
+rules of an id and the first that passes (`dedupe=False`, then `drop_duplicate_rules`: what
+pipeline.factory.load_checked does). With a cache of compiled rules (`reuse`, compiled.py), a
+file compiled before is not parsed: its rules are built from the cache (docs/rule-loading.md).
+What a rule must pass to run beyond Sigma (fields its view produces, ATT&CK tags…) is checked
+above this package (detect.matching.checks, applied by the pipeline's loading). Documents are:
 
 - rules, compiled once into matchers (`compile.py`);
 - correlation rules (`correlation:`), returned as pySigma parsed them, for the correlation
@@ -20,6 +23,7 @@ applied by the pipeline's loading). Documents are:
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -157,21 +161,35 @@ class Hit:
     def title(self) -> str:
         return str(self.stored.data["title"] or self.stored.data["id"])
 
-    def sigma(self, prepare: Prepare | None) -> SigmaRule:
-        """pySigma's rule, as a miss would have made it (filters aside: none were loaded)."""
-        document = default_cache().documents(self.text)[0][self.stored.index]
-        parsed = _parse_document(self.path, document, [], self.stored.index)
-        if parsed is None or not isinstance(parsed.item, SigmaRule):
-            raise RuleCacheError(f"{self.path}: no longer parses as it did")
-        return parsed.item if prepare is None else prepare(parsed.item)
+    def remake(self, prepare: Prepare | None) -> Callable[[], SigmaRule]:
+        """What makes pySigma's rule when it is asked for: the file read again (a rule keeps
+        its file's name and digest, not its text), parsed as a miss parses it (filters aside:
+        none were loaded)."""
+        return partial(_remake, self.path, sha256(self.text), self.stored.index, prepare)
 
 
 Entry = Parsed | Hit
 
 
 class RuleCacheError(DetectError):
-    """pySigma's rule of a cached rule could not be made again (cannot happen unless pySigma
-    changed under a running process)."""
+    """pySigma's rule of a rule loaded from the cache of compiled rules cannot be made: its
+    file changed since (load the rules again)."""
+
+
+def _remake(path: Path, digest: str, index: int, prepare: Prepare | None) -> SigmaRule:
+    errors: list[RuleError] = []
+    text = _read_text(path, errors)
+    if text is None or sha256(text) != digest:
+        raise RuleCacheError(f"{path}: changed since its rules were loaded; load them again")
+    document = default_cache().documents(text)[0][index]
+    parsed = _parse_document(path, document, errors, index)
+    if parsed is None or not isinstance(parsed.item, SigmaRule):
+        raise RuleCacheError(f"{path}: no longer parses as it did")
+    return parsed.item if prepare is None else prepare(parsed.item)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -224,7 +242,7 @@ def _rule_of(
     if isinstance(entry, Parsed):
         return compile_entry(entry, placeholders, prepare, errors)
     try:
-        return entry.stored.rule(entry.path, partial(entry.sigma, prepare))
+        return entry.stored.rule(entry.path, entry.remake(prepare))
     except CORRUPT:  # altered in a way the digest missed: compiled from the file instead
         parsed = _parsed(entry, errors)
         return compile_entry(parsed[0], placeholders, prepare, errors) if parsed else None

@@ -4,6 +4,7 @@ written again; 0600 files in a 0700 folder; pruned; what it must not hold, it do
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -18,7 +19,7 @@ from detect.sigma import compiled as compiled_module
 from detect.sigma.cache import prune
 from detect.sigma.compiled import CompiledCache
 from detect.sigma.condition import AllOf, AnyOf, FieldTest, KeywordTest, Negation, Node, ViewTest
-from detect.sigma.load import DEFAULT_RULES, load_detections
+from detect.sigma.load import DEFAULT_RULES, RuleCacheError, load_detections
 from detect.sigma.model import Rule, RuleSet
 from detect.sigma.values import ValueSpec
 
@@ -179,12 +180,12 @@ def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(tmp_path: Pa
     _write(folder, "tmp.yml", RULE)
     expected = [described(r) for r in _load([folder], _cache(tmp_path)).rules]
     (entry,) = _entries(tmp_path)
-    data = json.loads(entry.read_bytes())
-    rules = json.loads(data["rules"])
+    head, body = entry.read_bytes().split(b"\n")
+    rules = json.loads(body)
     rules[0]["rule"]["recipe"] = ["no such node"]
-    data["rules"] = json.dumps(rules)
-    data["digest"] = compiled_module.hashlib.sha256(data["rules"].encode()).hexdigest()
-    entry.write_text(json.dumps(data))
+    body = json.dumps(rules).encode()
+    data = {**json.loads(head), "digest": hashlib.sha256(body).hexdigest()}
+    entry.write_bytes(json.dumps(data).encode() + b"\n" + body)
     again = _load([folder], _cache(tmp_path))
     assert [described(r) for r in again.rules] == expected
 
@@ -203,8 +204,6 @@ def test_the_salt_covers_this_package_and_the_mappings() -> None:
     parts = compiled_module._salt().split(b"\0")
     sources = [*sorted(Path(compiled_module.__file__).parent.glob("*.py"))]
     assert len(sources) > 10
-    import hashlib
-
     for source in sources:
         assert hashlib.sha256(source.read_bytes()).hexdigest().encode() in parts
 
@@ -317,3 +316,13 @@ def test_shipped_detections_load_from_the_cache(tmp_path: Path) -> None:
     files = {rule.source.source for rule in cold.rules if not _has_correlation(rule)}
     assert len(_entries(tmp_path)) == len(files)
     assert all(Path(rule.source.source).is_relative_to(DEFAULT_RULES) for rule in warm.rules)
+
+
+def test_pysigma_rule_of_a_hit_whose_file_changed_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    path = _write(folder, "tmp.yml", RULE)
+    _load([folder], _cache(tmp_path))
+    (rule,) = _load([folder], _cache(tmp_path)).rules
+    path.write_text(RULE.replace("/tmp/", "/var/tmp/"))
+    with pytest.raises(RuleCacheError, match="changed since its rules were loaded"):
+        rule.sigma  # noqa: B018 - made on first use

@@ -157,7 +157,7 @@ def compile_recipe(rule: SigmaRule, placeholders: Placeholders | None = None) ->
             raise CompileError(AGGREGATION_MESSAGE, CONDITION_PATH)
     compiler = _Compiler(placeholders or {})
     try:
-        return ["any", [compiler.node(tree) for tree in _parsed_trees(rule)]]
+        return _any([compiler.node(tree) for tree in _parsed_trees(rule)])
     except _ValueProblem as problem:
         raise CompileError(problem.reason, locate_value(rule, problem.value)) from None
 
@@ -236,7 +236,7 @@ class _Compiler:
         patterns = [_pattern(variant) for variant in variants]
         if field is None:  # keywords are full-text: they match anywhere in a value
             patterns = [_anywhere(pattern) for pattern in patterns]
-        return ["any", [["str", field, _stored(pattern), cased] for pattern in patterns]]
+        return _any([["str", field, _stored(pattern), cased] for pattern in patterns])
 
     def regex(self, field: str | None, value: Any) -> Recipe:
         regexp: SigmaString = value.regexp
@@ -251,7 +251,7 @@ class _Compiler:
             except RegexError as error:
                 raise _ValueProblem(str(error), value) from None
             leaves.append(["re", field, pattern])
-        return ["any", leaves]
+        return _any(leaves)
 
     def expand(self, text: SigmaString, value: SigmaType, regex: bool) -> list[SigmaString]:
         """Resolve `%name%` placeholders (the `expand` modifier) from the configured values.
@@ -304,7 +304,13 @@ class _Compiler:
         return ["ref", bound, value.field, bool(value.starts_with), bool(value.ends_with)]
 
     def expansion(self, field: str | None, value: Any) -> Recipe:
-        return ["any", [self.value(field, item) for item in value.values]]
+        return _any([self.value(field, item) for item in value.values])
+
+
+def _any(children: list[Recipe]) -> Recipe:
+    """The OR of `children`; one child is its own OR (`any_of([node])` builds `node` again:
+    skipped, it was a third of building a plan)."""
+    return children[0] if len(children) == 1 else ["any", children]
 
 
 def _bound(field: str | None, value: SigmaType, what: str) -> str:

@@ -111,7 +111,7 @@ def load_rules(
     reuse = reuse if placeholders is None else None
     with collector_paused():
         found = find_rule_files(paths, result.errors)
-        files = [_load_file(path, reuse, result.errors) for path in found]
+        files = [_load_file(path, reuse, prepare, result.errors) for path in found]
         entries = _entries(files, result.errors)
         entries = drop_duplicates(entries, result.warnings, rules=dedupe)
         parsed = [entry for entry in entries if isinstance(entry, Parsed)]
@@ -142,30 +142,24 @@ def _entries(files: list[_File], errors: list[RuleError]) -> list[Entry]:
 
 @dataclass
 class Hit:
-    """A rule read back from the cache of compiled rules: its file, not parsed."""
+    """A rule built from the cache of compiled rules: its file was not parsed."""
 
     path: Path
     text: str
-    stored: Stored
+    index: int  # the rule's document in its file
+    rule: Rule
 
     @property
     def location(self) -> Location:
-        return Location(str(self.path), self.stored.line)
+        return self.rule.source
 
     @property
     def key(self) -> tuple[type, str] | None:
-        rule_id = self.stored.data["id"]
-        return (SigmaRule, rule_id) if rule_id else None
+        return (SigmaRule, self.rule.id) if self.rule.id else None
 
     @property
     def title(self) -> str:
-        return str(self.stored.data["title"] or self.stored.data["id"])
-
-    def remake(self, prepare: Prepare | None) -> Callable[[], SigmaRule]:
-        """What makes pySigma's rule when it is asked for: the file read again (a rule keeps
-        its file's name and digest, not its text), parsed as a miss parses it (filters aside:
-        none were loaded)."""
-        return partial(_remake, self.path, sha256(self.text), self.stored.index, prepare)
+        return self.rule.title or self.rule.id
 
 
 Entry = Parsed | Hit
@@ -192,6 +186,22 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _hits(path: Path, text: str, found: list[Stored], prepare: Prepare | None) -> list[Hit]:
+    """The rules of a file from its entry; pySigma's rule of each is made when asked for (the
+    file read again: a rule keeps its file's name and digest, not its text, and is parsed as a
+    miss parses it, filters aside: none were loaded). Raises as `Stored.rule` does."""
+    digest = sha256(text)
+    return [
+        Hit(
+            path,
+            text,
+            item.index,
+            item.rule(path, partial(_remake, path, digest, item.index, prepare)),
+        )
+        for item in found
+    ]
+
+
 @dataclass
 class _File:
     """One rule file's entries, and, for a file the cache may hold, what compiled from it."""
@@ -208,13 +218,20 @@ class _File:
             reuse.put(self.text, [item for item in compiled if item is not None])
 
 
-def _load_file(path: Path, reuse: CompiledCache | None, errors: list[RuleError]) -> _File:
+def _load_file(
+    path: Path, reuse: CompiledCache | None, prepare: Prepare | None, errors: list[RuleError]
+) -> _File:
+    """A file's rules from the cache of compiled rules, else its documents parsed (an entry
+    that does not build is ignored: the file is parsed, compiled and stored again)."""
     text = _read_text(path, errors)
     if text is None:
         return _File("", [])
     found = reuse.rules(text) if reuse is not None else None
     if found is not None:
-        return _File(text, [Hit(path, text, stored) for stored in found])
+        try:
+            return _File(text, list(_hits(path, text, found, prepare)))
+        except CORRUPT:
+            pass
     before = len(errors)
     parsed = parse_text(path, text, errors)
     storable = reuse is not None and len(errors) == before and bool(parsed)
@@ -228,8 +245,8 @@ def _parsed(entry: Parsed | Hit, errors: list[RuleError]) -> list[Parsed]:
     """`entry` as parsing gives it (a hit parsed after all: filters change rules)."""
     if isinstance(entry, Parsed):
         return [entry]
-    document = default_cache().documents(entry.text)[0][entry.stored.index]
-    parsed = _parse_document(entry.path, document, errors, entry.stored.index)
+    document = default_cache().documents(entry.text)[0][entry.index]
+    parsed = _parse_document(entry.path, document, errors, entry.index)
     return [] if parsed is None else [parsed]
 
 
@@ -241,11 +258,7 @@ def _rule_of(
 ) -> Rule | None:
     if isinstance(entry, Parsed):
         return compile_entry(entry, placeholders, prepare, errors)
-    try:
-        return entry.stored.rule(entry.path, entry.remake(prepare))
-    except CORRUPT:  # altered in a way the digest missed: compiled from the file instead
-        parsed = _parsed(entry, errors)
-        return compile_entry(parsed[0], placeholders, prepare, errors) if parsed else None
+    return entry.rule
 
 
 @contextmanager

@@ -185,9 +185,13 @@ def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(tmp_path: Pa
     rules[0]["rule"]["recipe"] = ["no such node"]
     body = json.dumps(rules).encode()
     data = {**json.loads(head), "digest": hashlib.sha256(body).hexdigest()}
-    entry.write_bytes(json.dumps(data).encode() + b"\n" + body)
+    altered = json.dumps(data).encode() + b"\n" + body
+    entry.write_bytes(altered)
     again = _load([folder], _cache(tmp_path))
     assert [described(r) for r in again.rules] == expected
+    assert again.rules[0].origin._rule is not None  # compiled from the file...
+    assert entry.read_bytes() != altered  # ...and written again
+    assert _load([folder], _cache(tmp_path)).rules[0].origin._rule is None
 
 
 def test_another_compiler_does_not_read_the_entries(tmp_path: Path, monkeypatch) -> None:

@@ -117,7 +117,8 @@ class CompiledCache:
 
 
 def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
-    """The entry of a file's rules; None when JSON would not give a rule back exactly."""
+    """The entry of a file's rules; None when JSON would not give a rule back exactly (its keys
+    beyond Sigma are the rule file's data: anything YAML makes; all else is made by us)."""
     items = []
     for index, rule, recipe in rules:
         data = {
@@ -135,8 +136,8 @@ def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
             "attributes": rule.attributes,
             "recipe": recipe,
         }
-        dates: list[list[Any]] = []
-        if not exact(data, [], dates) or dates:
+        dates: list[list[Any]] = []  # the rest is str, numbers, None and lists by making
+        if not exact(rule.attributes, [], dates) or dates or not _well_typed(data):
             return None
         items.append({"index": index, "line": rule.source.line, "rule": data})
     body = json.dumps(items, allow_nan=True)

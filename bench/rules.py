@@ -159,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cold",
         action="store_true",
-        help="leave the rule caches as they are (default: load the set once to fill them)",
+        help="do not load the set to fill the rule caches (the seeds are loaded to be found,"
+        " and their files fill them, either way)",
     )
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:

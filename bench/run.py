@@ -204,10 +204,14 @@ def _profiled(body: Callable[[str], Counts], corpus: str) -> Counts:
 # External commands -------------------------------------------------------------------------
 
 
+# The `detect` program of this checkout: `.venv/bin/detect` imports the package the venv was
+# installed from (another worktree's, maybe); `-c` puts the working directory (ROOT) first.
+DETECT = (sys.executable, "-c", "from detect.cli import main; main()")
+
+
 def argv_events_cli(corpus: str, scratch: Path) -> list[str]:
     """(c) `detect events CORPUS > /dev/null`, as a user runs it."""
-    detect = Path(sys.executable).parent / "detect"
-    return [str(detect), "events", corpus, "--summary-json", str(scratch / "summary.json")]
+    return [*DETECT, "events", corpus, "--summary-json", str(scratch / "summary.json")]
 
 
 def argv_scan_cli(corpus: str, scratch: Path) -> list[str]:
@@ -234,9 +238,8 @@ def argv_rules(count: int | None) -> Callable[[str, Path], list[str]]:
 
 
 def _scan_argv(corpus: str, scratch: Path, rules: list[str]) -> list[str]:
-    detect = Path(sys.executable).parent / "detect"
     options = ["--jobs", "1", "--no-progress", "--summary-json", str(scratch / "summary.json")]
-    return [str(detect), "scan", corpus, *rules, *options]
+    return [*DETECT, "scan", corpus, *rules, *options]
 
 
 def read_scan_cli(scratch: Path) -> Counts:

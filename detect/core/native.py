@@ -28,6 +28,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 PURE_ENV = "DETECT_PURE"  # =1: build nothing (setup.py), import sources (tests, benchmark)
 MODULES = (
     "detect/core/timefmt.py",
+    "detect/sources/lines.py",
     "detect/kernel/categories.py",
     "detect/auditd/event.py",
     "detect/auditd/fields.py",

@@ -20,7 +20,8 @@ from detect.pipeline.partition import NO_HOST, Bundle, FileProbe, host_of
 from detect.pipeline.scan import Scan
 from detect.pipeline.spill import Spill
 from detect.sigma.model import RuleSet
-from detect.sources.files import READ_ERRORS, Line, open_binary, read_lines
+from detect.sources.files import READ_ERRORS, Line, open_binary
+from detect.sources.lines import read_lines
 from detect.triage.incidents import CLOSED, Incident
 
 BATCH = 8192  # lines read before they are handed to their hosts (and progress is reported)

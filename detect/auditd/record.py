@@ -98,14 +98,16 @@ class Record:
         return enriched
 
     def _parse(self) -> None:
-        body = self.body
-        split = body.find(ENRICHED_SEPARATOR)
+        """`body` split at the ENRICHED separator, each part sliced from the line at once."""
+        line, start = self.line, self.body_at
+        end = len(line) - 1 if line.endswith("\n") else len(line)
+        split = line.find(ENRICHED_SEPARATOR, start, end)
         if split < 0:
-            self._fields = body_fields.cached_fields(self.type, body)
+            self._fields = body_fields.cached_fields(self.type, line[start:end])
             self._enriched = NO_ENRICHED
         else:
-            self._fields = body_fields.cached_fields(self.type, body[:split])
-            self._enriched = body_fields.parse_enriched(body[split + 1 :])
+            self._fields = body_fields.cached_fields(self.type, line[start:split])
+            self._enriched = body_fields.parse_enriched(line[split + 1 : end])
 
     @property
     def body(self) -> str:

@@ -8,6 +8,7 @@ accepted too. `type` may be a name, a number, or `UNKNOWN[n]`; all resolve to th
 from __future__ import annotations
 
 import re
+import sys
 from typing import Final
 
 from detect.auditd import fields as body_fields
@@ -146,8 +147,12 @@ def canonical_type(token: str) -> str | None:
             name = tables.record_type_name(value) or f"UNKNOWN[{value}]"
     elif token.replace("_", "").isalnum() and token.isupper():
         name = token
-    if name is not None and len(KNOWN_TYPES) < MAX_KNOWN_TYPES:
-        KNOWN_TYPES[token] = name
+    if name is not None:
+        # one copy of each name, the one string literals share: `record.type == "SYSCALL"`
+        # and dict lookups by type (everywhere, per record) then compare by identity
+        name = sys.intern(name)
+        if len(KNOWN_TYPES) < MAX_KNOWN_TYPES:
+            KNOWN_TYPES[token] = name
     return name
 
 

@@ -51,6 +51,7 @@ MODULES = (
     "detect/matching/plans.py",
     "detect/matching/engine.py",
     "detect/pipeline/scan.py",
+    "detect/pipeline/routing.py",
 )
 
 

@@ -211,14 +211,13 @@ class _LastStamp:
     """The `SECONDS.MILLIS:SERIAL):` of the last header `_parse_line_fast` took, with its stamp
     and serial: an event's records come one after another, so most headers repeat it, and a
     header that starts with the very same text at the same place needs no checks (HEADER_RE
-    gives it the same groups) and shares the stamp's one copy."""
+    gives it the same groups) and shares the stamp's one copy. One tuple, replaced whole:
+    a thread never reads one header's text with another's stamp."""
 
-    __slots__ = ("serial", "stamp", "text")
+    __slots__ = ("header",)
 
     def __init__(self) -> None:
-        self.text = "\x00"  # no header holds it: the first line is checked
-        self.stamp = ""
-        self.serial = 0
+        self.header: tuple[str, str, int] = ("\x00", "", 0)  # no line holds it: checked
 
 
 LAST_STAMP: Final = _LastStamp()
@@ -249,12 +248,12 @@ def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
             HEADER_TOKENS.add(token)
     opened = space + 11  # bounded searches: `SECONDS.MILLIS:` and `SERIAL)` are short
     size = len(line)
-    last = LAST_STAMP
-    if line.startswith(last.text, opened):
-        at = opened + len(last.text)
+    text, stamp, number = LAST_STAMP.header
+    if line.startswith(text, opened):
+        at = opened + len(text)
         body_at = at + 1 if at < size and ord(line[at]) == SPACE else at
         rtype = _type_of(token, line, source, lineno)
-        return Record(node, rtype, last.stamp, last.serial, line, body_at, source, lineno)
+        return Record(node, rtype, stamp, number, line, body_at, source, lineno)
     colon = line.find(":", opened, opened + MAX_SECONDS_DIGITS + 11)
     closed = line.find(")", colon + 1, colon + 22) if colon > 0 else -1
     if closed < 0 or closed + 1 >= size or ord(line[closed + 1]) != COLON:
@@ -265,7 +264,7 @@ def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
         return None
     rtype = _type_of(token, line, source, lineno)
     number = _serial(serial, line, source, lineno)
-    last.text, last.stamp, last.serial = line[opened : closed + 2], stamp, number
+    LAST_STAMP.header = (line[opened : closed + 2], stamp, number)
     body_at = closed + 3 if closed + 2 < size and ord(line[closed + 2]) == SPACE else closed + 2
     return Record(node, rtype, stamp, number, line, body_at, source, lineno)
 

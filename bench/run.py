@@ -204,14 +204,17 @@ def _profiled(body: Callable[[str], Counts], corpus: str) -> Counts:
 # External commands -------------------------------------------------------------------------
 
 
-# The `detect` program of this checkout: `.venv/bin/detect` imports the package the venv was
-# installed from (another worktree's, maybe); `-c` puts the working directory (ROOT) first.
-DETECT = (sys.executable, "-c", "from detect.cli import main; main()")
+def detect_program() -> list[str]:
+    """The `detect` program of this checkout: its entry point run by this interpreter from the
+    checkout (the child's cwd), as the venv's `detect` script runs it. The script itself imports
+    whatever checkout the venv was installed from (editable): in a git worktree sharing another
+    checkout's venv, that other checkout's code, and its peak RSS."""
+    return [sys.executable, "-c", "from detect.cli import main; main()"]
 
 
 def argv_events_cli(corpus: str, scratch: Path) -> list[str]:
     """(c) `detect events CORPUS > /dev/null`, as a user runs it."""
-    return [*DETECT, "events", corpus, "--summary-json", str(scratch / "summary.json")]
+    return [*detect_program(), "events", corpus, "--summary-json", str(scratch / "summary.json")]
 
 
 def argv_scan_cli(corpus: str, scratch: Path) -> list[str]:
@@ -239,7 +242,7 @@ def argv_rules(count: int | None) -> Callable[[str, Path], list[str]]:
 
 def _scan_argv(corpus: str, scratch: Path, rules: list[str]) -> list[str]:
     options = ["--jobs", "1", "--no-progress", "--summary-json", str(scratch / "summary.json")]
-    return [*DETECT, "scan", corpus, *rules, *options]
+    return [*detect_program(), "scan", corpus, *rules, *options]
 
 
 def read_scan_cli(scratch: Path) -> Counts:

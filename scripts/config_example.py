@@ -51,7 +51,7 @@ HEADER = """\
 # true or false). Every key of these four commands is here, commented out, with its default.
 #
 # A flag given on the command line wins over this file, this file over the built-in default.
-# A switch set to true here cannot be turned off by a flag: leave it out of the file instead.
+# A switch set here is turned off on the command line by its other form (--default-rules).
 # Paths mean what they mean on the command line: use absolute ones.
 #
 # The file is checked before anything runs: an unknown section or key, or a value the option

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from functools import cache
 from heapq import heapify, heappop, heappush
-from typing import Final
+from typing import Final, cast
 
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
 from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
@@ -28,7 +28,9 @@ from detect.kernel import tables
 USER_MESSAGE: Final = 1005  # AUDIT_USER: `auditctl -m` and old user-space senders
 MAX_INFLIGHT: Final = 50_000
 RECENT_KEYS: Final = 4096  # completed keys remembered per node, to recognise late records
+RECENT_SLACK: Final = 1024  # more kept until a trim back to RECENT_KEYS (~70 bytes each)
 MAX_EXAMPLES: Final = 10
+REST_SLOTS: Final = 5  # values kept per record after an event's first (see _Node)
 SERIAL_MODULUS: Final = 1 << 32  # the kernel's serial is an unsigned int
 # A forward jump of audit time larger than this needs a second event.
 MAX_JUMP_MS: Final = 10 * 60 * 1000
@@ -110,7 +112,13 @@ class ReassemblyStats:
 
 
 class _Node:
-    """Per-node state: in-flight events in arrival order, audit-time watermark, serials."""
+    """Per-node state: in-flight events in arrival order, audit-time watermark, serials.
+
+    An event in flight holds its first record; the records after it wait in `rest` as the few
+    values a `Record` is made of again when the event completes (REST_SLOTS each: line, type,
+    where the body starts, line number after the first record's, source), not as records: a
+    `Record` costs ~150 bytes beside its line, and tens of thousands are in flight at once (the
+    horizon's worth of events)."""
 
     __slots__ = (
         "inflight",
@@ -121,12 +129,16 @@ class _Node:
         "pending_jump",
         "pending_serial",
         "recent",
+        "rest",
         "watermark",
     )
 
     def __init__(self, name: str | None) -> None:
         self.name = name
         self.inflight: dict[Key, AuditEvent] = {}
+        # the records after the first, by event (its key would keep the second record's
+        # stamp and serial: one more tuple, text and int per event)
+        self.rest: dict[AuditEvent, list[object]] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: dict[int, None] = {}  # recent_key of completed events, oldest first
         self.watermark = -1
@@ -140,11 +152,11 @@ def recent_key(key: Key) -> int:
     """An event key as one int, for the keys of completed events each node remembers (tens
     of thousands): a tuple, its stamp text and serial cost three objects, an int one. Exact:
     the stamp's digits, its number of decimals (`1.5` and `1.50` stay apart) and the serial
-    (32 bits), for the stamps the parser takes (`[0-9]{1,11}.[0-9]{1,9}`)."""
+    (32 bits), for the stamps the parser takes (`[0-9]{1,11}.[0-9]{1,9}`). Computed twice per
+    event (is it late? then remembered): the fewest string operations."""
     stamp, serial = key
-    seconds, _, fraction = stamp.partition(".")
-    exact = (int(seconds) * 1_000_000_000 + int(fraction.ljust(9, "0"))) * 10 + len(fraction)
-    return exact << 32 | serial
+    decimals = len(stamp) - stamp.find(".") - 1 if "." in stamp else 0
+    return (int(stamp.replace(".", "")) * 16 + decimals) << 32 | serial
 
 
 # The global oldest-first order of events in flight: (audit time, arrival, node, key). Entries
@@ -205,7 +217,8 @@ class Reassembler:
         return len(self._nodes)
 
     def inflight_events(self) -> list[AuditEvent]:
-        """The events in flight (live sources look at them to expire by wall clock)."""
+        """The events in flight (live sources look at them to expire by wall clock): each holds
+        its first record until it completes (`size` grows with each record it takes)."""
         return [event for node in self._nodes.values() for event in node.inflight.values()]
 
     def expire(self, event: AuditEvent) -> None:
@@ -270,17 +283,40 @@ class Reassembler:
             if record.type == "EOE":
                 self._close(node, key, event, EOE)
                 return
-            records = event.records
             size = event.size + len(record.line)
-            if len(records) < self._max_records and size <= self._max_bytes:
-                # the event's equal stamp and serial: its records hold one copy, not one each
-                record.stamp, record.serial = event.stamp, event.serial
-                records.append(record)
+            rest = node.rest.get(event)
+            held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
+            if held < self._max_records and size <= self._max_bytes:
+                if rest is None:
+                    rest = node.rest[event] = []
+                rest.append(record.line)
+                rest.append(record.type)
+                rest.append(record.body_at)
+                rest.append(record.lineno - event.records[0].lineno)  # small: a cached int
+                rest.append(record.source)
                 event.size = size
             else:
                 self._refuse(event)
             return
         self._start(node, key, record)
+
+    @staticmethod
+    def _held(node: _Node, event: AuditEvent) -> None:
+        """The records after the first, made again (see `_Node`): the event's node, and its
+        stamp and serial (one copy for all its records)."""
+        rest = node.rest.pop(event, None)
+        if rest is None:
+            return
+        records, name, stamp, serial = event.records, node.name, event.stamp, event.serial
+        first = records[0].lineno
+        for at in range(0, len(rest), REST_SLOTS):
+            line, rtype, body_at = (
+                cast(str, rest[at]),
+                cast(str, rest[at + 1]),
+                cast(int, rest[at + 2]),
+            )
+            lineno, source = first + cast(int, rest[at + 3]), cast(str, rest[at + 4])
+            records.append(Record(name, rtype, stamp, serial, line, body_at, source, lineno))
 
     def _refuse(self, event: AuditEvent) -> None:
         """A record beyond the event's bounds: dropped and counted; the event goes on."""
@@ -381,6 +417,7 @@ class Reassembler:
 
     def _close(self, node: _Node, key: Key, event: AuditEvent, how: str) -> None:
         del node.inflight[key]
+        self._held(node, event)
         self._inflight -= 1
         self._remember(node, key)
         heap = self._heap
@@ -407,10 +444,11 @@ class Reassembler:
 
     @staticmethod
     def _remember(node: _Node, key: Key) -> None:
-        """Keep the last RECENT_KEYS..2*RECENT_KEYS completed keys (trimmed in bulk: cheap)."""
+        """Keep the last RECENT_KEYS..RECENT_KEYS + RECENT_SLACK completed keys (trimmed in
+        bulk: cheap; a small slack makes the table stop growing early)."""
         recent = node.recent
         recent[recent_key(key)] = None
-        if len(recent) > 2 * RECENT_KEYS:
+        if len(recent) > RECENT_KEYS + RECENT_SLACK:
             node.recent = dict.fromkeys(list(recent)[-RECENT_KEYS:])
 
     # --- nodes ------------------------------------------------------------------------------

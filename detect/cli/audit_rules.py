@@ -92,12 +92,22 @@ def report_derivations(derivations: list[Derivation]) -> None:
     show_default=True,
     help="The collector's state file or folder: never audited.",
 )
-@click.option("--keep-noise", is_flag=True, help="No exclusion of well-known noise (chrony...).")
-@click.option("--fragments", is_flag=True, help="Write rules.d/ fragments into --out DIR.")
-@click.option("--tree-full", is_flag=True, help="Also fork and exit events for the tree.")
+@click.option(
+    "--keep-noise/--no-keep-noise",
+    default=False,
+    help="No exclusion of well-known noise (chrony...).",
+)
+@click.option(
+    "--fragments/--no-fragments", default=False, help="Write rules.d/ fragments into --out DIR."
+)
+@click.option(
+    "--tree-full/--no-tree-full", default=False, help="Also fork and exit events for the tree."
+)
 @click.option("--exclude-exe", multiple=True, help="Never audit this executable (collector).")
 @click.option("--scope-auid", default=None, help="Only this login uid (tests).")
-@click.option("--immutable", is_flag=True, help="End with -e 2 (locked until reboot).")
+@click.option(
+    "--immutable/--no-immutable", default=False, help="End with -e 2 (locked until reboot)."
+)
 @click.option(
     "--unbounded-paths",
     default="",
@@ -105,8 +115,8 @@ def report_derivations(derivations: list[Derivation]) -> None:
     "without a path literal are audited; by default they are left out and reported.",
 )
 @click.option(
-    "--programs-anywhere",
-    is_flag=True,
+    "--programs-anywhere/--programs-installed",
+    default=False,
     help="A detection that names a program by its file name only (Image|endswith /bash) audits "
     "it wherever it lies; by default, on this host, only its installed copies (-F exe=).",
 )

@@ -15,6 +15,7 @@ from detect.cli.attack import attack
 from detect.cli.audit_rules import audit_rules, deprecated_rules
 from detect.cli.bounds import bounds_options, reassembly_bounds_options, with_bounds
 from detect.cli.config import ConfigError, load_config
+from detect.cli.options import no_default_option
 from detect.cli.report import ReportCollector, report
 from detect.cli.runtime import tune_for_throughput
 from detect.cli.scan_incidents import ScanIncidents
@@ -145,7 +146,7 @@ def events(
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option("--rules", "rule_paths", multiple=True, help="More Sigma rule files or folders.")
-@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections.")
+@no_default_option
 @click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None)

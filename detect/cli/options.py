@@ -18,7 +18,9 @@ rules_option = click.option(
     help="Sigma rule files or folders (repeatable).",
 )
 no_default_option = click.option(
-    "--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections."
+    "--no-default-rules/--default-rules",
+    default=False,
+    help="Leave out the shipped Sigma detections (--default-rules: run them after all).",
 )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from detect.cli.options import no_default_option
 from detect.core.alert import Alert
 from detect.outputs.incidents import incident_document
 from detect.outputs.report.model import ReportInput, RuleRef
@@ -82,7 +83,7 @@ class ReportCollector:
     help="The run's summary (scan --summary-json): records, losses, hits by rule.",
 )
 @click.option("--rules", "rule_paths", multiple=True, help="More Sigma rule files or folders.")
-@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections.")
+@no_default_option
 def report(
     alerts: Path,
     incidents: Path,

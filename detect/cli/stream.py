@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from detect.cli.bounds import bounds_options, with_bounds
+from detect.cli.options import no_default_option
 from detect.cli.triage_options import (
     check_rules,
     pipeline_settings,
@@ -140,13 +141,19 @@ def load_rules_or_exit(settings: PipelineSettings, strict: bool = False) -> Rule
 
 @click.command()
 @click.option("--follow", type=str, default=None, help="Follow this log across rotation.")
-@click.option("--stdin", is_flag=True, help="Read standard input (auditd plugin).")
+@click.option("--stdin/--no-stdin", default=False, help="Read standard input (auditd plugin).")
 @click.option("--unix", type=str, default=None, help="Read auditd's af_unix socket.")
-@click.option("--netlink", is_flag=True, help="Read the kernel's audit multicast group.")
+@click.option(
+    "--netlink/--no-netlink", default=False, help="Read the kernel's audit multicast group."
+)
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--from-beginning", is_flag=True, help="Follow: without checkpoint, read it all.")
+@click.option(
+    "--from-beginning/--no-from-beginning",
+    default=False,
+    help="Follow: without checkpoint, read it all.",
+)
 @click.option("--rules", "rule_paths", multiple=True, help="More Sigma rule files or folders.")
-@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections.")
+@no_default_option
 @click.option("--format", "fmt", type=click.Choice(sorted(ALERT_WRITERS)), default="jsonl")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(

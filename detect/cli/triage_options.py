@@ -107,13 +107,13 @@ def triage_options(command: F) -> F:
             help="Write incidents here as JSON lines.",
         ),
         click.option(
-            "--no-triage",
-            is_flag=True,
+            "--no-triage/--triage",
+            default=False,
             help="Write every hit as an alert: no levels, deduplication or incidents.",
         ),
         click.option(
-            "--strict",
-            is_flag=True,
+            "--strict/--lenient",
+            default=False,
             help="Exit 2 when any rule was skipped (an error, or an id loaded twice).",
         ),
         host_option,

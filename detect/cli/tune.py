@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from detect.cli.options import no_default_option
 from detect.core.alert import Alert
 from detect.pipeline.factory import PipelineSettings, load_rules, scan_files
 from detect.triage.levels import DEFAULT_MIN_LEVEL, LEVELS, at_least
@@ -24,7 +25,7 @@ EXIT_ERROR = 2
     help="Logs of a period known to be clean (files, folders, globs; repeatable).",
 )
 @click.option("--rules", "rule_paths", multiple=True, help="More Sigma rule files or folders.")
-@click.option("--no-default-rules", is_flag=True, help="Leave out the shipped Sigma detections.")
+@no_default_option
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Filters file."
 )
@@ -36,8 +37,8 @@ EXIT_ERROR = 2
     help="Propose filters for alerts of this level and above.",
 )
 @click.option(
-    "--allow-whole-rule",
-    is_flag=True,
+    "--allow-whole-rule/--no-allow-whole-rule",
+    default=False,
     help="Also write filters that name no activity (they exclude a whole rule).",
 )
 def tune(

@@ -1,16 +1,16 @@
 """The modules compiled to C extensions with mypyc, and whether the compiled build is current.
 
 `setup.py` compiles `MODULES` (the hot path: records, reassembly, views, the rule index and
-conditions, the process tree, the engine) from their type hints; the `.py` files stay the
-source and are what runs wherever no compiled module sits beside them. An extension module
-shadows its `.py` file on import, so after an edit the build must be redone (`make build`):
-`status()` tells compiled, stale and pure modules apart, the tests refuse a stale build, and
-`prefer_source()` (DETECT_PURE=1 for the tests and the benchmark) imports the `.py` files even
-where a build exists, to profile or to test the pure-Python path. `use_current_code()` runs first
-in the `detect` program (detect.cli.main), never at import: in a source checkout a stale build
-gives way to the sources, with a warning, so that `detect` never runs code older than what is on
-disk; the tests (tests/conftest.py) and the benchmark (bench/run.py) refuse a stale build
-instead. Never compiled itself.
+conditions, the process tree, the engine, the correlation step) from their type hints; the
+`.py` files stay the source and are what runs wherever no compiled module sits beside them. An
+extension module shadows its `.py` file on import, so after an edit the build must be redone
+(`make build`): `status()` tells compiled, stale and pure modules apart, the tests refuse a
+stale build, and `prefer_source()` (DETECT_PURE=1 for the tests and the benchmark) imports the
+`.py` files even where a build exists, to profile or to test the pure-Python path.
+`use_current_code()` runs first in the `detect` program (detect.cli.main), never at import: in
+a source checkout a stale build gives way to the sources, with a warning, so that `detect`
+never runs code older than what is on disk; the tests (tests/conftest.py) and the benchmark
+(bench/run.py) refuse a stale build instead. Never compiled itself.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ MODULES = (
     "detect/matching/engine.py",
     "detect/pipeline/scan.py",
     "detect/pipeline/routing.py",
+    "detect/correlation/stage.py",
+    "detect/sigma/correlation/correlator.py",
 )
 
 

@@ -2,10 +2,11 @@
 group, and the contributing events.
 
 `correlation`: type, group values (by group-by name), window start and end (the times of its
-first and last contributing events), timespan, condition, measured value, and the referenced
-rules. `detect.events`: the contributing base-rule events in time order, each with the view
-and rule that matched it; only the first MAX_EVENTS when there are more, with
-`detect.events_total` always the full count. The text writer shows the first event.
+first and last contributing events), timespan, condition, measured value, the referenced
+rules, and the hosts when its events come from more than one. `detect.events`: the
+contributing base-rule events in time order, each with the view and rule that matched it; only
+the first MAX_EVENTS when there are more, with `detect.events_total` always the full count.
+The text writer shows the first event.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def correlation_fields(result: Result) -> dict[str, Any]:
     }
     if correlation.fields:
         out["field"] = list(correlation.fields)
+    hosts = {hit.host or "" for hit in result.base_hits()}
+    if len(hosts) > 1:  # a correlation that groups across hosts joined several
+        out["hosts"] = sorted(hosts)
     return out
 
 

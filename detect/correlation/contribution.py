@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from detect.sigma.model import Rule
 
 
+Parts = tuple[str, "str | None", str, bytes]  # view, node, completion, packed lines
+
+
 class Contribution:
     """A match (`rule`, `view`) with its event kept as lines (compressed: two fifths of
     their size); `event` parses it again."""
@@ -35,6 +38,18 @@ class Contribution:
         self.completion = event.completion
         lines = [record.line for record in event.records]
         self.packed = zlib.compress(pickle.dumps(lines, pickle.HIGHEST_PROTOCOL), 1)
+
+    def parts(self) -> Parts:
+        """What crosses processes (the rule is not: the other side has the same rules)."""
+        return (self.view, self.node, self.completion, self.packed)
+
+    @classmethod
+    def restored(cls, rule: Rule, parts: Parts) -> Contribution:
+        """The contribution `parts` came from, with `rule` (the same rule, loaded here)."""
+        contribution = cls.__new__(cls)
+        contribution.rule = rule
+        contribution.view, contribution.node, contribution.completion, contribution.packed = parts
+        return contribution
 
     @property
     def lines(self) -> list[str]:

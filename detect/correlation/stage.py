@@ -2,23 +2,32 @@
 found on (detect.matching.fields), and go through the Sigma correlations (detect.sigma.correlation).
 
 `CorrelationStage` is what a scan holds: it resolves the ruleset's correlations, turns matches
-into hits, moves audit time on, and tells which matches alert on their own.
+into hits, moves audit time on, and tells which matches alert on their own. A scan of one
+stream runs every correlation (`ALL`); a scan partitioned by host runs in each host's pipeline
+those that group by host (`HOST`, exporting the hits the others read) and the others after the
+merge (`MERGE`): detect.correlation.placement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
 from detect.core.defaults import HORIZON_MS
 from detect.correlation.contribution import Contribution
+from detect.correlation.exported import ExportedHit, export
+from detect.correlation.placement import Placement, place
 from detect.matching.engine import Match
 from detect.matching.fields import field_getter
 from detect.sigma.correlation.correlator import Correlator
 from detect.sigma.correlation.hit import Hit, Result
+from detect.sigma.correlation.model import Correlation
 from detect.sigma.correlation.resolve import Resolved, resolve, rule_key
 from detect.sigma.correlation.window import Limits, Windows
-from detect.sigma.model import RuleSet
+from detect.sigma.model import Rule, RuleSet
+
+ALL, HOST, MERGE = "all", "host", "merge"  # which correlations a stage runs (module doc)
+Export = Callable[[ExportedHit], object]
 
 
 class Reassembly(Protocol):
@@ -56,11 +65,18 @@ class CorrelationStage:
         horizon_ms: int = HORIZON_MS,
         limits: Limits | None = None,
         reuse: dict[str, Windows] | None = None,
+        side: str = ALL,
+        export: Export | None = None,
     ) -> None:
         self.resolved: Resolved = resolve(ruleset.rules, ruleset.correlations)
+        self.placement: Placement = place(self.resolved.correlations)
+        if side == HOST and export is None and self.placement.splits:
+            raise ValueError("a host's correlation stage exports hits: `export` is needed")
+        self.side, self.export = side, export
+        self.exported = self.placement.exported if side == HOST else {}
         self.limits = limits
         self.correlator = Correlator(
-            self.resolved.correlations,
+            self._running(side),
             emit,
             silent=frozenset(self.resolved.silent),
             horizon_ms=horizon_ms,
@@ -69,6 +85,14 @@ class CorrelationStage:
         )
         self.machine: Reassembly | None = None
         self._newest = -1
+
+    def _running(self, side: str) -> list[Correlation]:
+        merged = self.placement.merged
+        if side == HOST:
+            return [c for c in self.resolved.correlations if c.key not in merged]
+        if side == MERGE:
+            return [c for c in self.resolved.correlations if c.key in merged]
+        return self.resolved.correlations
 
     @classmethod
     def continuing(
@@ -82,6 +106,8 @@ class CorrelationStage:
             horizon_ms=previous.correlator.horizon_ms,
             limits=previous.limits,
             reuse=previous.state(),
+            side=previous.side,
+            export=previous.export,
         )
         stage.machine = previous.machine
         stage.correlator.watermark = previous.correlator.watermark
@@ -92,18 +118,31 @@ class CorrelationStage:
     def __bool__(self) -> bool:
         return bool(self.resolved.correlations)
 
-    def alerting(self, matches: Sequence[Match], node: str | None, time_ms: int) -> list[Match]:
+    def alerting(self, matches: list[Match], node: str | None, time_ms: int) -> list[Match]:
         """Feed the matches to the correlations; return those that alert on their own."""
-        correlator = self.correlator
+        own = self._feed(matches) if matches else matches
+        self.observe(self._audit_time(node, time_ms))
+        return own
+
+    def _feed(self, matches: list[Match]) -> list[Match]:
+        correlator, exported = self.correlator, self.exported
         own: list[Match] = []
         for match in matches:
             key = rule_key(match.rule.id, match.rule.name)
             if correlator.wants(key):
                 correlator.push(hit_of(key, match))
+            if exported:
+                names = exported.get(key)
+                if names is not None and self.export is not None:
+                    self.export(export(key, match, names))
             if key not in correlator.silent:
                 own.append(match)
-        self.observe(self._audit_time(node, time_ms))
         return own
+
+    def take(self, hit: ExportedHit, rule: Rule) -> None:
+        """A hit a host exported (`rule`: its rule, loaded here), in merged time order."""
+        self.correlator.push(hit.hit(rule))
+        self.observe(hit.time_ms)
 
     def _audit_time(self, node: str | None, time_ms: int) -> int:
         """The event's time, or its node's audit time when reassembly holds the node's clock
@@ -119,7 +158,7 @@ class CorrelationStage:
         if time_ms > self._newest:
             self._newest = time_ms
         correlator = self.correlator
-        if correlator.pending or correlator.held:
+        if correlator.busy():  # most events: nothing waits, nothing is held
             limit = self._newest - correlator.horizon_ms
             floor = inflight_floor(self.machine)
             if floor is not None:

@@ -3,7 +3,8 @@ measured `field`): a record-view rule (`service: auditd`) reads the record that 
 the event's other records) by raw audit names (`auid`, `exe`, `name`…); a category rule reads
 its category view by Sigma names, mapped through the same pySigma field mapping as the rules
 (`User` -> `user.name`), or by the view's own names. `host.name` (also `host`, `ComputerName`)
-is the event's node. Process-tree fields come with the views once the tree has observed the
+is the event's node ("" for a record without `node=` and no `--host`: one unnamed host, still
+grouped). Process-tree fields come with the views once the tree has observed the
 event (the engine does that before evaluating)."""
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def field_getter(match: Match) -> FieldGetter:
 
     def get(name: str) -> object:
         if name in HOST_FIELDS:
-            return event.node
+            return event.node or ""
         value = view.get(mapping.get(name, name))
         return view.get(name) if value is None else value
 
@@ -55,7 +56,7 @@ def _record_getter(rule: Rule, event: AuditEvent) -> FieldGetter:
     def get(name: str) -> object:
         nonlocal ordered
         if name in HOST_FIELDS:
-            return event.node
+            return event.node or ""
         if ordered is None:  # the records the rule matched first, then the others
             matched = [view for view in views if rule.match(view)]
             ordered = matched + [view for view in views if not any(v is view for v in matched)]

@@ -25,7 +25,7 @@ class WallClockExpiry:
         self.machine = machine
         self.clock = clock
         self.idle_s = idle_s
-        self._seen: dict[int, tuple[int, float]] = {}  # id(event) -> (records, since when)
+        self._seen: dict[int, tuple[int, float]] = {}  # id(event) -> (size, since when)
         self.expired = 0
 
     def maintain(self) -> int:
@@ -35,7 +35,7 @@ class WallClockExpiry:
             return 0
         now, seen, closed = self.clock(), {}, 0
         for event in self.machine.inflight_events():
-            count = len(event.records)
+            count = event.size  # grows with each record it takes (its records wait elsewhere)
             before = self._seen.get(id(event))
             since = before[1] if before is not None and before[0] == count else now
             if now - since >= self.idle_s:

@@ -19,7 +19,7 @@ from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Limits, Reassembler
 from detect.core.defaults import HORIZON_MS
 from detect.correlation.alert import CorrelationAlertBuilder
-from detect.correlation.stage import CorrelationStage
+from detect.correlation.stage import ALL, CorrelationStage, Export
 from detect.matching.alert import AlertBuilder
 from detect.matching.checks import strict
 from detect.matching.engine import Engine
@@ -117,10 +117,21 @@ def _given(value: int | None, default: int) -> int:
 
 
 def build_correlations(
-    rules: RuleSet, emit: Callable[[Result], object], settings: PipelineSettings = DEFAULTS
+    rules: RuleSet,
+    emit: Callable[[Result], object],
+    settings: PipelineSettings = DEFAULTS,
+    side: str = ALL,
+    export: Export | None = None,
 ) -> CorrelationStage:
+    """The correlations of `rules`: all of them, or one `side` of a scan partitioned by host
+    (detect.correlation.placement), whose host side gives the hits it exports to `export`."""
     return CorrelationStage(
-        rules, emit, horizon_ms=settings.horizon_ms, limits=settings.correlation_limits
+        rules,
+        emit,
+        horizon_ms=settings.horizon_ms,
+        limits=settings.correlation_limits,
+        side=side,
+        export=export,
     )
 
 
@@ -129,9 +140,12 @@ def build_scan(
     sink: AlertSink,
     settings: PipelineSettings = DEFAULTS,
     incidents: IncidentSink | None = None,
+    side: str = ALL,
+    export: Export | None = None,
 ) -> Scan:
     """Matching (with the process tree), correlations and alert building over `rules`; with
-    `settings.triage`, alerts go through triage to `sink` and incident updates to `incidents`."""
+    `settings.triage`, alerts go through triage to `sink` and incident updates to `incidents`.
+    `side` and `export`: which correlations it runs (`build_correlations`)."""
     triage = None
     if settings.triage is not None:
         triage = TriageStage(sink, incidents, settings.triage, settings.catalog)
@@ -143,7 +157,7 @@ def build_scan(
         build_correlation=CorrelationAlertBuilder(settings.catalog),
         triage=triage,
     )
-    scan.correlations = build_correlations(rules, scan.on_correlation, settings)
+    scan.correlations = build_correlations(rules, scan.on_correlation, settings, side, export)
     return scan
 
 

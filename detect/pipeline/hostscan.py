@@ -3,7 +3,8 @@ has its own pipeline from the factory (reassembly, process tree, matching, corre
 triage); the bundle reads each of its files once and hands every line to its host's pipeline.
 The result is plain data that crosses processes: each host's alerts and closed incidents in the
 order they were raised, spilled to disk as they come (detect.pipeline.spill: memory does not
-grow with what a long scan finds), and its counts.
+grow with what a long scan finds), the hits it exports to the correlations that group across
+hosts (detect.correlation.placement), and its counts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detect.core.alert import Alert, RuleInfo
+from detect.correlation.exported import ExportedHit
+from detect.correlation.stage import HOST
 from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
 from detect.pipeline.partition import NO_HOST, Bundle, FileProbe
 from detect.pipeline.routing import batches, by_host
@@ -50,6 +53,7 @@ class HostResult:
     host: str
     alerts: Spill[Alert]
     incidents: Spill[Incident]  # closed, as they were when they closed
+    hits: Spill[ExportedHit]  # for the correlations after the merge, in the order matched
     counts: HostCounts
 
 
@@ -68,7 +72,10 @@ class HostScan:
         self.host = host
         self.alerts: Spill[Alert] = Spill(shared=(RuleInfo,))
         self.incidents: Spill[Incident] = Spill()
-        self.scan = build_scan(rules, self.alerts.append, settings, self._incident)
+        self.hits: Spill[ExportedHit] = Spill()
+        self.scan = build_scan(
+            rules, self.alerts.append, settings, self._incident, HOST, self.hits.append
+        )
         self.machine = build_reassembler(self.scan.on_event, settings, scan=self.scan)
 
     def _incident(self, incident: Incident, change: str) -> None:
@@ -78,7 +85,8 @@ class HostScan:
     def finish(self) -> HostResult:
         self.machine.flush()
         self.scan.flush()
-        return HostResult(self.host, self.alerts, self.incidents, counts_of(self.scan, self))
+        counts = counts_of(self.scan, self)
+        return HostResult(self.host, self.alerts, self.incidents, self.hits, counts)
 
     @property
     def closed(self) -> int:
@@ -124,6 +132,7 @@ class BundleScan:
         self.bundle = bundle
         self.hosts = {p.host: HostScan(p.host, rules, settings) for p in bundle.partitions}
         self.max_line = settings.limits.max_line_bytes
+        self.unnamed = settings.host or NO_HOST  # the host of lines without node= (--host)
         self.report = report
         self.errors: list[str] = []
         self.lines = 0
@@ -167,7 +176,7 @@ class BundleScan:
         --max-line-bytes before its `node=` ended) goes to the file's first host: exactly one
         bundle takes it, whatever the bundling, and it is counted there, never dropped."""
         fallback = min(probe.lines, default=NO_HOST)
-        for host, lines in by_host(batch, probe.lines, fallback).items():
+        for host, lines in by_host(batch, probe.lines, fallback, self.unnamed).items():
             scan = self.hosts.get(host)
             if scan is not None:
                 scan.machine.feed(lines)

@@ -2,8 +2,10 @@
 partitioned by host (detect.pipeline.partition), bundles of partitions run in worker processes
 (detect.pipeline.hostscan), and their results merge into one output: alerts in audit-time order
 (ties: host order, then the order a host raised them), closed incidents likewise by their last
-activity, and one summary. The merge depends on the hosts only, never on how they were bundled,
-so `--jobs 1`, `--jobs N` and `--dask` write the same bytes.
+activity, and one summary. The correlations that group across hosts run at the merge, over the
+hits the hosts exported (detect.correlation.placement); their alerts go through a triage of
+their own and sort after the hosts' at equal times. The merge depends on the hosts only, never
+on how they were bundled, so `--jobs 1`, `--jobs N` and `--dask` write the same bytes.
 """
 
 from __future__ import annotations
@@ -18,15 +20,26 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from detect.auditd.reassemble import MAX_EXAMPLES, ReassemblyStats
+from detect.core.alert import Alert, RuleInfo
 from detect.core.errors import DetectError
+from detect.correlation.stage import MERGE
 from detect.outputs.summary import RunSummary
 from detect.pipeline.factory import PipelineSettings, build_scan, load_rules, scan_files
 from detect.pipeline.hostscan import BundleResult, HostCounts, HostResult, run_bundle
-from detect.pipeline.partition import Bundle, Plan, make_bundles, partitionable, plan_inputs
+from detect.pipeline.partition import (
+    NO_HOST,
+    Bundle,
+    Plan,
+    make_bundles,
+    partitionable,
+    plan_inputs,
+)
 from detect.pipeline.progress import ScanProgress
 from detect.pipeline.scan import AlertSink, Scan, scan_extra
+from detect.pipeline.spill import Spill
+from detect.sigma.correlation.resolve import rule_key
 from detect.sigma.model import RuleSet
-from detect.triage.incidents import CLOSED
+from detect.triage.incidents import CLOSED, Incident
 from detect.triage.stage import IncidentSink
 
 LOCAL = "local"  # `--dask local`: a LocalCluster on this machine
@@ -57,7 +70,7 @@ def scan_parallel(
     if not partitionable(paths):
         return scan_files(paths, rules, sink, settings, incidents)
     started = time.perf_counter()
-    plan = plan_inputs(paths)
+    plan = plan_inputs(paths, settings.host or NO_HOST)
     # on a cluster, one partition per task: a failure retries (and names) one host
     workers = parallelism.jobs if parallelism.dask is None else len(plan.partitions)
     bundles = make_bundles(plan, workers)
@@ -68,16 +81,22 @@ def scan_parallel(
             results = run_in_processes(bundles, rules, settings, progress)
         else:
             results = [run_bundle(b, rules, settings, progress.update) for b in bundles]
-    merged = build_scan(rules, sink, settings)
     hosts = sorted((h for r in results for h in r.hosts), key=lambda h: h.host)
-    for alert in heapq.merge(*(h.alerts for h in hosts), key=lambda a: a.time_ms):
+    across_alerts: Spill[Alert] = Spill(shared=(RuleInfo,))
+    across_incidents: Spill[Incident] = Spill()
+    merged = build_scan(rules, across_alerts.append, settings, _closed(across_incidents), MERGE)
+    correlate_across(merged, rules, hosts)
+    alerts = [*(h.alerts for h in hosts), across_alerts]
+    for alert in heapq.merge(*alerts, key=lambda a: a.time_ms):
         sink(alert)
+    closed = [*(h.incidents for h in hosts), across_incidents]
     if incidents is not None:
-        for incident in heapq.merge(*(h.incidents for h in hosts), key=lambda i: i.last_ms):
+        for incident in heapq.merge(*closed, key=lambda i: i.last_ms):
             incidents(incident, CLOSED)
+    spills: list[Spill[Any]] = [*alerts, *closed, *(h.hits for h in hosts)]
+    for spill in spills:
+        spill.close()
     for host in hosts:
-        host.alerts.close()
-        host.incidents.close()
         merge_counts(merged, host.counts)
     summary = merged_summary(plan, results, hosts, time.perf_counter() - started)
     summary.extra.update(scan_extra(merged, rules))
@@ -194,6 +213,26 @@ def run_on_dask(
 
 
 # -- merging ---------------------------------------------------------------------------------
+
+
+def correlate_across(scan: Scan, rules: RuleSet, hosts: Sequence[HostResult]) -> None:
+    """The correlations that group across hosts (`scan`, built for the MERGE side): every
+    host's exported hits in audit-time order, then the end of input."""
+    stage = scan.correlations
+    if stage is None or not stage.placement.splits:
+        return
+    by_key = {rule_key(rule.id, rule.name): rule for rule in rules.rules}
+    for hit in heapq.merge(*(h.hits for h in hosts), key=lambda h: h.sort_key):
+        stage.take(hit, by_key[hit.rule])
+    scan.flush()
+
+
+def _closed(spill: Spill[Incident]) -> IncidentSink:
+    def closed(incident: Incident, change: str) -> None:
+        if change == CLOSED:
+            spill.append(incident)
+
+    return closed
 
 
 def merge_counts(scan: Scan, counts: HostCounts) -> None:

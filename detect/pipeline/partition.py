@@ -10,6 +10,7 @@ the host `""` (logs written without `name_format`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections import Counter
@@ -134,9 +135,11 @@ class Plan:
     stats: SourceStats
 
 
-def plan_inputs(inputs: Iterable[str]) -> Plan:
+def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST) -> Plan:
     """Expand and probe the inputs; a file that cannot be read is reported (as the sequential
-    reader does) and left out. Stdin cannot be partitioned: see `partitionable`."""
+    reader does) and left out. Lines without `node=` belong to host `unnamed` (`--host`: the
+    name reassembly gives them, so that a file mixing `node=X` and unnamed lines read with
+    `--host X` is one host, X). Stdin cannot be partitioned: see `partitionable`."""
     stats = SourceStats()
     files = expand_inputs(list(inputs), stats)
     probes: dict[str, FileProbe] = {}
@@ -149,6 +152,8 @@ def plan_inputs(inputs: Iterable[str]) -> Plan:
             continue
         if probe.error is not None:
             stats.errors.append(probe.error)
+        if unnamed != NO_HOST and NO_HOST in probe.lines:
+            probe = dataclasses.replace(probe, lines=_renamed(probe.lines, unnamed))
         probes[path] = probe
         for host, lines in probe.lines.items():
             partition = partitions.setdefault(host, Partition(host))
@@ -156,6 +161,12 @@ def plan_inputs(inputs: Iterable[str]) -> Plan:
             partition.lines += lines
     ordered = [partitions[host] for host in sorted(partitions)]
     return Plan(files, probes, ordered, stats)
+
+
+def _renamed(lines: dict[str, int], unnamed: str) -> dict[str, int]:
+    counts = dict(lines)
+    counts[unnamed] = counts.get(unnamed, 0) + counts.pop(NO_HOST)
+    return counts
 
 
 def partitionable(inputs: Sequence[str]) -> bool:

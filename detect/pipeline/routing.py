@@ -36,12 +36,14 @@ def batches(lines: Iterator[Line], size: int) -> Iterator[list[Line]]:
         yield batch
 
 
-def by_host(batch: list[Line], known: Container[str], fallback: str) -> dict[str, list[Line]]:
-    """The lines of `batch` by host, in order, hosts in the order they come; a host not in
-    `known` is `fallback`."""
+def by_host(
+    batch: list[Line], known: Container[str], fallback: str, unnamed: str = NO_HOST
+) -> dict[str, list[Line]]:
+    """The lines of `batch` by host, in order, hosts in the order they come: a line without
+    `node=` is `unnamed`'s (`--host`), a host not in `known` is `fallback`."""
     out: dict[str, list[Line]] = {}
     for line in batch:
-        host = host_of(line[0])
+        host = host_of(line[0]) or unnamed
         if host not in known:
             host = fallback
         found = out.get(host)

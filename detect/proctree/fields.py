@@ -48,6 +48,8 @@ def _cached(process: Process) -> tuple[Fields, Fields]:
     if cached is None or process.cached_epoch != epoch:
         named = _compute(process)
         internal = {TREE_FIELDS[name]: value for name, value in named.items()}
+        if cached is None:
+            process.owner.hold(process)  # bounded: the oldest holder's are dropped
         cached = process.cached = (named, internal)
         process.cached_epoch = epoch
     return cached

@@ -8,6 +8,7 @@ each `Image` is one program the process ran, in order, with where we learnt it f
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Final
 
@@ -20,18 +21,31 @@ PROC: Final = "proc"  # read from /proc when seeding
 EVENT: Final = "event"  # its first own event
 PPID: Final = "ppid"  # another process named it as its parent
 
+MAX_CACHED: Final = 256  # processes of a tree that keep their tree fields cached (Epoch)
 ARG_END: Final = "\x00"  # ends each argument of a packed argv (no argument holds one)
 ProcessKey = tuple[str, int, int, int]  # (host, pid, first_ms, first_serial)
 
 
 class Epoch:
     """A tree's change counter, shared by its processes: fields cached on a process are valid
-    while the counter has not moved (it moves when a process with children changes)."""
+    while the counter has not moved (it moves when a process with children changes).
 
-    __slots__ = ("value",)
+    It also bounds those caches: the last MAX_CACHED processes that cached their fields keep
+    them, an older one's are dropped (computed again if it has another event). A table of
+    many thousands of processes, most of them done, would otherwise keep two dicts each."""
+
+    __slots__ = ("holders", "value")
 
     def __init__(self) -> None:
         self.value = 0
+        self.holders: deque[Process] = deque()  # oldest first; may hold one twice
+
+    def hold(self, process: Process) -> None:
+        """`process` has just cached its fields (it had none)."""
+        holders = self.holders
+        holders.append(process)
+        if len(holders) > MAX_CACHED:
+            holders.popleft().cached = None
 
 
 class Image:

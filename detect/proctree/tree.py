@@ -1,4 +1,4 @@
-"""The process tree: one networkx graph per host, parent -> child, built from audit events.
+"""The process tree: one graph per host, parent -> child, built from audit events.
 
 Fed by the engine (detect.matching.engine): `observe(event)` reads one completed event,
 attaches its process to it (`event.process`) and updates the graph; `advance(time_ms)` expires
@@ -25,7 +25,7 @@ they read, and marks the process's own fields stale only when its labels or its 
 the exec of a leaf, the usual case, leaves every cache valid (tests/proctree/test_cache.py).
 
 Memory: a table of up to `max_processes` processes; each costs about 1 KB (a fork and an exec;
-~1.6 KB once detections have read its tree fields). Graphs keep no networkx attributes
+~1.6 KB once detections have read its tree fields). Graphs keep only who is whose child
 (detect/proctree/graph.py), images share equal paths, titles and argvs (`intern`).
 """
 
@@ -244,7 +244,7 @@ class ProcessTree:
         """The epoch moves (every cached field goes stale) only when `process` has children:
         the fields of a leaf's descendants cannot be stale, it has none."""
         graph = self.graphs.get(process.host)
-        if graph is not None and graph._succ.get(process):
+        if graph is not None and graph.children.get(process):
             self.epoch.value += 1
 
     def intern(self, text: str) -> str:
@@ -270,7 +270,7 @@ class ProcessTree:
 
     def _expire(self, process: Process, deadline: int) -> None:
         graph = self.graphs.get(process.host)
-        if graph is None or process not in graph or graph._succ[process]:
+        if graph is None or process not in graph or graph.children[process]:
             return  # already gone, or still an ancestor: it leaves with its last child
         self.stats.expired += 1
         parent = self._remove(graph, process)
@@ -282,15 +282,17 @@ class ProcessTree:
         """Remove the leaves last shown before `before_ms` without a label, and each parent
         that becomes such a leaf (the ancestors of what stays stay)."""
         for graph in self.graphs.values():
-            leaves = [p for p, out in graph._succ.items() if not out and _idle(p, before_ms)]
+            leaves = [p for p, out in graph.children.items() if not out and _idle(p, before_ms)]
             for process in leaves:
                 parent: Process | None = process
-                while parent is not None and _idle(parent, before_ms) and not graph._succ[parent]:
+                while (
+                    parent is not None and _idle(parent, before_ms) and not graph.children[parent]
+                ):
                     self.stats.idle += 1
                     parent = self._remove(graph, parent)
 
     def _remove(self, graph: ProcessGraph, process: Process) -> Process | None:
-        parents = list(graph._pred[process])
+        parents = list(graph.parents[process])
         graph.remove_node(process)
         self.size -= 1
         pids = self.current[process.host]
@@ -307,7 +309,7 @@ class ProcessTree:
         heap = [
             (_eviction_order(p), next(tie), p)
             for graph in self.graphs.values()
-            for p, out in graph._succ.items()
+            for p, out in graph.children.items()
             if not out
         ]
         heapq.heapify(heap)
@@ -317,7 +319,7 @@ class ProcessTree:
             self.stats.evicted_living += process.exit_ms is None
             graph = self.graphs[process.host]
             parent = self._remove(graph, process)
-            if parent is not None and not graph._succ[parent]:
+            if parent is not None and not graph.children[parent]:
                 heapq.heappush(heap, (_eviction_order(parent), next(tie), parent))
 
 
@@ -332,7 +334,7 @@ def _idle(process: Process, before_ms: int) -> bool:
 
 def _expired_leaf(graph: ProcessGraph, process: Process, deadline: int) -> bool:
     exit_ms = process.exit_ms
-    return exit_ms is not None and exit_ms <= deadline and not graph._succ[process]
+    return exit_ms is not None and exit_ms <= deadline and not graph.children[process]
 
 
 def _differs(before: Image, after: Image) -> bool:

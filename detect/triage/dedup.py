@@ -37,18 +37,32 @@ class Group:
     deadline_ms: int
     last_ms: int
     count: int = 1
+    # the first event compressed alone, the others against it (zlib's preset dictionary): the
+    # events of one activity differ little (times, serials, pids), a few hundred bytes each
     events: list[bytes] = field(default_factory=list)
 
     def add_events(self, events: list[Document]) -> None:
         room = MAX_EVENTS - len(self.events)
-        self.events.extend(_pack(event) for event in events[: max(room, 0)])
+        for event in events[: max(room, 0)]:
+            pickled = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
+            if not self.events:
+                self.events.append(zlib.compress(pickled, 1))
+                continue
+            packer = zlib.compressobj(1, zdict=self._preset())
+            self.events.append(packer.compress(pickled) + packer.flush())
+
+    def _preset(self) -> bytes:
+        return zlib.decompress(self.events[0])
 
     def unpacked(self) -> list[Document]:
-        return [pickle.loads(zlib.decompress(packed)) for packed in self.events]
-
-
-def _pack(event: Document) -> bytes:
-    return zlib.compress(pickle.dumps(event, pickle.HIGHEST_PROTOCOL), 1)
+        if not self.events:
+            return []
+        preset = self._preset()
+        out: list[Document] = [pickle.loads(preset)]
+        for packed in self.events[1:]:
+            unpacker = zlib.decompressobj(zdict=preset)
+            out.append(pickle.loads(unpacker.decompress(packed) + unpacker.flush()))
+        return out
 
 
 def _bare(alert: Alert) -> Alert:

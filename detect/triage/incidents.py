@@ -26,6 +26,7 @@ from detect.core.alert import Alert, Document
 from detect.triage.deadlines import Deadlines
 from detect.triage.grouping import IncidentKey, incident_key, node_id
 from detect.triage.levels import INFORMATIONAL, rank
+from detect.triage.members import Members
 from detect.triage.score import RuleHits, level_of, score
 
 DEFAULT_GAP_MS: Final = 30 * 60 * 1000
@@ -68,7 +69,7 @@ class Incident:
     session: str | None = None
     login: str | None = None
     rules: dict[str, RuleEntry] = field(default_factory=dict)
-    events: list[Document] = field(default_factory=list)
+    members: Members = field(default_factory=Members)  # the first MAX_EVENTS, packed
     events_total: int = 0
     nodes: dict[str, Document] = field(default_factory=dict)
     alerted: dict[str, set[str]] = field(default_factory=dict)  # node -> rule ids
@@ -82,6 +83,11 @@ class Incident:
     @property
     def host(self) -> str | None:
         return self.key[0]
+
+    @property
+    def events(self) -> list[Document]:
+        """The member events (the first MAX_EVENTS): host, serial and @timestamp of each."""
+        return self.members.documents()
 
     @property
     def alerts(self) -> int:
@@ -120,7 +126,8 @@ class IncidentTracker:
         self.tactic_order = tactic_order
         self.gap_ms, self.max_ms, self.max_open = gap_ms, max_ms, max_open
         self.open: dict[IncidentKey, Incident] = {}
-        self.by_event: dict[tuple[str | None, int], IncidentKey] = {}
+        # host -> serial -> the open incident a member event of that serial belongs to
+        self.by_event: dict[Any, dict[Any, IncidentKey]] = {}
         self.pending_tags: dict[IncidentKey, Counter[str]] = {}
         self.recent: dict[IncidentKey, Incident] = {}  # closed, newest last
         self.deadlines: Deadlines[IncidentKey] = Deadlines()
@@ -152,7 +159,7 @@ class IncidentTracker:
         if alert.correlation is None:
             return incident_key(alert)
         for event in reversed(alert.events):
-            found = self.by_event.get((event.get("host"), event.get("serial", -1)))
+            found = self.by_event.get(event.get("host"), {}).get(event.get("serial", -1))
             if found is not None and found in self.open:
                 return found
         group = ",".join(f"{k}={v}" for k, v in sorted(alert.correlation.get("group", {}).items()))
@@ -214,9 +221,11 @@ class IncidentTracker:
         incident.last_ms = max(incident.last_ms, alert.time_ms)
         for event in alert.events:
             incident.events_total += 1
-            if len(incident.events) < MAX_EVENTS:
-                incident.events.append({k: event.get(k) for k in ("host", "serial", "@timestamp")})
-                self.by_event[(event.get("host"), event.get("serial", -1))] = incident.key
+            if len(incident.members) < MAX_EVENTS:
+                host, serial = event.get("host"), event.get("serial")
+                incident.members.append((host, serial, event.get("@timestamp")))
+                by_serial = self.by_event.setdefault(host, {})
+                by_serial[event.get("serial", -1)] = incident.key
         if alert.activity.user:
             incident.users.add(alert.activity.user)
         self._add_tree(incident, alert)
@@ -264,8 +273,12 @@ class IncidentTracker:
         if self.open.get(incident.key) is not incident:
             return
         del self.open[incident.key]
-        for event in incident.events:
-            self.by_event.pop((event.get("host"), event.get("serial", -1)), None)
+        for host, serial, _ in incident.members:
+            by_serial = self.by_event.get(host)
+            if by_serial is not None:
+                by_serial.pop(serial, None)
+                if not by_serial:
+                    del self.by_event[host]
         incident.status = CLOSED
         self.stats.closed += 1
         self.recent.pop(incident.key, None)

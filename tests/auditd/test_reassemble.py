@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
+from detect.auditd.record import parse_line
 
 
 def line(serial: int, rtype: str = "SYSCALL", ms: int = 0, node: str | None = None) -> str:
@@ -145,3 +146,28 @@ def test_expire_completes_one_event_in_flight_and_ignores_others() -> None:
     assert [(e.serial, e.completion, len(e.records)) for e in events] == [(7, "expired", 2)]
     assert machine.inflight_events() == [second]
     assert machine.stats.expired == 1
+
+
+def test_records_held_in_flight_come_back_as_parsed() -> None:
+    """An event in flight keeps its later records as a few values each (memory); completed, its
+    records are those `parse_line` gives, with the event's node, stamp and serial, from any
+    file and line (records of one event can sit far apart, or in two files of a rotation)."""
+    lines = [
+        ("node=h1 type=SYSCALL msg=audit(1700000000.100:7): arch=c000003e syscall=59", "a.log", 10),
+        ("node=h1 type=SYSCALL msg=audit(1700000000.100:8): arch=c000003e syscall=2", "a.log", 11),
+        ('node=h1 type=CWD msg=audit(1700000000.100:7): cwd="/root"', "a.log", 900),
+        ("node=h1 type=PATH msg=audit(1700000000.100:7): item=0 name=2F746D70", "b.log", 1),
+        ("node=h1 type=PROCTITLE msg=audit(1700000000.100:7):proctitle=6C73", "b.log", 2),
+    ]
+    events: list[AuditEvent] = []
+    machine = Reassembler(events.append, host="other")
+    machine.feed(lines)
+    held = next(e for e in machine.inflight_events() if e.serial == 7)
+    assert held.size == sum(len(text) for text, _, _ in lines) - len(lines[1][0])
+    machine.flush()
+    event = next(e for e in events if e.serial == 7)
+    expected = [parse_line(*item) for i, item in enumerate(lines) if i != 1]
+    got = [(r.type, r.line, r.source, r.lineno, r.body, r.fields) for r in event.records]
+    assert got == [(r.type, r.line, r.source, r.lineno, r.body, r.fields) for r in expected]
+    assert all(r.node == "h1" and r.stamp is event.stamp and r.serial == 7 for r in event.records)
+    assert event.records[3].fields == {"proctitle": "ls"}

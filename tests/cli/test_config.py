@@ -73,6 +73,26 @@ def test_the_file_sets_options_and_a_flag_overrides_it(tmp_path: Path) -> None:
     assert by_env.returncode == 0, by_env.stderr
 
 
+def test_a_switch_the_file_turns_on_a_flag_turns_off(tmp_path: Path) -> None:
+    """Every switch has an off form: `no-default-rules: true` in the file, `--default-rules`
+    on the command line runs the shipped detections after all."""
+    path = config(tmp_path, f"common:\n  no-default-rules: true\n  rules: [{RULES}]\n")
+    only_given = detect("--config", path, "scan", "--jobs", "1", LOG)
+    with_shipped = detect("--config", path, "scan", "--jobs", "1", "--default-rules", LOG)
+    given = len(list(RULES.glob("*.yml")))
+    assert f"rules loaded {given}," in only_given.stderr, only_given.stderr
+    loaded = re.search(r"rules loaded (\d+),", with_shipped.stderr)
+    assert loaded is not None and int(loaded.group(1)) > given, with_shipped.stderr
+    commands = list(main.commands.values())
+    while commands:
+        command = commands.pop()
+        commands.extend(getattr(command, "commands", {}).values())  # a group's commands
+        for option in command.params:
+            flag = getattr(option, "is_flag", False) and not getattr(option, "count", False)
+            if flag and not option.secondary_opts:
+                raise AssertionError(f"{command.name} {option.opts}: a switch with no off form")
+
+
 def test_a_command_section_wins_over_common(tmp_path: Path) -> None:
     path = config(tmp_path, "common:\n  min-level: high\nscan:\n  min_level: medium\n")
     loaded = load_config(path, main)

@@ -34,7 +34,7 @@ def test_alert_carries_group_window_value_and_events() -> None:
         [str(CAPTURES / "shadow_read_failures.log")], load_detections(), documents(alerts)
     )
     (alert,) = [a for a in correlation_alerts(alerts) if a["rule"]["id"] == SHADOW_ID]
-    assert alert["correlation"]["group"] == {"uid": "65534"}
+    assert alert["correlation"]["group"] == {"host.name": "", "uid": "65534"}  # no node=
     assert alert["correlation"]["value"] == 5.0
     assert alert["correlation"]["window"]["start"] == "2026-11-22T04:25:22.102Z"
     assert alert["correlation"]["window"]["end"] == "2026-11-22T04:25:22.130Z"

@@ -6,6 +6,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from detect.pipeline.factory import PipelineSettings, load_rules
+from detect.pipeline.hostscan import run_bundle
 from detect.pipeline.partition import (
     NO_HOST,
     _count_hosts,
@@ -77,3 +79,27 @@ def test_the_probe_counts_each_line_for_the_host_its_prefix_names(parts: list[st
     _count_hosts(block.encode(), counts)
     expected = Counter(host_of(line) for line in block.split("\n")[:-1])
     assert +counts == +expected
+
+
+def test_host_option_names_the_unnamed_lines(tmp_path: Path) -> None:
+    """`--host beta` over a file that mixes `node=alpha`, `node=beta` and unnamed lines: the
+    unnamed ones are beta's, in beta's one pipeline (its tree and correlations see them all)."""
+    alpha = CAPTURES["alpha"].read_text().splitlines(keepends=True)
+    beta = CAPTURES["beta"].read_text().splitlines(keepends=True)
+    half = len(beta) // 2
+    named = [f"node=alpha {line}" for line in alpha] + [f"node=beta {line}" for line in beta[:half]]
+    mixed = tmp_path / "mixed.log"
+    mixed.write_text("".join(named + beta[half:]))
+    plan = plan_inputs([str(mixed)], unnamed="beta")
+    assert [(p.host, p.lines) for p in plan.partitions] == [
+        ("alpha", len(alpha)),
+        ("beta", len(beta)),
+    ]
+    settings = PipelineSettings(host="beta")
+    (bundle,) = make_bundles(plan, 1)
+    hosts = run_bundle(bundle, load_rules(settings), settings).hosts
+    assert {h.host: h.counts.reassembly["records"] for h in hosts} == {
+        "alpha": len(alpha),
+        "beta": len(beta),
+    }
+    assert NO_HOST in {p.host for p in plan_inputs([str(mixed)]).partitions}  # no --host

@@ -20,7 +20,7 @@ from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
 from detect.proctree.fields import tree_fields
 from detect.proctree.observe import holder
-from detect.proctree.process import Process
+from detect.proctree.process import MAX_CACHED, Process
 from detect.proctree.settings import LabelRule, TreeSettings
 from detect.proctree.tree import ProcessTree
 
@@ -147,3 +147,16 @@ def _holder_the_long_way(tree: ProcessTree, event: AuditEvent) -> Process:
         event.time_ms,
         event.serial,
     )
+
+
+def test_only_the_latest_processes_keep_cached_fields() -> None:
+    """A tree of many processes keeps the tree fields of its last MAX_CACHED to cache them; an
+    older one computes them again, to the same values."""
+    tree = ProcessTree(TreeSettings(labels=LABELS))
+    init = tree.create("h", 1, 0, 0, None)
+    tree.exec(init, "/usr/sbin/nginx", ("nginx",), 0)
+    children = [tree.fork(init, 100 + i, i, i) for i in range(MAX_CACHED + 10)]
+    before = [dict(tree_fields(child)) for child in children]
+    cached = [child for child in children if child.cached is not None]
+    assert len(cached) <= MAX_CACHED and children[0].cached is None
+    assert [tree_fields(child) for child in children] == before

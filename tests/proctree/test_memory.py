@@ -6,11 +6,14 @@ exiting, as when exit_group is not audited, so the table fills up and the least 
 leaves are evicted. The table never holds more than its maximum; the shell and its ancestors,
 the ancestors of every living process, stay.
 
-And what keeps each process small: graphs hold no attribute dicts of their own, images share
-equal texts.
+And what keeps each process small: graphs hold no attributes (and are not networkx's: its import
+alone costs ~22 MB), images share equal texts.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
@@ -44,17 +47,32 @@ def test_a_million_short_lived_processes_stay_within_the_bound() -> None:
     assert tree.lookup("h", 2) is shell and tree.lookup("h", 1) is init
 
 
-def test_process_graphs_share_one_empty_attribute_dict() -> None:
+def test_process_graphs_keep_only_who_is_whose_child() -> None:
     tree = ProcessTree(TreeSettings())
     init = tree.create("h", 1, 0, 0, None)
     shell = tree.fork(init, 2, 1, 1)
+    child = tree.fork(shell, 3, 2, 2)
     graph = tree.graphs["h"]
-    assert graph.nodes[init] is graph.nodes[shell] is graph.edges[init, shell]
     with pytest.raises(TypeError):
-        graph.nodes[shell]["image"] = "/bin/sh"  # would reach every process
-    with pytest.raises(TypeError):
-        graph.add_node(shell, image="/bin/sh")
-    assert list(graph.successors(init)) == [shell] and graph.nodes[shell] == {}
+        graph.add_node(shell, image="/bin/sh")  # type: ignore[call-arg]  # no attributes
+    assert not hasattr(graph, "__dict__")  # nor anywhere to put them
+    assert list(graph.successors(init)) == [shell] and list(graph.predecessors(child)) == [shell]
+    assert list(graph) == [init, shell, child] and graph.has_edge(shell, child)
+    graph.remove_node(shell)
+    assert list(graph) == [init, child] and not graph.has_edge(shell, child)
+    assert list(graph.successors(init)) == [] and list(graph.predecessors(child)) == []
+    with pytest.raises(KeyError):
+        graph.remove_node(shell)
+    with pytest.raises(KeyError):
+        graph.remove_edge(init, child)
+
+
+def test_the_tree_does_not_import_networkx() -> None:
+    """networkx costs ~22 MB to import: the process graph is a small class of its own."""
+    code = "import sys, detect.proctree.tree; print('networkx' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "False"
 
 
 def test_images_share_equal_paths_command_lines_and_argvs() -> None:

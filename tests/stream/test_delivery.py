@@ -90,8 +90,12 @@ def same_documents(
 ) -> bool:
     """Each alert that arrived is the document the batch scan wrote under its `event.id`, but
     for how each event was completed (the stream, its input held open, completes an event
-    when it has been idle; the scan at the end of its input) and the keys `unlike`."""
-    leave = unlike | {"completion"}
+    when it has been idle; the scan at the end of its input), what follows from it, and the
+    keys `unlike`. What follows: the process tree's `first_seen` of a process whose start it
+    did not see is the time of the first of its events to complete, and on a loaded machine
+    idle completion may finish a later event of that process first (seen here: one ancestor's
+    first_seen 124 ms later in the stream)."""
+    leave = unlike | {"completion", "first_seen"}
     by_id = {}
     for line in scanned.read_text().splitlines():
         document = json.loads(line)

@@ -66,6 +66,7 @@ class Correlator:
             self.windows[correlation.key] = windows
             for key in dict.fromkeys(correlation.inputs):
                 self.by_input.setdefault(key, []).append(windows)
+        self._all = tuple(self.windows.values())
         self.stats = CorrelatorStats(
             by_correlation={key: w.stats for key, w in self.windows.items()}
         )
@@ -115,6 +116,10 @@ class Correlator:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    def busy(self) -> bool:
+        """Whether hits wait for the horizon or windows hold any: audit time matters."""
+        return bool(self._pending) or any(windows.held for windows in self._all)
 
     @property
     def held(self) -> int:

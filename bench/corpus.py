@@ -57,7 +57,7 @@ from detect.auditd.interpret import record_interpreted
 from detect.auditd.reassemble import is_standalone
 from detect.auditd.record import ENRICHED_SEPARATOR, Record, parse_line
 from detect.core.errors import ParseError
-from detect.sources.files import iter_lines
+from detect.sources.lines import iter_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "tests" / "auditd" / "captures"

@@ -39,7 +39,7 @@ RSS_LIMIT_MB = 150
 PROFILE_TOP = 30
 # Imported before the clock starts: start-up, not throughput. Only what a stage needs, since
 # imports count in its peak RSS (pySigma and pydantic, for the scans, are ~0.2 s and ~30 MB).
-WARM_IMPORTS = ("detect.auditd.export", "detect.auditd.reassemble", "detect.sources.files")
+WARM_IMPORTS = ("detect.auditd.export", "detect.auditd.reassemble", "detect.sources.lines")
 SCAN_IMPORTS = (*WARM_IMPORTS, "detect.matching.engine", "detect.pipeline.factory")
 
 Counts = dict[str, Any]
@@ -50,7 +50,7 @@ Counts = dict[str, Any]
 
 def body_read(corpus: str) -> Counts:
     """Baseline: the line source alone (open, decompress, decode, split)."""
-    from detect.sources.files import iter_lines
+    from detect.sources.lines import iter_lines
 
     lines = 0
     for _ in iter_lines([corpus]):
@@ -67,7 +67,7 @@ def body_naive(corpus: str) -> Counts:
     dict), grouping nothing and evaluating nothing (DESIGN §9's "naive parse")."""
     import re
 
-    from detect.sources.files import iter_lines
+    from detect.sources.lines import iter_lines
 
     findall = re.compile(NAIVE_FIELD).findall
     records = 0
@@ -80,7 +80,7 @@ def body_naive(corpus: str) -> Counts:
 def _reassemble(corpus: str, emit: Callable[[Any], object]) -> Counts:
     from detect.auditd.reassemble import Reassembler
     from detect.cli.runtime import tune_for_throughput
-    from detect.sources.files import iter_lines
+    from detect.sources.lines import iter_lines
 
     tune_for_throughput()  # as the command line does
     machine = Reassembler(emit)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
-from detect.sources.files import iter_lines
+from detect.sources.lines import iter_lines
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO / "tests" / "auditd" / "captures"

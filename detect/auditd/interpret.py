@@ -77,6 +77,28 @@ def syscall_of(arch: str | None, number: str) -> str | None:
     return tables.syscall_name(arch, value)
 
 
+UNNAMED: Final = "\x00"  # no name (None) in SYSCALL_NAMES, which cannot hold None here
+SYSCALL_NAMES: Final[dict[str, dict[str, str]]] = {}  # arch hex -> number text -> name
+
+
+def syscall_name_of(arch_hex: str, number: str) -> str | None:
+    """`syscall_of(arch_of(arch_hex), number)` from a table of the texts as logged: the
+    syscall name of every event (the process tree, category views, record views) costs two
+    dictionary lookups, not two calls through lru_cache (bounded as arch_of and syscall_of)."""
+    numbers = SYSCALL_NAMES.get(arch_hex)
+    if numbers is None:
+        if len(SYSCALL_NAMES) >= NAME_CACHE:
+            SYSCALL_NAMES.clear()
+        numbers = SYSCALL_NAMES[arch_hex] = {}
+    name = numbers.get(number)
+    if name is None:
+        if len(numbers) >= NAME_CACHE:
+            numbers.clear()
+        found = syscall_of(arch_of(arch_hex), number)
+        name = numbers[number] = UNNAMED if found is None else found
+    return None if name is UNNAMED else name
+
+
 def errno_of(exit_value: str) -> str | None:
     """`-13` → `EACCES`; non-negative exits are results, not errors."""
     number = parse_uint(exit_value[1:], 4095) if exit_value.startswith("-") else None
@@ -98,7 +120,7 @@ def _interpret(record: Record) -> dict[str, str]:
         arch = arch_of(arch_hex)
         if arch is not None:
             out.setdefault("ARCH", arch)
-        name = syscall_of(arch, fields.get("syscall", ""))
+        name = syscall_name_of(arch_hex, fields.get("syscall", ""))
         if name is not None:
             out.setdefault("SYSCALL", name)
     if UNSET_ID in record.line:  # the header rarely has it: then the loop finds nothing
@@ -212,7 +234,7 @@ def syscall_name(syscall: Record) -> str | None:
     arch = fields.get("arch")
     if arch is None:
         return None
-    return syscall_of(arch_of(arch), fields.get("syscall", ""))
+    return syscall_name_of(arch, fields.get("syscall", ""))
 
 
 def event_sockaddr(event: AuditEvent) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ accepted too. `type` may be a name, a number, or `UNKNOWN[n]`; all resolve to th
 from __future__ import annotations
 
 import re
+import sys
 from typing import Final
 
 from detect.auditd import fields as body_fields
@@ -98,14 +99,16 @@ class Record:
         return enriched
 
     def _parse(self) -> None:
-        body = self.body
-        split = body.find(ENRICHED_SEPARATOR)
+        """`body` split at the ENRICHED separator, each part sliced from the line at once."""
+        line, start = self.line, self.body_at
+        end = len(line) - 1 if line.endswith("\n") else len(line)
+        split = line.find(ENRICHED_SEPARATOR, start, end)
         if split < 0:
-            self._fields = body_fields.cached_fields(self.type, body)
+            self._fields = body_fields.cached_fields(self.type, line[start:end])
             self._enriched = NO_ENRICHED
         else:
-            self._fields = body_fields.cached_fields(self.type, body[:split])
-            self._enriched = body_fields.parse_enriched(body[split + 1 :])
+            self._fields = body_fields.cached_fields(self.type, line[start:split])
+            self._enriched = body_fields.parse_enriched(line[split + 1 : end])
 
     @property
     def body(self) -> str:
@@ -144,8 +147,12 @@ def canonical_type(token: str) -> str | None:
             name = tables.record_type_name(value) or f"UNKNOWN[{value}]"
     elif token.replace("_", "").isalnum() and token.isupper():
         name = token
-    if name is not None and len(KNOWN_TYPES) < MAX_KNOWN_TYPES:
-        KNOWN_TYPES[token] = name
+    if name is not None:
+        # one copy of each name, the one string literals share: `record.type == "SYSCALL"`
+        # and dict lookups by type (everywhere, per record) then compare by identity
+        name = sys.intern(name)
+        if len(KNOWN_TYPES) < MAX_KNOWN_TYPES:
+            KNOWN_TYPES[token] = name
     return name
 
 
@@ -165,7 +172,9 @@ def parse_line(line: str, source: str = "-", lineno: int = 0, max_line: int = MA
     if match is None:
         return _parse_line_slow(line, source, lineno)
     node, token, stamp, serial = match.groups()
-    return _record(node or None, token, stamp, serial, line, match.end(), source, lineno)
+    rtype = _type_of(token, line, source, lineno)
+    number = _serial(serial, line, source, lineno)
+    return Record(node or None, rtype, stamp, number, line, match.end(), source, lineno)
 
 
 def line_bytes(line: str) -> int:
@@ -184,23 +193,34 @@ def too_long(max_line: int) -> str:
     return f"line longer than {max_line} bytes (--max-line-bytes)"
 
 
-def _record(
-    node: str | None,
-    token: str,
-    stamp: str,
-    serial: str,
-    line: str,
-    body_at: int,
-    source: str,
-    lineno: int,
-) -> Record:
-    rtype = KNOWN_TYPES.get(token) or canonical_type(token)
-    if rtype is None:
-        raise _fail("bad record type", line, source, lineno)
+def _serial(serial: str, line: str, source: str, lineno: int) -> int:
     number = int(serial)  # ASCII digits: both callers checked
     if number > U32_MAX:
         raise _fail(SERIAL_RANGE, line, source, lineno)
-    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+    return number
+
+
+def _type_of(token: str, line: str, source: str, lineno: int) -> str:
+    rtype = KNOWN_TYPES.get(token) or canonical_type(token)
+    if rtype is None:
+        raise _fail("bad record type", line, source, lineno)
+    return rtype
+
+
+class _LastStamp:
+    """The `SECONDS.MILLIS:SERIAL):` of the last header `_parse_line_fast` took, with its stamp
+    and serial: an event's records come one after another, so most headers repeat it, and a
+    header that starts with the very same text at the same place needs no checks (HEADER_RE
+    gives it the same groups) and shares the stamp's one copy. One tuple, replaced whole:
+    a thread never reads one header's text with another's stamp."""
+
+    __slots__ = ("header",)
+
+    def __init__(self) -> None:
+        self.header: tuple[str, str, int] = ("\x00", "", 0)  # no line holds it: checked
+
+
+LAST_STAMP: Final = _LastStamp()
 
 
 def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
@@ -227,17 +247,26 @@ def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
         if len(HEADER_TOKENS) < MAX_KNOWN_TYPES:
             HEADER_TOKENS.add(token)
     opened = space + 11  # bounded searches: `SECONDS.MILLIS:` and `SERIAL)` are short
+    size = len(line)
+    text, stamp, number = LAST_STAMP.header
+    if line.startswith(text, opened):
+        at = opened + len(text)
+        body_at = at + 1 if at < size and ord(line[at]) == SPACE else at
+        rtype = _type_of(token, line, source, lineno)
+        return Record(node, rtype, stamp, number, line, body_at, source, lineno)
     colon = line.find(":", opened, opened + MAX_SECONDS_DIGITS + 11)
     closed = line.find(")", colon + 1, colon + 22) if colon > 0 else -1
-    size = len(line)
     if closed < 0 or closed + 1 >= size or ord(line[closed + 1]) != COLON:
         return None
     stamp = line[opened:colon]
     serial = line[colon + 1 : closed]
     if not (_digits(serial, 20) and _stamp_digits(stamp)):
         return None
+    rtype = _type_of(token, line, source, lineno)
+    number = _serial(serial, line, source, lineno)
+    LAST_STAMP.header = (line[opened : closed + 2], stamp, number)
     body_at = closed + 3 if closed + 2 < size and ord(line[closed + 2]) == SPACE else closed + 2
-    return _record(node, token, stamp, serial, line, body_at, source, lineno)
+    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
 
 
 def _digits(text: str, most: int) -> bool:

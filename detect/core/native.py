@@ -28,6 +28,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 PURE_ENV = "DETECT_PURE"  # =1: build nothing (setup.py), import sources (tests, benchmark)
 MODULES = (
     "detect/core/timefmt.py",
+    "detect/sources/lines.py",
     "detect/kernel/categories.py",
     "detect/auditd/event.py",
     "detect/auditd/fields.py",
@@ -50,6 +51,7 @@ MODULES = (
     "detect/matching/plans.py",
     "detect/matching/engine.py",
     "detect/pipeline/scan.py",
+    "detect/pipeline/routing.py",
     "detect/correlation/stage.py",
     "detect/sigma/correlation/correlator.py",
 )

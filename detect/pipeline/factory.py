@@ -32,7 +32,8 @@ from detect.sigma.correlation.hit import Result
 from detect.sigma.correlation.window import Limits as CorrelationLimits
 from detect.sigma.load import collector_paused, drop_duplicate_rules, load_detections
 from detect.sigma.model import RuleSet
-from detect.sources.files import Line, SourceStats, iter_lines
+from detect.sources.files import Line, SourceStats
+from detect.sources.lines import iter_lines
 from detect.triage.stage import IncidentSink, TriageSettings, TriageStage
 from detect.triage.tuning import Tuning
 

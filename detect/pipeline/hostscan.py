@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +19,13 @@ from detect.core.alert import Alert, RuleInfo
 from detect.correlation.exported import ExportedHit
 from detect.correlation.stage import HOST
 from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
-from detect.pipeline.partition import NO_HOST, Bundle, FileProbe, host_of
+from detect.pipeline.partition import NO_HOST, Bundle, FileProbe
+from detect.pipeline.routing import batches, by_host
 from detect.pipeline.scan import Scan
 from detect.pipeline.spill import Spill
 from detect.sigma.model import RuleSet
-from detect.sources.files import READ_ERRORS, Line, open_binary, read_lines
+from detect.sources.files import READ_ERRORS, Line, open_binary
+from detect.sources.lines import read_lines
 from detect.triage.incidents import CLOSED, Incident
 
 BATCH = 8192  # lines read before they are handed to their hosts (and progress is reported)
@@ -160,7 +162,7 @@ class BundleScan:
         with open_binary(probe.path) as stream:
             lines = read_lines(stream, probe.path, self.max_line)
             read = 0
-            for batch in _batches(lines):
+            for batch in batches(lines, BATCH):
                 read += len(batch)
                 if only is not None:
                     self.hosts[only].machine.feed(batch)
@@ -173,12 +175,8 @@ class BundleScan:
         """Each line to its host's pipeline. A host the probe did not see (a line cut short at
         --max-line-bytes before its `node=` ended) goes to the file's first host: exactly one
         bundle takes it, whatever the bundling, and it is counted there, never dropped."""
-        known, fallback = probe.lines, min(probe.lines, default=NO_HOST)
-        buckets: dict[str, list[Line]] = {}
-        for line in batch:
-            host = host_of(line[0]) or self.unnamed
-            buckets.setdefault(host if host in known else fallback, []).append(line)
-        for host, lines in buckets.items():
+        fallback = min(probe.lines, default=NO_HOST)
+        for host, lines in by_host(batch, probe.lines, fallback, self.unnamed).items():
             scan = self.hosts.get(host)
             if scan is not None:
                 scan.machine.feed(lines)
@@ -192,23 +190,6 @@ class BundleScan:
         closed = sum(host.closed for host in hosts)
         done = self.bytes_done + file_bytes
         self.report(self.bundle.index, self.lines, min(done, self.bundle.size), alerts, closed)
-
-
-def _batches(lines: Iterator[Line]) -> Iterator[list[Line]]:
-    """Lists of BATCH lines; a read error (a truncated archive) comes after the lines before it."""
-    batch: list[Line] = []
-    try:
-        for line in lines:
-            batch.append(line)
-            if len(batch) == BATCH:
-                yield batch
-                batch = []
-    except READ_ERRORS:
-        if batch:
-            yield batch
-        raise
-    if batch:
-        yield batch
 
 
 def run_bundle(

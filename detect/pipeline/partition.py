@@ -19,22 +19,17 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from detect.core.defaults import MAX_LINE
+from detect.pipeline.routing import NO_HOST as NO_HOST
+from detect.pipeline.routing import host_of as host_of
 from detect.sources.files import READ_ERRORS, STDIN, SourceStats, expand_inputs, open_binary
 
 CHUNK = 1 << 22  # bytes per probe read
-NODE_PREFIX = re.compile(rb"^node=([^ \n]*) ", re.MULTILINE)
-NO_HOST = ""
+# A line's `node=` prefix, found after the newline before it (the block is searched with one
+# put before its start): `^` with re.MULTILINE finds the same, three times slower.
+NODE_PREFIX = re.compile(rb"\nnode=([^ \n]*) ")
 # Of a line without its newline yet, only this much is kept: enough for its `node=` prefix (a
 # line longer than --max-line-bytes is refused anyway), so one endless line is never held whole.
 HEAD = MAX_LINE + 1
-
-
-def host_of(line: str) -> str:
-    """The host a line belongs to: its `node=` value, or `""` without one."""
-    if not line.startswith("node="):
-        return NO_HOST
-    end = line.find(" ", 5)
-    return line[5:end] if end >= 0 else NO_HOST
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,7 @@ def _blocks(stream: BinaryIO, path: str, errors: list[str]) -> Iterator[bytes]:
 
 
 def _count_hosts(block: bytes, counts: Counter[str]) -> None:
-    named = NODE_PREFIX.findall(block)
+    named = NODE_PREFIX.findall(b"\n" + block)
     for host, n in Counter(named).items():
         counts[host.decode("utf-8", "surrogateescape")] += n
     unnamed = block.count(b"\n") - len(named)

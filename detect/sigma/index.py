@@ -137,17 +137,26 @@ class FieldTable:
 
     def collect(self, value: object, hits: list[Bucket]) -> None:
         """Add the buckets of `value` (each element of a list) to `hits`."""
+        if type(value) is list:
+            for item in value:
+                if item is not None:
+                    self._one(item, hits)
+        else:
+            self._one(value, hits)
+
+    def _one(self, value: object, hits: list[Bucket]) -> None:
+        found = self._cache.get(value)
+        if found is None:
+            found = self._remember(value)
+        if found:
+            hits.extend(found)
+
+    def _remember(self, value: object) -> tuple[Bucket, ...]:
         cache = self._cache
-        for item in value if type(value) is list else (value,):
-            if item is None:
-                continue
-            found = cache.get(item)
-            if found is None:
-                if len(cache) >= VALUE_CACHE:
-                    cache.clear()
-                found = cache[item] = self._buckets(item)
-            if found:
-                hits.extend(found)
+        if len(cache) >= VALUE_CACHE:
+            cache.clear()
+        found = cache[value] = self._buckets(value)
+        return found
 
     def _buckets(self, item: object) -> tuple[Bucket, ...]:
         found: list[Bucket] = []

@@ -1,6 +1,6 @@
-"""Lines from files: plain or compressed (.gz, .bz2, .xz, .zst, found by magic bytes: CODECS),
+"""Files to read: plain or compressed (.gz, .bz2, .xz, .zst, found by magic bytes: CODECS),
 rotation sets (`audit.log.N` … `audit.log`, oldest first), folders, globs, and stdin (`-`),
-compressed or not."""
+compressed or not. Their lines: `lines.py` (`iter_lines`, `read_lines`)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,15 @@ import bz2
 import glob
 import gzip
 import io
-import itertools
 import lzma
 import re
-import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import zstandard
-
-from detect.core.defaults import MAX_LINE
 
 STDIN = "-"
 READ_SIZE = 1 << 16
@@ -208,45 +204,3 @@ CODECS = (
     ZSTD,
 )
 HEAD = max(len(codec.magic) for codec in CODECS)
-
-
-def read_lines(stream: BinaryIO, source: str, max_line: int = MAX_LINE) -> Iterator[Line]:
-    """(line, source, lineno) for every line. A line longer than `max_line` characters is never
-    held whole (one line of a gigabyte, or of a gzip bomb): its first `max_line` + 1 characters
-    stand for it (more than `max_line` bytes: the parser refuses them, counted, with
-    `file:line`), the rest is read past in bounded pieces. (Characters, as the text reader
-    counts them: a shorter line of many-byte characters comes whole, at most 4 bytes each, and
-    the parser counts its bytes.)"""
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\n")
-    readline, limit = text.readline, max_line + 1
-    for lineno in itertools.count(1):
-        line = readline(limit)
-        if not line:
-            return
-        if len(line) == limit and not line.endswith("\n"):
-            rest = line
-            while len(rest) == limit and not rest.endswith("\n"):
-                rest = readline(limit)
-        yield line, source, lineno
-
-
-def iter_lines(
-    inputs: Iterable[str], stats: SourceStats | None = None, max_line: int = MAX_LINE
-) -> Iterator[Line]:
-    """Every line of every input in order, read as `read_lines` reads them (`max_line`: the
-    bound in bytes, `--max-line-bytes`); an unreadable file is reported and skipped."""
-    stats = stats if stats is not None else SourceStats()
-    files = expand_inputs(list(inputs) or [STDIN], stats)
-    for item in files:
-        stats.files += 1
-        if item == STDIN:
-            try:
-                yield from read_lines(decompressed(sys.stdin.buffer), "<stdin>", max_line)
-            except READ_ERRORS as error:
-                stats.errors.append(f"<stdin>: {error}")
-            continue
-        try:
-            with open_binary(item) as stream:
-                yield from read_lines(stream, item, max_line)
-        except READ_ERRORS as error:
-            stats.errors.append(f"{item}: {error}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -140,6 +142,19 @@ def test_the_usual_header_parse_agrees_with_the_regex_on_every_single_change() -
     assert len(lines) > 500
     for line in lines:
         _same_as_the_regex(line)
+
+
+def test_a_header_after_one_with_the_same_stamp_agrees_with_the_regex() -> None:
+    """The fast parse takes a header that repeats the last one's `stamp:serial):` unchecked:
+    after the usual header, after itself, and after each other, every line still parses as
+    the regex does."""
+    usual = "".join(variants[0] for variants in HEADER_PARTS)
+    lines = _one_change()
+    for before, line in zip([usual, *lines], lines, strict=False):
+        for first in (usual, before, line):
+            with contextlib.suppress(ParseError):
+                _parse_line_fast(first, "-", 0)
+            _same_as_the_regex(line)
 
 
 @given(headers())

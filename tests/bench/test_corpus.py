@@ -25,7 +25,7 @@ from bench.corpus import (
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
-from detect.sources.files import iter_lines
+from detect.sources.lines import iter_lines
 
 SMALL = Options(records=3000, hosts=3, seed=7, interleave=0.1)
 HOSTS = {"host1", "host2", "host3"}

@@ -36,8 +36,8 @@ from detect.proctree.settings import load_settings
 from detect.sigma.correlation.window import MAX_GROUPS
 from detect.sigma.correlation.window import Limits as CorrelationLimits
 from detect.sigma.model import RuleSet
-from detect.sources.files import read_lines
 from detect.sources.follow import Follower
+from detect.sources.lines import read_lines
 from detect.sources.stdin import StdinSource
 from tests.hardening.helpers import CAPTURES, DETECT
 from tests.hardening.rules import rule, write_rules

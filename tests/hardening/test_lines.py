@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from detect.core.defaults import MAX_LINE
-from detect.sources.files import read_lines
 from detect.sources.follow import Follower
+from detect.sources.lines import read_lines
 from detect.sources.live import LineBatcher
 from tests.hardening.helpers import capture_lines
 

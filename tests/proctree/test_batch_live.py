@@ -16,7 +16,7 @@ from detect.core.resources import ROOT
 from detect.matching.engine import Engine
 from detect.proctree.fields import tree_fields
 from detect.sigma.load import load_detections
-from detect.sources.files import iter_lines
+from detect.sources.lines import iter_lines
 
 CAPTURES = [
     str(ROOT / "tests" / "proctree" / "captures" / f"{name}.log")

@@ -25,7 +25,7 @@ from detect.auditd.reassemble import Reassembler
 from detect.core.resources import ROOT
 from detect.matching.engine import Engine
 from detect.sigma.load import load_detections
-from detect.sources.files import iter_lines
+from detect.sources.lines import iter_lines
 
 SIGMA_ROOT = ROOT.parent / "shared" / "sigma"
 CAPTURES = Path(__file__).parent / "captures"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from detect.sources.files import SourceStats, expand_inputs, iter_lines
+from detect.sources.files import SourceStats, expand_inputs
+from detect.sources.lines import iter_lines
 
 CAPTURES = Path(__file__).parents[1] / "auditd" / "captures"
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {

@@ -70,7 +70,7 @@ def scan_parallel(
     if not partitionable(paths):
         return scan_files(paths, rules, sink, settings, incidents)
     started = time.perf_counter()
-    plan = plan_inputs(paths, settings.host or NO_HOST)
+    plan = plan_inputs(paths, settings.host or NO_HOST, probe_jobs(parallelism))
     # on a cluster, one partition per task: a failure retries (and names) one host
     workers = parallelism.jobs if parallelism.dask is None else len(plan.partitions)
     bundles = make_bundles(plan, workers)
@@ -101,6 +101,12 @@ def scan_parallel(
     summary = merged_summary(plan, results, hosts, time.perf_counter() - started)
     summary.extra.update(scan_extra(merged, rules))
     return merged, summary
+
+
+def probe_jobs(parallelism: Parallelism) -> int:
+    """Processes for the probe: `--jobs` on this machine (with --dask too: the probe runs
+    here, before any task)."""
+    return max(parallelism.jobs, 1)
 
 
 # -- running bundles -------------------------------------------------------------------------

@@ -3,91 +3,23 @@ order, and its lines inside a file that mixes hosts) form one partition, scanned
 pipeline, so reassembly, process-tree, correlation and triage state never cross partitions.
 Partitions are packed into bundles, one per worker; a bundle reads each of its files once.
 
-The hosts of a file come from a probe: one pass over its bytes counting the `node=` prefix of
-each line (a regular expression over large chunks, in C). A line without the prefix belongs to
-the host `""` (logs written without `name_format`).
+The hosts of a file come from a probe (detect.pipeline.probe): one pass over its bytes counting
+the `node=` prefix of each line, on several processes with `--jobs`. A line without the prefix
+belongs to the host `""` (logs written without `name_format`), or to `--host`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
-from detect.core.defaults import MAX_LINE
+from detect.pipeline.probe import FileProbe as FileProbe
+from detect.pipeline.probe import probe_file as probe_file
+from detect.pipeline.probe import probe_files
 from detect.pipeline.routing import NO_HOST as NO_HOST
 from detect.pipeline.routing import host_of as host_of
-from detect.sources.files import READ_ERRORS, STDIN, SourceStats, expand_inputs, open_binary
-
-CHUNK = 1 << 22  # bytes per probe read
-# A line's `node=` prefix, found after the newline before it (the block is searched with one
-# put before its start): `^` with re.MULTILINE finds the same, three times slower.
-NODE_PREFIX = re.compile(rb"\nnode=([^ \n]*) ")
-# Of a line without its newline yet, only this much is kept: enough for its `node=` prefix (a
-# line longer than --max-line-bytes is refused anyway), so one endless line is never held whole.
-HEAD = MAX_LINE + 1
-
-
-@dataclass(frozen=True)
-class FileProbe:
-    """One input file: its size on disk and its lines per host (up to a read error, as the
-    reader reads them: a truncated archive's lines before the cut are scanned)."""
-
-    path: str
-    size: int
-    lines: dict[str, int]
-    error: str | None = None  # `path: reason` of a read error part way
-
-    @property
-    def total(self) -> int:
-        return sum(self.lines.values())
-
-
-def probe_file(path: str) -> FileProbe:
-    """Count each host's lines of `path` (compressed files are read decompressed)."""
-    counts: Counter[str] = Counter()
-    rest = b""
-    errors: list[str] = []
-    with open_binary(path) as stream:
-        for chunk in _blocks(stream, path, errors):
-            chunk = rest + chunk
-            cut = chunk.rfind(b"\n") + 1
-            rest = chunk[cut : cut + HEAD]
-            _count_hosts(chunk[:cut], counts)
-        if rest:
-            _count_hosts(rest + b"\n", counts)
-    return FileProbe(path, os.path.getsize(path), dict(counts), errors[0] if errors else None)
-
-
-def _blocks(stream: BinaryIO, path: str, errors: list[str]) -> Iterator[bytes]:
-    """The bytes in blocks of about CHUNK. A read error (a truncated or corrupt archive) ends
-    them, after what was read before it, and goes to `errors`."""
-    block = bytearray()
-    while True:
-        try:
-            piece = stream.read1(CHUNK)  # type: ignore[attr-defined]
-        except READ_ERRORS as error:
-            errors.append(f"{path}: {error}")
-            piece = b""
-        block += piece
-        if block and (not piece or len(block) >= CHUNK):
-            yield bytes(block)
-            block.clear()
-        if not piece:
-            return
-
-
-def _count_hosts(block: bytes, counts: Counter[str]) -> None:
-    named = NODE_PREFIX.findall(b"\n" + block)
-    for host, n in Counter(named).items():
-        counts[host.decode("utf-8", "surrogateescape")] += n
-    unnamed = block.count(b"\n") - len(named)
-    if unnamed:
-        counts[NO_HOST] += unnamed
+from detect.sources.files import STDIN, SourceStats, expand_inputs
 
 
 @dataclass
@@ -135,20 +67,19 @@ class Plan:
     stats: SourceStats
 
 
-def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST) -> Plan:
+def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST, jobs: int = 1) -> Plan:
     """Expand and probe the inputs; a file that cannot be read is reported (as the sequential
     reader does) and left out. Lines without `node=` belong to host `unnamed` (`--host`: the
     name reassembly gives them, so that a file mixing `node=X` and unnamed lines read with
-    `--host X` is one host, X). Stdin cannot be partitioned: see `partitionable`."""
+    `--host X` is one host, X). The probe runs on `jobs` processes. Stdin cannot be
+    partitioned: see `partitionable`."""
     stats = SourceStats()
     files = expand_inputs(list(inputs), stats)
     probes: dict[str, FileProbe] = {}
     partitions: dict[str, Partition] = {}
-    for path in files:
-        try:
-            probe = probe_file(path)
-        except Exception as error:  # what the reader would report: OSError, zlib, lzma, zstd
-            stats.errors.append(f"{path}: {error}")
+    for path, probe in zip(files, probe_files(files, jobs), strict=True):
+        if isinstance(probe, Exception):  # what the reader would report: OSError, zlib, lzma…
+            stats.errors.append(f"{path}: {probe}")
             continue
         if probe.error is not None:
             stats.errors.append(probe.error)

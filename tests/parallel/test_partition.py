@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
-
-from hypothesis import given
-from hypothesis import strategies as st
 
 from detect.pipeline.factory import PipelineSettings, load_rules
 from detect.pipeline.hostscan import run_bundle
 from detect.pipeline.partition import (
     NO_HOST,
-    _count_hosts,
     host_of,
     make_bundles,
     partitionable,
@@ -69,16 +64,6 @@ def test_stdin_is_not_partitioned() -> None:
     assert not partitionable([])
     assert not partitionable(["-"])
     assert partitionable(["a.log"])
-
-
-@given(st.lists(st.sampled_from(["node=a ", "node=b x", "node=", "node= ", "type=", "\r", "é"])))
-def test_the_probe_counts_each_line_for_the_host_its_prefix_names(parts: list[str]) -> None:
-    """The probe's one regular expression over a block counts what `host_of` gives each line."""
-    block = "\n".join(parts) + "\n"
-    counts: Counter[str] = Counter()
-    _count_hosts(block.encode(), counts)
-    expected = Counter(host_of(line) for line in block.split("\n")[:-1])
-    assert +counts == +expected
 
 
 def test_host_option_names_the_unnamed_lines(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -214,27 +215,40 @@ def _private_folder(folder: Path) -> bool:
 
 def entry_key(text: str) -> str:
     """The SHA-256 of the file's text and of everything its parse depends on."""
-    digest = hashlib.sha256(_salt())
+    return salted_key(_salt(), text)
+
+
+def salted_key(salt: bytes, text: str) -> str:
+    """The SHA-256 of `salt` (what an entry depends on besides the text) and `text`."""
+    digest = hashlib.sha256(salt)
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def salt_of(parts: list[str], packages: Iterable[str], sources: Iterable[Path]) -> bytes:
+    """`parts`, the installed versions of `packages` and the SHA-256 of each of `sources` (a
+    source checkout changes without a version), as one salt."""
+    salt = list(parts)
+    for name in packages:
+        try:
+            salt.append(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            salt.append("unknown")
+    for source in sources:
+        try:
+            salt.append(hashlib.sha256(source.read_bytes()).hexdigest())
+        except OSError:
+            salt.append("?")
+    return "\0".join(salt).encode() + b"\0"
 
 
 @cache
 def _salt() -> bytes:
     """What an entry depends on besides the text: the format, detect's and PyYAML's versions,
-    and the source of the modules that parse (a source checkout changes without a version)."""
-    try:
-        version = metadata.version("detect")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    parts = [str(FORMAT), version, yaml.__version__]
-    for name in PARSING_MODULES:
-        try:
-            source = Path(__file__).with_name(name)
-            parts.append(hashlib.sha256(source.read_bytes()).hexdigest())
-        except OSError:
-            parts.append("?")
-    return "\0".join(parts).encode() + b"\0"
+    and the source of the modules that parse."""
+    here = Path(__file__)
+    sources = [here.with_name(name) for name in PARSING_MODULES]
+    return salt_of([str(FORMAT), yaml.__version__], ["detect"], sources)
 
 
 # --- entries ------------------------------------------------------------------------------

@@ -28,14 +28,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
 from detect.core.errors import Location
-from detect.sigma.cache import OFF_ENV, Store, cache_root, exact
+from detect.sigma.cache import OFF_ENV, Store, cache_root, exact, salt_of, salted_key
 from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan, depth
 from detect.sigma.condition import predicate
 from detect.sigma.model import LogSource, Origin, Rule
@@ -180,28 +179,15 @@ def _well_typed(data: dict[str, Any]) -> bool:
 
 def entry_key(text: str) -> str:
     """The SHA-256 of the file's text and of everything compiling it depends on."""
-    digest = hashlib.sha256(_salt())
-    digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return salted_key(_salt(), text)
 
 
 @cache
 def _salt() -> bytes:
     """The format, the versions of what compiles, the source of this package's modules (a
     source checkout changes without a version) and the field mappings."""
-    parts = [str(FORMAT), yaml.__version__]
-    for name in VERSIONED:
-        try:
-            parts.append(metadata.version(name))
-        except metadata.PackageNotFoundError:
-            parts.append("unknown")
-    here = Path(__file__).parent
-    for source in [*sorted(here.glob("*.py")), *default_paths()]:
-        try:
-            parts.append(hashlib.sha256(source.read_bytes()).hexdigest())
-        except OSError:
-            parts.append("?")
-    return "\0".join(parts).encode() + b"\0"
+    sources = [*sorted(Path(__file__).parent.glob("*.py")), *default_paths()]
+    return salt_of([str(FORMAT), yaml.__version__], VERSIONED, sources)
 
 
 @cache

@@ -173,9 +173,18 @@ def draw_tree(incident: Incident) -> list[str]:
     return lines
 
 
+def hosts_of(incident: Incident) -> str:
+    """Its host; for an incident of correlations across hosts, the hosts of its events; `-`
+    for a host without a name."""
+    if incident.host:
+        return incident.host
+    hosts = sorted({host for host, _, _ in incident.members if host})
+    return ", ".join(hosts) if hosts else "-"
+
+
 def incident_block(incident: Incident) -> list[str]:
     span = f"{iso_ms(incident.start_ms)[:19]} – {iso_ms(incident.last_ms)[11:19]}"
-    head = f"{incident.level.upper()} incident (score {incident.score:g}) on {incident.host or '-'}"
+    head = f"{incident.level.upper()} incident (score {incident.score:g}) on {hosts_of(incident)}"
     lines = [f"{head}, {span}", f"  {title_of(incident)}", f"  id {incident.id}"]
     if incident.users:
         lines.append(f"  users: {', '.join(sorted(incident.users))}")

@@ -144,3 +144,11 @@ def test_a_local_dask_cluster_writes_the_same(
     """Two worker processes: the exported hits travel back pickled, as on a real cluster."""
     pytest.importorskip("distributed")
     assert scan(dealt, "--dask", "local", "--jobs", "2") == one_job
+
+
+def test_the_text_view_names_the_hosts_of_a_cross_host_incident(dealt: Path) -> None:
+    args = ["scan", str(dealt / "logs"), "--rules", str(dealt / "across.yml"), "--no-progress"]
+    result = CliRunner().invoke(main, [*args, "--format", "text"], catch_exceptions=False)
+    headings = [line for line in result.stdout.splitlines() if " incident (score " in line]
+    assert any(" on east, west, " in line for line in headings), headings  # was "on -"
+    assert any(" on east, " in line and "west" not in line for line in headings), headings

@@ -27,6 +27,7 @@ from detect.sigma.model import RuleSet
 from detect.sources.files import READ_ERRORS, Line, open_binary
 from detect.sources.lines import read_lines
 from detect.triage.incidents import CLOSED, Incident
+from detect.triage.stage import IncidentSink
 
 BATCH = 8192  # lines read before they are handed to their hosts (and progress is reported)
 
@@ -74,13 +75,9 @@ class HostScan:
         self.incidents: Spill[Incident] = Spill()
         self.hits: Spill[ExportedHit] = Spill()
         self.scan = build_scan(
-            rules, self.alerts.append, settings, self._incident, HOST, self.hits.append
+            rules, self.alerts.append, settings, closed_into(self.incidents), HOST, self.hits.append
         )
         self.machine = build_reassembler(self.scan.on_event, settings, scan=self.scan)
-
-    def _incident(self, incident: Incident, change: str) -> None:
-        if change == CLOSED:  # a batch scan writes each incident once, as it ended
-            self.incidents.append(incident)  # pickled: a copy as it is now
 
     def finish(self) -> HostResult:
         self.machine.flush()
@@ -91,6 +88,17 @@ class HostScan:
     @property
     def closed(self) -> int:
         return len(self.incidents)
+
+
+def closed_into(spill: Spill[Incident]) -> IncidentSink:
+    """An incident sink that keeps each incident as it closed: a batch scan writes each
+    incident once, as it ended (pickled: a copy as it is then)."""
+
+    def closed(incident: Incident, change: str) -> None:
+        if change == CLOSED:
+            spill.append(incident)
+
+    return closed
 
 
 def counts_of(scan: Scan, host: HostScan) -> HostCounts:

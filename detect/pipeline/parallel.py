@@ -25,7 +25,13 @@ from detect.core.errors import DetectError
 from detect.correlation.stage import MERGE
 from detect.outputs.summary import RunSummary
 from detect.pipeline.factory import PipelineSettings, build_scan, load_rules, scan_files
-from detect.pipeline.hostscan import BundleResult, HostCounts, HostResult, run_bundle
+from detect.pipeline.hostscan import (
+    BundleResult,
+    HostCounts,
+    HostResult,
+    closed_into,
+    run_bundle,
+)
 from detect.pipeline.partition import (
     NO_HOST,
     Bundle,
@@ -84,7 +90,7 @@ def scan_parallel(
     hosts = sorted((h for r in results for h in r.hosts), key=lambda h: h.host)
     across_alerts: Spill[Alert] = Spill(shared=(RuleInfo,))
     across_incidents: Spill[Incident] = Spill()
-    merged = build_scan(rules, across_alerts.append, settings, _closed(across_incidents), MERGE)
+    merged = build_scan(rules, across_alerts.append, settings, closed_into(across_incidents), MERGE)
     correlate_across(merged, rules, hosts)
     alerts = [*(h.alerts for h in hosts), across_alerts]
     for alert in heapq.merge(*alerts, key=lambda a: a.time_ms):
@@ -231,14 +237,6 @@ def correlate_across(scan: Scan, rules: RuleSet, hosts: Sequence[HostResult]) ->
     for hit in heapq.merge(*(h.hits for h in hosts), key=lambda h: h.sort_key):
         stage.take(hit, by_key[hit.rule])
     scan.flush()
-
-
-def _closed(spill: Spill[Incident]) -> IncidentSink:
-    def closed(incident: Incident, change: str) -> None:
-        if change == CLOSED:
-            spill.append(incident)
-
-    return closed
 
 
 def merge_counts(scan: Scan, counts: HostCounts) -> None:

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from detect.core.defaults import MAX_LINE
 from detect.pipeline.routing import NO_HOST, host_of
+from detect.sources.files import HEAD as MAGIC_BYTES
 from detect.sources.files import READ_ERRORS, codec_of, open_binary
 
 CHUNK = 1 << 22  # bytes per probe read
@@ -78,8 +79,10 @@ def probe_range(path: str, start: int, end: int) -> dict[str, int]:
 def probe_files(paths: Sequence[str], jobs: int = 1) -> list[FileProbe | Exception]:
     """Each file's probe, or what stopped it (as `probe_file` raises it), in `paths` order;
     on `jobs` processes when there is enough to share."""
+    if jobs <= 1:
+        return [_guarded(path) for path in paths]
     pieces = [piece for path in paths for piece in _pieces(path, jobs)]
-    if jobs <= 1 or len(pieces) <= 1:
+    if len(pieces) <= 1:
         return [_guarded(path) for path in paths]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(min(jobs, len(pieces)), mp_context=context) as pool:
@@ -91,13 +94,14 @@ def probe_files(paths: Sequence[str], jobs: int = 1) -> list[FileProbe | Excepti
 
 
 def _pieces(path: str, jobs: int) -> list[Piece]:
+    """`path` whole, or in `jobs` byte ranges when it is a large plain file."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as raw:
-            plain = codec_of(raw.read(8)) is None
+            plain = codec_of(raw.read(MAGIC_BYTES)) is None
     except OSError:
         return [Piece(path)]  # probed whole: its error is reported as the reader says it
-    if jobs <= 1 or not plain or size < SPLIT_MIN:
+    if not plain or size < SPLIT_MIN:
         return [Piece(path)]
     step = -(-size // jobs)
     return [Piece(path, start, min(start + step, size)) for start in range(0, size, step)]
@@ -202,7 +206,7 @@ def _range_blocks(raw: BinaryIO, start: int, end: int) -> Iterator[bytes]:
     if start > 0:
         raw.seek(start - 1)
         if raw.read(1) != b"\n":  # a line begun before `start`: the previous range's
-            position = start + _skip_line(raw)
+            position = start + sum(map(len, _rest_of_line(raw)))
     if position >= end:  # no line begins in the range
         return
     raw.seek(position)
@@ -213,26 +217,19 @@ def _range_blocks(raw: BinaryIO, start: int, end: int) -> Iterator[bytes]:
             return
         position += len(block)
         yield block
-    if not block.endswith(b"\n"):  # the line that straddles `end` is ours: to its newline
-        while True:
-            block = raw.read(1 << 16)
-            if not block:
-                return
-            newline = block.find(b"\n")
-            if newline >= 0:
-                yield block[: newline + 1]
-                return
-            yield block
+    if not block.endswith(b"\n"):  # the line that straddles `end` is ours
+        yield from _rest_of_line(raw)
 
 
-def _skip_line(raw: BinaryIO) -> int:
-    """Read past the next newline; how many bytes that was (to the end of file when none)."""
-    skipped = 0
+def _rest_of_line(raw: BinaryIO) -> Iterator[bytes]:
+    """The bytes from here through the next newline (to the end of file when none), in
+    bounded pieces."""
     while True:
         block = raw.read(1 << 16)
         if not block:
-            return skipped
+            return
         newline = block.find(b"\n")
         if newline >= 0:
-            return skipped + newline + 1
-        skipped += len(block)
+            yield block[: newline + 1]
+            return
+        yield block

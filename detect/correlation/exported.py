@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from detect.correlation.contribution import Contribution, Parts
-from detect.matching.engine import Match
-from detect.matching.fields import field_getter
 from detect.sigma.correlation.hit import Hit
 from detect.sigma.model import Rule
 
@@ -36,15 +34,11 @@ class ExportedHit:
         return Hit(self.rule, self.time_ms, self.host, self.order, self.fields.get, contribution)
 
 
-def export(key: str, match: Match, names: Sequence[str]) -> ExportedHit:
-    """The exported hit of `match` for rule key `key`, carrying fields `names`."""
-    event = match.event
-    get = field_getter(match)
-    return ExportedHit(
-        key,
-        event.time_ms,
-        event.node,
-        (event.node or "", event.serial),
-        {name: get(name) for name in names},
-        Contribution(match).parts(),
-    )
+def export(hit: Hit, names: Sequence[str]) -> ExportedHit:
+    """`hit` (fresh from `stage.hit_of`: its getter still reads the view) as it goes to the
+    merge, carrying fields `names`."""
+    contribution = hit.payload
+    if not isinstance(contribution, Contribution):
+        raise TypeError(f"a base rule's hit carries a Contribution, not {contribution!r}")
+    fields = {name: hit.get(name) for name in names}
+    return ExportedHit(hit.rule, hit.time_ms, hit.host, hit.order, fields, contribution.parts())

@@ -129,12 +129,14 @@ class CorrelationStage:
         own: list[Match] = []
         for match in matches:
             key = rule_key(match.rule.id, match.rule.name)
-            if correlator.wants(key):
-                correlator.push(hit_of(key, match))
-            if exported:
-                names = exported.get(key)
+            wanted = correlator.wants(key)
+            names = exported.get(key) if exported else None
+            if wanted or names is not None:
+                hit = hit_of(key, match)
                 if names is not None and self.export is not None:
-                    self.export(export(key, match, names))
+                    self.export(export(hit, names))  # before the windows may spend it
+                if wanted:
+                    correlator.push(hit)
             if key not in correlator.silent:
                 own.append(match)
         return own

@@ -66,7 +66,6 @@ class Correlator:
             self.windows[correlation.key] = windows
             for key in dict.fromkeys(correlation.inputs):
                 self.by_input.setdefault(key, []).append(windows)
-        self._all = tuple(self.windows.values())
         self.stats = CorrelatorStats(
             by_correlation={key: w.stats for key, w in self.windows.items()}
         )
@@ -119,7 +118,7 @@ class Correlator:
 
     def busy(self) -> bool:
         """Whether hits wait for the horizon or windows hold any: audit time matters."""
-        return bool(self._pending) or any(windows.held for windows in self._all)
+        return bool(self._pending) or any(windows.held for windows in self.windows.values())
 
     @property
     def held(self) -> int:

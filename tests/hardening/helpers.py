@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Limits, Reassembler
@@ -13,6 +16,7 @@ from detect.auditd.reassemble import Limits, Reassembler
 REPO = Path(__file__).resolve().parents[2]
 DETECT = REPO / ".venv" / "bin" / "detect"
 CAPTURES = REPO / "tests" / "auditd" / "captures"
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (drops to nobody)")
 
 
 def capture_lines(name: str) -> list[str]:

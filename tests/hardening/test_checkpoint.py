@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +26,7 @@ from detect.sources.checkpoint import (
     open_checkpoint,
 )
 from detect.sources.live import Batch, FileMark
-from tests.hardening.helpers import CAPTURES, DETECT
+from tests.hardening.helpers import CAPTURES, DETECT, needs_root
 from tests.hardening.rules import echo_hello, write_rules
 from tests.stream.helpers import read_alerts, wait_for
 
@@ -220,18 +217,6 @@ def test_a_late_eoe_after_expiry_never_holds_the_checkpoint() -> None:
 
 
 # --- as root, the dropped user edits the checkpoint -------------------------------------
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (drops to nobody)")
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="detect-h18-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder)
 
 
 @needs_root

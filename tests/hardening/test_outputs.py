@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ from detect.cli.commands import main
 from detect.outputs.rotating import RotatingFile
 from detect.outputs.safe_open import OutputError, open_output
 from detect.sources.checkpoint import write_atomic
-from tests.hardening.helpers import CAPTURES, DETECT
+from tests.hardening.helpers import CAPTURES, DETECT, needs_root
 from tests.hardening.rules import echo_hello, write_rules
 from tests.stream.helpers import read_alerts, wait_for
 
@@ -131,19 +128,6 @@ def test_a_checkpoint_tmp_symlink_is_replaced_not_written_through(tmp_path: Path
 
 
 # --- as root, dropping to nobody --------------------------------------------------------------
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (drops to nobody)")
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder nobody can reach (pytest's tmp_path is 0700 root)."""
-    folder = Path(tempfile.mkdtemp(prefix="detect-h18-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder)
 
 
 def stream_command(work: Path, log: Path, rules: Path, out: Path) -> list[str]:

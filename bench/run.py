@@ -2,7 +2,8 @@
 
 `python -m bench.run [--records N] [--small M] [--corpus PATH] [--stages a,b] [--json FILE]`
 generates the corpora when missing or stale (`bench.corpus`, into `bench/out/`), then runs every
-stage of `STAGES` on each corpus in its own child process, pinned to core `CORE` with
+stage of `STAGES` on each corpus in its own child process, pinned to core `CORE` (0, or
+`BENCH_CORE` from the environment: two benchmarks at once each on a core of its own) with
 `sched_setaffinity`, and reads the child's peak RSS from `wait4`. In-process stages time their
 own loop (imports excluded); external commands are timed from outside (start-up included).
 
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
 DEFAULT_RECORDS = 2_000_000
 DEFAULT_SMALL = 500_000
-CORE = 0
+CORE = int(os.environ.get("BENCH_CORE", "0"))
 RSS_LIMIT_MB = 150
 PROFILE_TOP = 30
 # Imported before the clock starts: start-up, not throughput. Only what a stage needs, since

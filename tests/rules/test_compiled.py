@@ -127,6 +127,27 @@ def test_a_hit_gives_the_rules_a_miss_gives(tmp_path: Path) -> None:
     assert [r.id for r in applicable] == [r.id for r in Engine(cold.rules).not_applicable]
 
 
+def test_what_orjson_refuses_still_reads_back(tmp_path: Path) -> None:
+    """Entries are read with orjson, which refuses NaN and integers past 64 bits; a rule
+    whose own keys hold them (YAML's `.nan`) is still a hit, read as the standard library
+    reads it."""
+    odd = "level: medium\nweight: .nan\nbig: 123456789012345678901234"
+    text = RULE.replace("level: medium", odd)
+    folder = tmp_path / "rules"
+    _write(folder, "odd.yml", text)
+    cold = _load([folder], _cache(tmp_path))
+    assert len(_entries(tmp_path)) == 1
+    (entry,) = _entries(tmp_path)
+    written = entry.stat().st_mtime_ns
+    warm = _load([folder], _cache(tmp_path))
+    assert entry.stat().st_mtime_ns == written  # a hit: not compiled and written again
+    (rule,) = warm.rules
+    assert rule.origin._rule is None  # pySigma not run: it came from the entry
+    assert rule.attributes["big"] == 123456789012345678901234
+    assert rule.attributes["weight"] != rule.attributes["weight"]  # NaN
+    assert described(rule)[:-2] == described(cold.rules[0])[:-2]
+
+
 def _has_correlation(rule: Rule) -> bool:
     return "correlation:" in Path(rule.source.source).read_text()
 

@@ -52,7 +52,8 @@ def _reassembly() -> list[Decorator]:
         _bound(
             "--max-inflight",
             REASSEMBLY.max_inflight,
-            "Events in flight, all hosts; the oldest is evicted (summary: inflight full).",
+            "Events in flight, all hosts of a pipeline (`scan` runs one per host: each host); the "
+            "oldest is evicted (summary: inflight full).",
         ),
         _bound(
             "--max-node-inflight",
@@ -81,8 +82,9 @@ def _detection() -> list[Decorator]:
             type=click.IntRange(min=1),
             default=None,
             show_default=f"mappings/proctree.yaml's max_processes ({MAX_PROCESSES})",
-            help="Processes in the process tree, all hosts; least recently seen leaves are "
-            "evicted (summary: process tree evicted).",
+            help="Processes in the process tree, all hosts of a pipeline (`scan` runs one per "
+            "host: each host); least recently seen leaves are evicted (summary: process tree "
+            "evicted).",
         ),
         click.option(
             "--process-idle",

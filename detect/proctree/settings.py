@@ -32,7 +32,7 @@ from detect.core.yamlio import parse_yaml
 from detect.proctree.fields import MAX_DEPTH
 
 GRACE_MS = 60_000  # exited processes stay this long (audit time) for late events
-MAX_PROCESSES = 50_000  # in all hosts together (~1-1.6 KB each); past it LRU leaves are evicted
+MAX_PROCESSES = 50_000  # per pipeline, all its hosts (~630 bytes each); then LRU leaves go
 # a process no event has shown for this long (audit time) leaves, unless it is an ancestor of
 # one still in the tree or carries a label: exits are often not audited, so without this a
 # long stream keeps every process it ever saw until the count bound is reached

@@ -24,9 +24,10 @@ tree's epoch (every cached field stale) only when the process has children and c
 they read, and marks the process's own fields stale only when its labels or its parent change:
 the exec of a leaf, the usual case, leaves every cache valid (tests/proctree/test_cache.py).
 
-Memory: a table of up to `max_processes` processes; each costs about 1 KB (a fork and an exec;
-~1.6 KB once detections have read its tree fields). Graphs keep only who is whose child
-(detect/proctree/graph.py), images share equal paths, titles and argvs (`intern`).
+Memory: a table of up to `max_processes` processes; each costs about 630 bytes (a fork and an
+exec; only the last 256 processes keep their tree fields cached: tests/proctree/test_memory.py).
+Graphs keep only who is whose child (detect/proctree/graph.py), images share equal paths,
+titles and argvs (`intern`).
 """
 
 from __future__ import annotations
@@ -292,13 +293,13 @@ class ProcessTree:
                     parent = self._remove(graph, parent)
 
     def _remove(self, graph: ProcessGraph, process: Process) -> Process | None:
-        parents = list(graph.parents[process])
+        parent = graph.parent(process)
         graph.remove_node(process)
         self.size -= 1
         pids = self.current[process.host]
         if pids.get(process.pid) is process:
             del pids[process.pid]
-        return parents[0] if parents else None
+        return parent
 
     def _evict(self) -> None:
         """Down to EVICT_TO of the table: leaves in eviction order, and a parent as soon as its

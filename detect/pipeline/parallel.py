@@ -50,6 +50,7 @@ from detect.triage.stage import IncidentSink
 
 LOCAL = "local"  # `--dask local`: a LocalCluster on this machine
 RETRIES = 2  # a failed partition is tried again this many times on the cluster
+WORKER_PRELOAD = "detect.pipeline.dask_worker"  # what each worker runs at start
 
 
 class PartitionError(DetectError):
@@ -195,13 +196,9 @@ def run_on_dask(
     finished: Callable[[BundleResult], object],
 ) -> list[BundleResult]:
     """Bundles on a Dask distributed cluster; each is retried RETRIES times, then reported."""
-    from distributed import Client, LocalCluster, as_completed  # only when asked for
+    from distributed import Client, as_completed  # only when asked for
 
-    cluster = None
-    if parallelism.dask == LOCAL:
-        cluster = LocalCluster(
-            n_workers=max(parallelism.jobs, 1), threads_per_worker=1, dashboard_address=None
-        )
+    cluster = local_cluster(max(parallelism.jobs, 1)) if parallelism.dask == LOCAL else None
     try:
         with Client(cluster if cluster is not None else parallelism.dask) as client:
             futures = client.map(
@@ -222,6 +219,16 @@ def run_on_dask(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def local_cluster(workers: int) -> Any:
+    """`--dask local`: single-threaded worker processes on this machine, no dashboard, each
+    running the code `detect` would (dask_worker.py: sources or compiled modules)."""
+    from distributed import LocalCluster  # only when asked for
+
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, dashboard_address=None, preload=[WORKER_PRELOAD]
+    )
 
 
 # -- merging ---------------------------------------------------------------------------------

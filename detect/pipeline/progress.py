@@ -1,7 +1,7 @@
-"""A batch scan's progress on stderr (rich): one bar per worker when there are several, and a
-total, each with bytes read (on disk, the ETA comes from the input sizes), records read,
-records/s, alerts written and incidents closed so far. Off, it does nothing: `detect scan` turns
-it on for a terminal only (or with `--progress`)."""
+"""A batch scan's progress on stderr (rich, imported only when shown): one bar per worker
+when there are several, and a total, each with bytes read (on disk, the ETA comes from the
+input sizes), records read, records/s, alerts written and incidents closed so far. Off, it
+does nothing: `detect scan` turns it on for a terminal only (or with `--progress`)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,11 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-
 from detect.pipeline.partition import Bundle
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich is imported only for a scan that shows progress (~5.7 MB, 20 ms)
+    from rich.progress import Progress, TaskID
+
     from detect.pipeline.hostscan import BundleResult
 
 REFRESH_PER_SECOND = 4
@@ -34,6 +26,8 @@ COUNTS = (
 
 
 def progress_columns() -> tuple[object, ...]:
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
+
     return (
         TextColumn("{task.description:<12}"),
         BarColumn(bar_width=24),
@@ -58,6 +52,9 @@ class ScanProgress:
         self._sizes = {bundle.index: bundle.size for bundle in bundles}
         if not enabled:
             return
+        from rich.console import Console
+        from rich.progress import Progress
+
         console = Console(file=stream or sys.stderr, force_terminal=True)
         self._progress = Progress(
             *progress_columns(),  # type: ignore[arg-type]

@@ -14,7 +14,6 @@ import click
 from detect.cli.attack import attack
 from detect.cli.audit_rules import audit_rules, deprecated_rules
 from detect.cli.bounds import bounds_options, reassembly_bounds_options, with_bounds
-from detect.cli.config import ConfigError, load_config
 from detect.cli.options import no_default_option
 from detect.cli.report import ReportCollector, report
 from detect.cli.runtime import tune_for_throughput
@@ -85,6 +84,8 @@ def main(context: click.Context, config: Path | None) -> None:
     """Detection engine for Linux audit logs."""
     tune_for_throughput()
     if config is not None:
+        from detect.cli.config import ConfigError, load_config  # pydantic: only for a config
+
         try:
             context.default_map = load_config(config, context.command)  # type: ignore[arg-type]
         except ConfigError as error:

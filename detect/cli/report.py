@@ -14,12 +14,6 @@ from detect.cli.options import no_default_option
 from detect.core.alert import Alert
 from detect.outputs.incidents import incident_document
 from detect.outputs.report.model import ReportInput, RuleRef
-from detect.outputs.report.read import (
-    ReportInputError,
-    read_alert_documents,
-    read_incident_documents,
-    read_summary,
-)
 from detect.outputs.report.render import write_report
 from detect.outputs.summary import RunSummary
 from detect.pipeline.factory import PipelineSettings, load_rules
@@ -95,6 +89,13 @@ def report(
     """One self-contained HTML page (no network when opened) of the ALERTS and INCIDENTS JSON
     lines a scan or a stream wrote: incidents with their process trees, a timeline, the ATT&CK
     matrix, rule statistics. The rules (as for scan) name the rules that never fired."""
+    from detect.outputs.report.read import (  # pydantic: for reading alert files alone
+        ReportInputError,
+        read_alert_documents,
+        read_incident_documents,
+        read_summary,
+    )
+
     try:
         data = ReportInput(
             read_alert_documents(alerts),

@@ -29,7 +29,7 @@ from detect.matching.plans import RecordPass, RecordPlan
 from detect.proctree.tree import ProcessTree
 from detect.sigma.index import RuleIndex
 from detect.sigma.model import Rule, RuleError
-from detect.views.category import CategoryProbe, event_categories
+from detect.views.category import CategoryProbe, categories_of
 from detect.views.record import syscall_view
 
 MAX_PLANNED_TYPES: Final = 4096  # record types whose plans are kept
@@ -189,11 +189,13 @@ class Engine:
         """Each category view the event offers and some rule reads is looked up field by
         field (`CategoryProbe`): by the index, then by the candidate rules; the whole view is
         built only when one of them reads a field the probe does not compute."""
-        for name, kinds in event_categories(event).items():
+        syscall = syscall_view(event)
+        record = syscall.record if syscall is not None else None
+        for name, kinds in categories_of(event, record).items():
             index = self.category_indexes.get(name)
             if index is None:
                 continue
-            view = CategoryProbe(event, name, kinds)
+            view = CategoryProbe(event, name, kinds, record)
             for rule in index.candidates(view):
                 if rule.match(view):
                     matches.append(Match(rule, event, name))

@@ -140,16 +140,16 @@ class FieldTable:
         if type(value) is list:
             for item in value:
                 if item is not None:
-                    self._one(item, hits)
+                    hits.extend(self.lookup(item))
         else:
-            self._one(value, hits)
+            hits.extend(self.lookup(value))
 
-    def _one(self, value: object, hits: list[Bucket]) -> None:
+    def lookup(self, value: object) -> tuple[Bucket, ...]:
+        """The buckets of one value (not a list: see `collect`), often none: `()`."""
         found = self._cache.get(value)
         if found is None:
             found = self._remember(value)
-        if found:
-            hits.extend(found)
+        return found
 
     def _remember(self, value: object) -> tuple[Bucket, ...]:
         cache = self._cache
@@ -246,6 +246,10 @@ class RuleIndex:
             if value is not None:
                 table.collect(value, hits)
         return self.select(hits)
+
+    def table(self, field: str) -> FieldTable | None:
+        """The table of a field the index reads (None: one it does not)."""
+        return self._by_field.get(field)
 
     def hits(self, field: str, value: object, hits: list[Bucket]) -> None:
         """Add to `hits` the buckets one field's value reaches, for callers that know where

@@ -71,11 +71,11 @@ class RecordPass:
         self.syscall = syscall
         self._context: SyscallContext | None = None
         self._hits: dict[RuleIndex, tuple[Bucket, ...]] = {}  # per index: the context's hits
-        self._constant: dict[object, Sequence[Rule]] = {}  # by `RecordPlan.shared`: candidates
+        self._constant: dict[object, tuple[Rule, ...]] = {}  # by `RecordPlan.shared`
         self._matched: set[int] = set()
         self._view: RecordView | None = None
 
-    def candidates(self, plan: RecordPlan, record: Record) -> Sequence[Rule]:
+    def candidates(self, plan: RecordPlan, record: Record) -> tuple[Rule, ...]:
         """`plan.index.candidates(view)` for the record's view, without building it unless
         the plan must ask it."""
         index = plan.index

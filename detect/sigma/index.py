@@ -265,11 +265,16 @@ class RuleIndex:
         return pattern_tables([(p, self._bucket(found)) for p, found in table.items()])
 
     @property
+    def tables(self) -> tuple[FieldTable, ...]:
+        """The field tables, in the order `candidates` looks the fields up."""
+        return self._fields
+
+    @property
     def fields(self) -> tuple[str, ...]:
         """The fields the index looks up, in the order `candidates` does."""
         return tuple(table.field for table in self._fields)
 
-    def candidates(self, view: View) -> Sequence[Rule]:
+    def candidates(self, view: View) -> tuple[Rule, ...]:
         """The rules that can match `view`, in load order; never misses a rule that matches."""
         hits: list[Bucket] = []
         for table in self._fields:
@@ -289,7 +294,7 @@ class RuleIndex:
         if table is not None and value is not None:
             table.collect(value, hits)
 
-    def select(self, hits: list[Bucket]) -> Sequence[Rule]:
+    def select(self, hits: list[Bucket]) -> tuple[Rule, ...]:
         """The candidate rules, in load order, of the buckets a view reached."""
         if not hits:
             return self.always

@@ -64,6 +64,8 @@ OPEN_WRITES: Final[Offered] = {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
 OPEN_READS: Final[Offered] = {FILE_ACCESS: OPEN_TARGETS[FILE_ACCESS]}
 OPEN_UNKNOWN: Final[Offered] = {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
 NO_CATEGORIES: Final[Offered] = {}
+OPEN_BY_FLAGS: Final[dict[str, Offered]] = {}  # `_open_offered` by the flags' text, bounded:
+FLAG_TEXTS: Final = 4096  # texts kept (cleared when full)
 NO_VALUE: Final = (None, "", interpret.UNSET_ID)
 PROCESS_FIELDS: Final = (
     ("exe", "process.executable"),
@@ -106,13 +108,15 @@ def event_categories(event: AuditEvent) -> dict[str, tuple[str, ...]]:
 
 def categories_of(event: AuditEvent, syscall: Record | None) -> dict[str, tuple[str, ...]]:
     """`event_categories(event)` for the event's (first) SYSCALL record `syscall`."""
-    name = interpret.syscall_name(syscall) if syscall is not None else None
+    if syscall is None:
+        return NO_CATEGORIES
+    name = interpret.syscall_name(syscall)
     if name is None:
         return NO_CATEGORIES
     table = load_categories()
     form = table.opens.get(name)
     if form is not None:
-        return _open_categories(_syscall_flag_bits(syscall, form), form)
+        return _open_offered(syscall, form)
     found = table.by_syscall.get(name)
     if found is None:
         return NO_CATEGORIES
@@ -134,6 +138,19 @@ def _open_categories(flags: int | None, form: str) -> dict[str, tuple[str, ...]]
     if flags is None:  # not logged, or not a number: created files are still file events
         return OPEN_UNKNOWN
     return OPEN_WRITES if flags & WRITE_FLAGS else OPEN_READS
+
+
+def _open_offered(syscall: Record, form: str) -> Offered:
+    """`_open_categories` of the call's flags, by their text as logged (few: cached)."""
+    if form in FLAG_FORMS:
+        return _open_categories(None, form)
+    text = syscall.fields.get(form, "")
+    found = OPEN_BY_FLAGS.get(text)
+    if found is None:
+        if len(OPEN_BY_FLAGS) >= FLAG_TEXTS:
+            OPEN_BY_FLAGS.clear()
+        found = OPEN_BY_FLAGS[text] = _open_categories(_syscall_flag_bits(syscall, form), form)
+    return found
 
 
 def _flag_bits(event: AuditEvent, form: str) -> int | None:

@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from detect.matching.engine import Engine
+from detect.matching.engine import Engine, _probe_candidates
 from detect.matching.plans import RecordPass
 from detect.sigma.load import load_detections
-from detect.views.category import categories_of, category_views, event_categories
+from detect.views.category import (
+    CategoryProbe,
+    categories_of,
+    category_views,
+    event_categories,
+)
 from detect.views.record import record_view, syscall_view
 from tests.capture_events import ALL_CAPTURES, capture_events_at
 
@@ -46,3 +51,16 @@ def test_shared_categories_are_those_of_the_views(capture: str) -> None:
         offered = categories_of(event, event.first("SYSCALL"))
         assert offered == event_categories(event)
         assert list(offered) == list(category_views(event))
+
+
+@pytest.mark.parametrize("capture", ALL_CAPTURES)
+def test_probe_candidates_are_the_index_candidates_of_the_view(capture: str) -> None:
+    engine = _engine()
+    for event in capture_events_at(capture):
+        syscall = event.first("SYSCALL")
+        for name, kinds in categories_of(event, syscall).items():
+            index = engine.category_indexes.get(name)
+            if index is None:
+                continue
+            fast = _probe_candidates(index, CategoryProbe(event, name, kinds, syscall))
+            assert list(fast) == list(index.candidates(category_views(event)[name]))

@@ -21,7 +21,11 @@ taken; list values mean two children may be satisfied by different elements, so 
 never intersected); an OR holds only if some branch holds, so it needs a clause from every
 branch and requires their union; a NOT, a keyword test or a test of the view requires
 nothing. The key functions computed on view values are the ones the keys were made with
-(`KEY_FUNCTIONS`), and a pattern matches every value its test passes.
+(`KEY_FUNCTIONS`), and a pattern matches every value its test passes. A field searched only
+for patterns that are all anchored at a literal ASCII character (`startswith: --cpu`) skips
+the search for a value whose text starts with another ASCII character, or is empty
+(`first_characters`): no such pattern can match it; a non-ASCII first character is searched
+(caseless matching folds some onto ASCII letters).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ event, and the audit rule generator (`detect.auditgen.derive`) reads it to know 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -45,6 +45,25 @@ class CategoryTable:
     opens: dict[str, str]  # open-family syscall -> flags argument, `write` or `unknown`
     initiated: frozenset[str]
     names: frozenset[str]  # every category a view can be built for
+    _offered: dict[tuple[str, bool, bool], dict[str, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # `offered`, by its arguments
+
+    def offered(self, syscall: str, creates: bool, inet: bool) -> dict[str, tuple[str, ...]]:
+        """The categories a (non-open) `syscall` offers, each with its target nametypes:
+        `process_creation` only when the event `creates` a process (has an EXECVE record),
+        `network_connection` only over `inet`. Made once per syscall and case, and shared
+        (do not mutate): at most four per syscall of the table."""
+        key = (syscall, creates, inet)
+        found = self._offered.get(key)
+        if found is None:
+            names = self.by_syscall.get(syscall, ())
+            found = self._offered[key] = {
+                name: self.targets.get(name, ())
+                for name in names
+                if (creates or name != PROCESS_CREATION) and (inet or name != NETWORK_CONNECTION)
+            }
+        return found
 
     def syscalls_of(self, category: str) -> frozenset[str]:
         """The syscalls that make `category` (the open family aside: see `opens`)."""

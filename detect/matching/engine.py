@@ -27,9 +27,9 @@ from detect.matching.dispatch import (
 )
 from detect.matching.plans import RecordPass, RecordPlan
 from detect.proctree.tree import ProcessTree
-from detect.sigma.index import RuleIndex
+from detect.sigma.index import Bucket, RuleIndex
 from detect.sigma.model import Rule, RuleError
-from detect.views.category import CategoryProbe, event_categories
+from detect.views.category import CategoryProbe, categories_of
 from detect.views.record import syscall_view
 
 MAX_PLANNED_TYPES: Final = 4096  # record types whose plans are kept
@@ -175,9 +175,11 @@ class Engine:
                 if len(plans_of) < MAX_PLANNED_TYPES:  # garbage can invent endless types
                     plans_of[record.type] = plans
             for plan in plans:
-                for rule in records.candidates(plan, record):
-                    if records.first_match(rule, record):
-                        matches.append(Match(rule, event, RECORD_VIEW))
+                found = records.candidates(plan, record)
+                if found:
+                    for rule in found:
+                        if records.first_match(rule, record):
+                            matches.append(Match(rule, event, RECORD_VIEW))
 
     def _plans_for(self, record_type: str, context: bool) -> tuple[RecordPlan, ...]:
         """The plans of the indexes a record of `record_type` goes through (made once)."""
@@ -189,11 +191,26 @@ class Engine:
         """Each category view the event offers and some rule reads is looked up field by
         field (`CategoryProbe`): by the index, then by the candidate rules; the whole view is
         built only when one of them reads a field the probe does not compute."""
-        for name, kinds in event_categories(event).items():
+        syscall = syscall_view(event)
+        record = syscall.record if syscall is not None else None
+        for name, kinds in categories_of(event, record).items():
             index = self.category_indexes.get(name)
             if index is None:
                 continue
-            view = CategoryProbe(event, name, kinds)
-            for rule in index.candidates(view):
+            view = CategoryProbe(event, name, kinds, record)
+            for rule in _probe_candidates(index, view):
                 if rule.match(view):
                     matches.append(Match(rule, event, name))
+
+
+def _probe_candidates(index: RuleIndex, probe: CategoryProbe) -> tuple[Rule, ...]:
+    """`index.candidates(probe)`, the probe asked field by field (a native call each, and no
+    list made when no field reaches a bucket)."""
+    hits: list[Bucket] | None = None
+    for table in index.tables:
+        value = probe.get(table.field)
+        if value is not None:
+            if hits is None:
+                hits = []
+            table.collect(value, hits)
+    return index.always if hits is None else index.select(hits)

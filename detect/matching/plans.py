@@ -9,12 +9,13 @@ fixed), and `RecordPass` takes one event's records through the plans: a record's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
 from detect.matching.dispatch import TYPE_FIELD
-from detect.sigma.index import Bucket, RuleIndex
+from detect.sigma.index import Bucket, FieldTable, RuleIndex
 from detect.sigma.model import Rule
 from detect.views.record import RecordView, SyscallContext, record_sources
 
@@ -24,11 +25,12 @@ class RecordPlan:
     per type and per kind of event, with or without a SYSCALL record (DESIGN §9;
     `record_sources`): the context fields, read once per event from the SYSCALL record;
     `type`, the same for every record of the type (`fixed`: its hits); the record's own
-    fields, only those its type can carry; other fields, asked of its view. A plan with
-    neither own nor other fields (`constant`) has the same candidates on every record of the
-    type in an event, and so do the constant plans of an index without `type` hits on all the
-    auxiliary records of an event (`shared`: the key of these candidates in an event). Records
-    of other types are looked up through their view (`direct` is False: `candidates`)."""
+    fields, only those its type can carry; other fields, asked of its view. Each field comes
+    with the index's table of it (`FieldTable`), looked up directly. A plan with neither own
+    nor other fields (`constant`) has the same candidates on every record of the type in an
+    event, and so do the constant plans of an index without `type` hits on all the auxiliary
+    records of an event (`shared`: the key of these candidates in an event). Records of other
+    types are looked up through their view (`direct` is False: `candidates`)."""
 
     __slots__ = ("constant", "context", "direct", "fixed", "index", "other", "own", "shared")
 
@@ -36,15 +38,25 @@ class RecordPlan:
         self.index = index
         sources = record_sources(record_type, index.fields, context)
         self.direct = sources is not None
-        self.context, self.own, other = sources or ((), (), ())
+        from_context, own, other = sources or ((), (), ())
         fixed: list[Bucket] = []
         if TYPE_FIELD in other:
             index.hits(TYPE_FIELD, record_type, fixed)
         self.fixed = tuple(fixed)
-        self.other = tuple(name for name in other if name != TYPE_FIELD)
+        self.context = _tables(index, from_context)
+        self.own = _tables(index, own)
+        self.other = _tables(index, [name for name in other if name != TYPE_FIELD])
         self.constant = self.direct and not (self.own or self.other)
         # the plans of auxiliary records (those with context fields) share the context's hits
-        self.shared = id(index) if self.context and not fixed else id(self)
+        self.shared: object = index if self.context and not fixed else self
+
+
+def _tables(index: RuleIndex, names: Sequence[str]) -> tuple[FieldTable, ...]:
+    """The index's tables of `names` (every name is one of `index.fields`: each has one)."""
+    return tuple(table for table in map(index.table, names) if table is not None)
+
+
+NO_BUCKETS: Final[tuple[Bucket, ...]] = ()
 
 
 class RecordPass:
@@ -58,12 +70,12 @@ class RecordPass:
         self.event = event
         self.syscall = syscall
         self._context: SyscallContext | None = None
-        self._hits: dict[int, list[Bucket]] = {}  # per index: the context's hits
-        self._constant: dict[int, Sequence[Rule]] = {}  # by `RecordPlan.shared`: candidates
+        self._hits: dict[RuleIndex, tuple[Bucket, ...]] = {}  # per index: the context's hits
+        self._constant: dict[object, tuple[Rule, ...]] = {}  # by `RecordPlan.shared`
         self._matched: set[int] = set()
         self._view: RecordView | None = None
 
-    def candidates(self, plan: RecordPlan, record: Record) -> Sequence[Rule]:
+    def candidates(self, plan: RecordPlan, record: Record) -> tuple[Rule, ...]:
         """`plan.index.candidates(view)` for the record's view, without building it unless
         the plan must ask it."""
         index = plan.index
@@ -74,31 +86,58 @@ class RecordPass:
             return found
         if not plan.direct:
             return index.candidates(self.view(record))
-        hits = self._shared_hits(plan) if plan.context else [*plan.fixed]
+        hits = self._record_hits(plan, record)
+        return index.always if hits is None else index.select(hits)
+
+    def _record_hits(self, plan: RecordPlan, record: Record) -> list[Bucket] | None:
+        """The buckets a record reaches through a direct plan that is not constant; None
+        when it reaches none (most records: no list is made for them)."""
+        shared = self._context_hits(plan) if plan.context else NO_BUCKETS
+        hits: list[Bucket] | None = None
+        if shared or plan.fixed:
+            hits = [*shared, *plan.fixed]
         fields = record.fields
-        for name in plan.own:
-            index.hits(name, fields.get(name), hits)
+        for table in plan.own:
+            value = fields.get(table.field)
+            if value is not None:
+                found = table.lookup(value)
+                if found:
+                    if hits is None:
+                        hits = []
+                    hits.extend(found)
         if plan.other:
             view = self.view(record)
-            for name in plan.other:
-                index.hits(name, view.get(name), hits)
-        return index.select(hits)
+            for table in plan.other:
+                other = view.get(table.field)
+                if other is not None:
+                    if hits is None:
+                        hits = []
+                    table.collect(other, hits)
+        return hits
 
     def _shared_hits(self, plan: RecordPlan) -> list[Bucket]:
         """A new list of the buckets every record of the plan's type reaches in its index:
-        its type's, and the SYSCALL context's (the same in every plan of the index that has
-        context fields: those of the index's fields, found once per event)."""
+        its type's, and the SYSCALL context's (`_context_hits`)."""
         if not plan.context:
             return [*plan.fixed]
+        return [*self._context_hits(plan), *plan.fixed]
+
+    def _context_hits(self, plan: RecordPlan) -> tuple[Bucket, ...]:
+        """The buckets the SYSCALL context reaches in the plan's index: the same in every
+        plan of the index that has context fields (those of the index's fields), found once
+        per event."""
         index = plan.index
-        hits = self._hits.get(id(index))
+        hits = self._hits.get(index)
         if hits is None:
-            hits = self._hits[id(index)] = []
+            found: list[Bucket] = []
             syscall = self.syscall
             if syscall is not None:
-                for name in plan.context:
-                    index.hits(name, syscall.context_get(name), hits)
-        return [*hits, *plan.fixed]
+                for table in plan.context:
+                    value = syscall.context_get(table.field)
+                    if value is not None:
+                        table.collect(value, found)
+            hits = self._hits[index] = tuple(found)
+        return hits
 
     def first_match(self, rule: Rule, record: Record) -> bool:
         """True when `rule` matches the record and matched no earlier record of the event."""

@@ -21,7 +21,11 @@ taken; list values mean two children may be satisfied by different elements, so 
 never intersected); an OR holds only if some branch holds, so it needs a clause from every
 branch and requires their union; a NOT, a keyword test or a test of the view requires
 nothing. The key functions computed on view values are the ones the keys were made with
-(`KEY_FUNCTIONS`), and a pattern matches every value its test passes.
+(`KEY_FUNCTIONS`), and a pattern matches every value its test passes. A field searched only
+for patterns that are all anchored at a literal ASCII character (`startswith: --cpu`) skips
+the search for a value whose text starts with another ASCII character, or is empty
+(`first_characters`): no such pattern can match it; a non-ASCII first character is searched
+(caseless matching folds some onto ASCII letters).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ KEY_PREFERENCE: Final = ("value", "number", "basename", PATTERN_KEY, "prefix")  
 PATTERN_MEMORY: Final = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
 VALUE_CACHE: Final = 4096  # values remembered per field table (cleared when full)
 ALWAYS: Final = [0]  # the one pattern of a lone matcher was found
+CASELESS_ANCHOR: Final = "(?si)^"  # how `values._pattern_keys` begins an anchored pattern
+CASED_ANCHOR: Final = "(?s)^"
 
 
 def requirements(node: Node) -> Requirements:
@@ -116,6 +122,7 @@ def _any_requirements(parts: list[Requirements]) -> Requirements:
 
 
 Bucket = tuple[tuple[int, ...], tuple[Rule, ...]]
+NO_BUCKETS: Final[tuple[Bucket, ...]] = ()
 KeyTable = tuple[Callable[[object], str], dict[str, Bucket]]
 SetMatch = Callable[[bytes], "list[int] | None"]  # an RE2 set's Match on UTF-8 text
 PatternTable = tuple[SetMatch, tuple[Bucket, ...]]  # the bucket of each pattern of the set
@@ -125,14 +132,22 @@ class FieldTable:
     """The buckets one field's values reach: its key tables, then its pattern set. Values
     recur (executables, libraries, syscall names), so each value's buckets are cached."""
 
-    __slots__ = ("_cache", "field", "lookups", "patterns")
+    __slots__ = ("_cache", "field", "firsts", "lookups", "patterns")
 
     def __init__(
-        self, field: str, lookups: tuple[KeyTable, ...], patterns: tuple[PatternTable, ...]
+        self,
+        field: str,
+        lookups: tuple[KeyTable, ...],
+        patterns: tuple[PatternTable, ...],
+        firsts: frozenset[str] | None = None,
     ) -> None:
+        """`firsts`: when every pattern is anchored at a literal ASCII character, those
+        characters (`first_characters`): a value that starts with another ASCII character,
+        or is empty, reaches no pattern."""
         self.field = field
         self.lookups = lookups
         self.patterns = patterns
+        self.firsts = firsts if patterns else None
         self._cache: dict[object, tuple[Bucket, ...]] = {}
 
     def collect(self, value: object, hits: list[Bucket]) -> None:
@@ -140,16 +155,20 @@ class FieldTable:
         if type(value) is list:
             for item in value:
                 if item is not None:
-                    self._one(item, hits)
+                    hits.extend(self.lookup(item))
         else:
-            self._one(value, hits)
+            hits.extend(self.lookup(value))
 
-    def _one(self, value: object, hits: list[Bucket]) -> None:
+    def lookup(self, value: object) -> tuple[Bucket, ...]:
+        """The buckets of one value (not a list: see `collect`), often none: `()`. A field
+        of patterns alone answers values that cannot start a match without its cache (they
+        are often many, distinct: pointers in `a1`)."""
+        if self.firsts is not None and not self.lookups and not self._may_match(value):
+            return NO_BUCKETS
         found = self._cache.get(value)
         if found is None:
             found = self._remember(value)
-        if found:
-            hits.extend(found)
+        return found
 
     def _remember(self, value: object) -> tuple[Bucket, ...]:
         cache = self._cache
@@ -158,12 +177,25 @@ class FieldTable:
         found = cache[value] = self._buckets(value)
         return found
 
+    def _may_match(self, value: object) -> bool:
+        """False when the value's text cannot start a match of any pattern (`firsts`)."""
+        firsts = self.firsts
+        if firsts is None:
+            return True
+        text = value if type(value) is str else str(value)
+        if not text:
+            return False
+        first = text[0]
+        return not first.isascii() or first in firsts
+
     def _buckets(self, item: object) -> tuple[Bucket, ...]:
         found: list[Bucket] = []
         for key_of, table in self.lookups:
             bucket = table.get(key_of(item))
             if bucket is not None:
                 found.append(bucket)
+        if not self._may_match(item):
+            return tuple(found)
         for match, buckets in self.patterns:
             found.extend(buckets[i] for i in _search(match, item))
         return tuple(found)
@@ -216,15 +248,18 @@ class RuleIndex:
     ) -> tuple[FieldTable, ...]:
         """Per field (looked up once per view): its key tables, then its pattern set."""
         fields: dict[str, tuple[list[KeyTable], list[PatternTable]]] = {}
+        firsts: dict[str, frozenset[str] | None] = {}
         for (field, name), table in ordinals.items():
             lookups, patterns = fields.setdefault(field, ([], []))
             if name == PATTERN_KEY:
                 patterns.extend(self._pattern_sets(table))
+                firsts[field] = first_characters(table)
             else:
                 buckets = {key: self._bucket(found) for key, found in table.items()}
                 lookups.append((KEY_FUNCTIONS[name], buckets))
         return tuple(
-            FieldTable(name, tuple(keys), tuple(sets)) for name, (keys, sets) in fields.items()
+            FieldTable(name, tuple(keys), tuple(sets), firsts.get(name))
+            for name, (keys, sets) in fields.items()
         )
 
     def _pattern_sets(self, table: dict[str, list[int]]) -> list[PatternTable]:
@@ -234,11 +269,16 @@ class RuleIndex:
         return pattern_tables([(p, self._bucket(found)) for p, found in table.items()])
 
     @property
+    def tables(self) -> tuple[FieldTable, ...]:
+        """The field tables, in the order `candidates` looks the fields up."""
+        return self._fields
+
+    @property
     def fields(self) -> tuple[str, ...]:
         """The fields the index looks up, in the order `candidates` does."""
         return tuple(table.field for table in self._fields)
 
-    def candidates(self, view: View) -> Sequence[Rule]:
+    def candidates(self, view: View) -> tuple[Rule, ...]:
         """The rules that can match `view`, in load order; never misses a rule that matches."""
         hits: list[Bucket] = []
         for table in self._fields:
@@ -247,6 +287,10 @@ class RuleIndex:
                 table.collect(value, hits)
         return self.select(hits)
 
+    def table(self, field: str) -> FieldTable | None:
+        """The table of a field the index reads (None: one it does not)."""
+        return self._by_field.get(field)
+
     def hits(self, field: str, value: object, hits: list[Bucket]) -> None:
         """Add to `hits` the buckets one field's value reaches, for callers that know where
         a view's values come from (`candidates` over several sources: `select(hits)`)."""
@@ -254,7 +298,7 @@ class RuleIndex:
         if table is not None and value is not None:
             table.collect(value, hits)
 
-    def select(self, hits: list[Bucket]) -> Sequence[Rule]:
+    def select(self, hits: list[Bucket]) -> tuple[Rule, ...]:
         """The candidate rules, in load order, of the buckets a view reached."""
         if not hits:
             return self.always
@@ -266,6 +310,35 @@ class RuleIndex:
     def _union(self, hits: list[Bucket]) -> tuple[Rule, ...]:
         chosen = set(self._always_ordinals).union(*(bucket[0] for bucket in hits))
         return tuple(self.rules[i] for i in sorted(chosen))
+
+
+def first_characters(patterns: Iterable[str]) -> frozenset[str] | None:
+    """The ASCII characters a text must start with to match one of `patterns`, when each is
+    anchored at a literal ASCII character (`(?si)^\\-\\-cpu`: `-`; `(?si)^bash`: `b`, `B`), as
+    `values._pattern_keys` writes the patterns of `startswith` and equality tests; None when
+    one is not (a wildcard, `endswith`, `contains`). A text starting with a non-ASCII
+    character may match still: caseless matching folds some onto ASCII letters (`ſ`, `K`)."""
+    found: set[str] = set()
+    for pattern in patterns:
+        first = _anchored_first(pattern)
+        if first is None:
+            return None
+        found.add(first)
+        if pattern.startswith(CASELESS_ANCHOR):
+            found.update((first.lower(), first.upper()))
+    return frozenset(found)
+
+
+def _anchored_first(pattern: str) -> str | None:
+    for anchor in (CASELESS_ANCHOR, CASED_ANCHOR):
+        if pattern.startswith(anchor):
+            rest = pattern[len(anchor) :]
+            if rest[:1] == "\\" and len(rest) > 1 and rest[1].isascii() and not rest[1].isalnum():
+                return rest[1]  # an escaped punctuation character: itself
+            if rest[:1].isascii() and rest[:1].isalnum():
+                return rest[0]
+            return None
+    return None
 
 
 def pattern_tables(entries: list[tuple[str, Bucket]]) -> list[PatternTable]:

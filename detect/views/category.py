@@ -58,6 +58,14 @@ OPEN_FLAGS: Final = (
     (0o2000, "O_APPEND"),
 )
 OPEN_TARGETS: Final = {FILE_EVENT: ("CREATE", "NORMAL"), FILE_ACCESS: ("NORMAL",)}
+# What an open call offers (`event_categories`, shared by every such event: never mutated)
+Offered = dict[str, tuple[str, ...]]
+OPEN_WRITES: Final[Offered] = {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
+OPEN_READS: Final[Offered] = {FILE_ACCESS: OPEN_TARGETS[FILE_ACCESS]}
+OPEN_UNKNOWN: Final[Offered] = {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
+NO_CATEGORIES: Final[Offered] = {}
+OPEN_BY_FLAGS: Final[dict[str, Offered]] = {}  # `_open_offered` by the flags' text, bounded:
+FLAG_TEXTS: Final = 4096  # texts kept (cleared when full)
 NO_VALUE: Final = (None, "", interpret.UNSET_ID)
 PROCESS_FIELDS: Final = (
     ("exe", "process.executable"),
@@ -93,20 +101,28 @@ class CategoryView(dict[str, object]):
 
 
 def event_categories(event: AuditEvent) -> dict[str, tuple[str, ...]]:
-    """The categories `event` offers, each with the nametypes of its target PATH records."""
-    name = interpret.event_syscall(event)
+    """The categories `event` offers, each with the nametypes of its target PATH records
+    (shared by the events that offer the same: do not mutate)."""
+    return categories_of(event, event.first("SYSCALL"))
+
+
+def categories_of(event: AuditEvent, syscall: Record | None) -> dict[str, tuple[str, ...]]:
+    """`event_categories(event)` for the event's (first) SYSCALL record `syscall`."""
+    if syscall is None:
+        return NO_CATEGORIES
+    name = interpret.syscall_name(syscall)
     if name is None:
-        return {}
+        return NO_CATEGORIES
     table = load_categories()
     form = table.opens.get(name)
     if form is not None:
-        return _open_categories(_flag_bits(event, form), form)
-    found = table.by_syscall.get(name, ())
-    if PROCESS_CREATION in found and event.first("EXECVE") is None:
-        found = tuple(category for category in found if category != PROCESS_CREATION)
-    if NETWORK_CONNECTION in found and not _is_inet(event):
-        found = tuple(category for category in found if category != NETWORK_CONNECTION)
-    return {category: table.targets.get(category, ()) for category in found}
+        return _open_offered(syscall, form)
+    found = table.by_syscall.get(name)
+    if found is None:
+        return NO_CATEGORIES
+    creates = PROCESS_CREATION in found and event.first("EXECVE") is not None
+    inet = NETWORK_CONNECTION in found and _is_inet(event)
+    return table.offered(name, creates, inet)
 
 
 def _is_inet(event: AuditEvent) -> bool:
@@ -118,17 +134,31 @@ def _is_inet(event: AuditEvent) -> bool:
 
 def _open_categories(flags: int | None, form: str) -> dict[str, tuple[str, ...]]:
     if form == "write":
-        return {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
+        return OPEN_WRITES
     if flags is None:  # not logged, or not a number: created files are still file events
-        return {FILE_EVENT: ("CREATE",), FILE_ACCESS: ("NORMAL",)}
-    if not flags & WRITE_FLAGS:
-        return {FILE_ACCESS: OPEN_TARGETS[FILE_ACCESS]}
-    return {FILE_EVENT: OPEN_TARGETS[FILE_EVENT]}
+        return OPEN_UNKNOWN
+    return OPEN_WRITES if flags & WRITE_FLAGS else OPEN_READS
+
+
+def _open_offered(syscall: Record, form: str) -> Offered:
+    """`_open_categories` of the call's flags, by their text as logged (few: cached)."""
+    if form in FLAG_FORMS:
+        return _open_categories(None, form)
+    text = syscall.fields.get(form, "")
+    found = OPEN_BY_FLAGS.get(text)
+    if found is None:
+        if len(OPEN_BY_FLAGS) >= FLAG_TEXTS:
+            OPEN_BY_FLAGS.clear()
+        found = OPEN_BY_FLAGS[text] = _open_categories(_syscall_flag_bits(syscall, form), form)
+    return found
 
 
 def _flag_bits(event: AuditEvent, form: str) -> int | None:
     """The flags argument of an open call (`form` names it, e.g. `a2`); None when not logged."""
-    syscall = event.first("SYSCALL")
+    return _syscall_flag_bits(event.first("SYSCALL"), form)
+
+
+def _syscall_flag_bits(syscall: Record | None, form: str) -> int | None:
     if syscall is None or form in FLAG_FORMS:
         return None
     try:
@@ -301,12 +331,20 @@ class CategoryProbe(Mapping[str, object]):
     it is equal to the view's, present or absent; any other field, and `values()` (keyword
     tests), are read from the whole view (`view()`), built then."""
 
-    __slots__ = ("_read", "event", "kinds", "name")
+    __slots__ = ("_read", "event", "kinds", "name", "syscall")
 
-    def __init__(self, event: AuditEvent, name: str, kinds: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        event: AuditEvent,
+        name: str,
+        kinds: tuple[str, ...],
+        syscall: Record | None = None,
+    ) -> None:
+        """`syscall`: the event's (first) SYSCALL record, when the caller has it."""
         self.event = event
         self.name = name
         self.kinds = kinds
+        self.syscall = syscall if syscall is not None else event.first("SYSCALL")
         self._read: dict[str, object] | None = None
 
     def get(self, key: str, default: object = None) -> object:
@@ -348,26 +386,27 @@ def _probe_paths(probe: CategoryProbe, key: str) -> object:
 
 
 def _probe_process(probe: CategoryProbe, key: str) -> object:
-    syscall = probe.event.first("SYSCALL")
+    syscall = probe.syscall
     return process_value(syscall, PROCESS_SOURCES[key]) if syscall is not None else None
 
 
 def _probe_user(probe: CategoryProbe, key: str) -> object:
-    syscall = probe.event.first("SYSCALL")
+    syscall = probe.syscall
     return user_name(syscall, NAMED_SOURCES[key]) if syscall is not None else None
 
 
 def _probe_syscall(probe: CategoryProbe, key: str) -> object:
-    return interpret.event_syscall(probe.event)
+    syscall = probe.syscall
+    return interpret.syscall_name(syscall) if syscall is not None else None
 
 
 def _probe_command_line(probe: CategoryProbe, key: str) -> object:
-    argv = interpret.execve_argv(probe.event) if probe.event.first("SYSCALL") else None
+    argv = interpret.execve_argv(probe.event) if probe.syscall is not None else None
     return " ".join(argv) if argv else None
 
 
 def _probe_directory(probe: CategoryProbe, key: str) -> object:
-    return working_directory(probe.event) if probe.event.first("SYSCALL") else None
+    return working_directory(probe.event) if probe.syscall is not None else None
 
 
 def _probe_tree(probe: CategoryProbe, key: str) -> object:

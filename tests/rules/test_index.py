@@ -12,14 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detect.sigma.index import (
+    FieldTable,
     Requirements,
     RuleIndex,
     best_clause,
+    first_characters,
     requirements,
     restrict,
     set_matcher,
 )
 from detect.sigma.load import load_rules
+from detect.sigma.values import build_spec
 from tests.rules.build import rule_from
 
 INDEX_FIELDS = ["type", "SYSCALL", "key", "Image"]
@@ -327,3 +330,37 @@ def test_number_keys_agree_with_the_numeric_equality_test(text: str, number: flo
         return
     same_key = number_key(text) == canonical_number(number)
     assert same_key == number_spec(number).test(text) == (to_number(text) == number)
+
+
+LITERALS = st.text(alphabet=st.sampled_from("aAbkKsS-_./1é ſK\x00"), min_size=1, max_size=4)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["prefix", "eq"]), st.booleans(), LITERALS), min_size=1),
+    st.lists(st.one_of(st.text(max_size=5), st.integers(-5, 50)), max_size=8),
+)
+def test_first_characters_never_rule_out_a_match(
+    tests: list[tuple[str, bool, str]], values: list[object]
+) -> None:
+    """A field's values that cannot start a match skip its patterns: never one that matches."""
+    patterns = []
+    for kind, cased, literal in tests:
+        keys = build_spec(f"{kind}_cased" if cased else kind, (literal,)).keys
+        patterns.extend(keys.get("pattern", ()))
+    firsts = first_characters(patterns)
+    table = FieldTable("f", (), ((lambda _: None, ()),), firsts)  # `firsts` of a pattern set
+    for value in [*values, *(literal for _, _, literal in tests)]:
+        text = value if isinstance(value, str) else str(value)
+        if any(re2.search(pattern, text) for pattern in patterns):
+            assert table._may_match(value), (patterns, value)
+
+
+def test_first_characters_of_the_anchored_patterns_only() -> None:
+    assert first_characters([r"(?si)^\-\-cpu", "(?s)^Xy"]) == frozenset("-X")
+    assert first_characters(["(?si)^bash"]) == frozenset("bB")
+    for other in (r"(?si)\-x", "(?si)^(?:a.*)$", r"(?si)^\d", "(?si)x$"):
+        assert first_characters([r"(?si)^\-\-cpu", other]) is None
+    index = RuleIndex([rule_from({"s": {"a1|startswith": "--cpu"}, "condition": "s"})], ["a1"])
+    assert index.table("a1").lookup("7ffd1234") == ()  # type: ignore[union-attr]
+    assert list(index.candidates({"a1": "--CPU-priority"})) == list(index.rules)

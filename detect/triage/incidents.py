@@ -27,7 +27,7 @@ from detect.triage.deadlines import Deadlines
 from detect.triage.grouping import IncidentKey, incident_key, node_id
 from detect.triage.levels import INFORMATIONAL, rank
 from detect.triage.members import Members
-from detect.triage.score import RuleHits, level_of, score
+from detect.triage.score import IncidentScore, RuleHits
 
 DEFAULT_GAP_MS: Final = 30 * 60 * 1000
 DEFAULT_MAX_MS: Final = 24 * 60 * 60 * 1000
@@ -79,6 +79,8 @@ class Incident:
     level: str = INFORMATIONAL
     score: float = 0.0
     status: str = OPEN
+    # what the score reads of its rules, kept until a rule joins (detect.triage.score)
+    scoring: IncidentScore = field(default_factory=IncidentScore, compare=False, repr=False)
 
     @property
     def host(self) -> str | None:
@@ -229,9 +231,8 @@ class IncidentTracker:
         if alert.activity.user:
             incident.users.add(alert.activity.user)
         self._add_tree(incident, alert)
-        points = score((e.hits() for e in incident.rules.values()), self.tactic_order)
-        incident.score = points
-        incident.level = level_of([e.hits() for e in incident.rules.values()], points)
+        entries = list(incident.rules.values())
+        incident.score, incident.level = incident.scoring.update(entries, self.tactic_order)
         self._schedule(incident)
 
     def _add_tree(self, incident: Incident, alert: Alert) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from detect.triage.levels import INFORMATIONAL, raised, rank
 
@@ -44,7 +44,24 @@ class RuleHits:
     first_ms: int
 
 
-def rule_points(hits: RuleHits) -> float:
+class Hits(Protocol):
+    """What scoring reads of one rule's alerts (`RuleHits`, or an incident's entry)."""
+
+    @property
+    def level(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def techniques(self) -> tuple[str, ...]: ...
+    @property
+    def tactics(self) -> tuple[str, ...]: ...
+    @property
+    def first_ms(self) -> int: ...
+
+
+def rule_points(hits: Hits) -> float:
     return WEIGHT.get(hits.level, WEIGHT["medium"]) * (1 + math.log2(max(hits.count, 1)) / 2)
 
 
@@ -67,31 +84,74 @@ def progression(tactics_in_order: Sequence[int]) -> int:
     return len(best)
 
 
-def score(rules: Iterable[RuleHits], tactic_order: dict[str, int]) -> float:
-    counted = [hits for hits in rules if hits.level != INFORMATIONAL]
-    total = sum(rule_points(hits) for hits in counted)
-    techniques = {t for hits in counted for t in hits.techniques}
-    tactics = {t for hits in counted for t in hits.tactics}
-    total += TECHNIQUE_POINTS * len(techniques) + TACTIC_POINTS * len(tactics)
-    seen: list[int] = []
-    for hits in sorted(counted, key=lambda h: h.first_ms):
-        seen.extend(tactic_order[t] for t in hits.tactics if t in tactic_order)
-    total += PROGRESSION_POINTS * max(progression(seen) - 1, 0)
-    total += CORRELATION_POINTS * sum(hits.kind == "correlation" for hits in counted)
-    total += CHAIN_POINTS * sum(hits.kind == "chain" for hits in counted)
-    return round(total, 1)
+def score(rules: Iterable[Hits], tactic_order: dict[str, int]) -> float:
+    return RulesShape([hits for hits in rules], tactic_order).score()
 
 
-def level_of(rules: Sequence[RuleHits], points: float) -> str:
-    counted = [hits for hits in rules if hits.level != INFORMATIONAL]
-    if not counted:
-        return INFORMATIONAL
-    level = max((hits.level for hits in counted), key=rank)
-    if len(counted) < 2:
+def level_of(rules: Sequence[Hits], points: float) -> str:
+    return RulesShape(rules, {}).level(points)
+
+
+class RulesShape:
+    """What an incident's score and level take from its set of rules alone, not from their
+    counts: their technique and tactic points, progression, correlation and chain rules, top
+    level. An incident's rules only ever join (each with its level, kind, tags and first time
+    fixed), so `IncidentScore` makes this again only when one joins, and each alert costs the
+    repeat points alone. The terms are added in the order `score` always added them: the same
+    float, the same rounding."""
+
+    __slots__ = ("counted", "size", "tactics", "terms", "top")
+
+    def __init__(self, rules: Sequence[Hits], tactic_order: dict[str, int]) -> None:
+        self.size = len(rules)
+        counted = [hits for hits in rules if hits.level != INFORMATIONAL]
+        self.counted = counted
+        techniques = {t for hits in counted for t in hits.techniques}
+        tactics = {t for hits in counted for t in hits.tactics}
+        self.tactics = len(tactics)
+        seen: list[int] = []
+        for hits in sorted(counted, key=lambda h: h.first_ms):
+            seen.extend(tactic_order[t] for t in hits.tactics if t in tactic_order)
+        self.terms = (
+            TECHNIQUE_POINTS * len(techniques) + TACTIC_POINTS * len(tactics),
+            PROGRESSION_POINTS * max(progression(seen) - 1, 0),
+            CORRELATION_POINTS * sum(hits.kind == "correlation" for hits in counted),
+            CHAIN_POINTS * sum(hits.kind == "chain" for hits in counted),
+        )
+        self.top = max((hits.level for hits in counted), key=rank) if counted else None
+
+    def score(self) -> float:
+        """The score with the rules' counts as they are now."""
+        total = sum(rule_points(hits) for hits in self.counted)
+        for term in self.terms:
+            total += term
+        return round(total, 1)
+
+    def level(self, points: float) -> str:
+        level = self.top
+        if level is None:
+            return INFORMATIONAL
+        if len(self.counted) < 2:
+            return level
+        if points >= RAISE_AT or (len(self.counted) >= 3 and self.tactics >= 2):
+            level = raised(level, 1)
+        if points >= HIGH_AT and rank(level) < rank("high"):
+            level = "high"
         return level
-    tactics = {t for hits in counted for t in hits.tactics}
-    if points >= RAISE_AT or (len(counted) >= 3 and len(tactics) >= 2):
-        level = raised(level, 1)
-    if points >= HIGH_AT and rank(level) < rank("high"):
-        level = "high"
-    return level
+
+
+class IncidentScore:
+    """An incident's score and level as its alerts come (`update` after each): the rules'
+    shape made again only when a rule joined; the same figures as `score` and `level_of`."""
+
+    __slots__ = ("_shape",)
+
+    def __init__(self) -> None:
+        self._shape: RulesShape | None = None
+
+    def update(self, rules: Sequence[Hits], tactic_order: dict[str, int]) -> tuple[float, str]:
+        shape = self._shape
+        if shape is None or shape.size != len(rules):
+            shape = self._shape = RulesShape(rules, tactic_order)
+        points = shape.score()
+        return points, shape.level(points)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from detect.sigma.load import load_detections
 from detect.triage.dedup import Deduplicator
 from detect.triage.grouping import incident_key
-from detect.triage.incidents import CLOSED, OPEN, RAISED, IncidentTracker
-from detect.triage.score import RuleHits, level_of, score
+from detect.triage.incidents import CLOSED, OPEN, RAISED, IncidentTracker, RuleEntry
+from detect.triage.score import IncidentScore, RuleHits, level_of, score
 from detect.triage.stage import TriageSettings, TriageStage, tactic_order
 from detect.triage.tuning import TuningError, load_tuning
 from tests.triage.helpers import alert, rule
@@ -148,3 +150,52 @@ def test_tuning_file_errors_say_where(tmp_path: Path, text: str, line: int, reas
         load_tuning(path)
     ((where, why),) = raised.value.problems
     assert where.line == line and reason in why and where.source == str(path)
+
+
+def _formula_score(rules: list[RuleHits], order: dict[str, int]) -> float:
+    """docs/triage.md's formula, written out plainly: the oracle of the incremental scorer."""
+    from detect.triage import score as s
+
+    counted = [h for h in rules if h.level != "informational"]
+    total = sum(s.rule_points(h) for h in counted)
+    techniques = {t for h in counted for t in h.techniques}
+    tactics = {t for h in counted for t in h.tactics}
+    total += s.TECHNIQUE_POINTS * len(techniques) + s.TACTIC_POINTS * len(tactics)
+    seen = [order[t] for h in sorted(counted, key=lambda h: h.first_ms) for t in h.tactics]
+    total += s.PROGRESSION_POINTS * max(s.progression(seen) - 1, 0)
+    total += s.CORRELATION_POINTS * sum(h.kind == "correlation" for h in counted)
+    total += s.CHAIN_POINTS * sum(h.kind == "chain" for h in counted)
+    return round(total, 1)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),  # which rule (a new one joins with its fixed parts)
+            st.sampled_from(["informational", "low", "medium", "high", "critical"]),
+            st.sampled_from(["rule", "chain", "correlation"]),
+            st.lists(st.sampled_from([EXECUTION, PERSISTENCE, C2, "TA0007"]), max_size=3),
+            st.integers(0, 100),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_an_incidents_score_as_alerts_come_is_the_formulas(
+    alerts: list[tuple[int, str, str, list[str], int]],
+) -> None:
+    """As the tracker keeps them: a rule's entry made when it joins, its count raised in place
+    by each later alert (what the scorer caches is the entries, never their counts)."""
+    scoring = IncidentScore()
+    entries: dict[int, RuleEntry] = {}
+    for which, level, kind, tactics, at in alerts:
+        entry = entries.get(which)
+        if entry is None:
+            entry = entries[which] = RuleEntry(
+                str(which), "t", level, kind, (f"T{which}",), tuple(tactics), {}, at, at
+            )
+        entry.count += 1
+        current = [entry.hits() for entry in entries.values()]
+        points = _formula_score(current, ORDER)
+        found = scoring.update(list(entries.values()), ORDER)
+        assert found == (points, level_of(current, points))

@@ -80,7 +80,7 @@ def test_execve() -> None:
     assert syscall["raw"].startswith("type=SYSCALL msg=audit(1795317166.861:2119): arch=c000003e")
     execve = event["records"][2]
     assert execve["fields"] == {"argc": "3", "a0": "/bin/echo", "a1": "hello", "a2": "world"}
-    assert event["detect"] == {"completion": "flushed", "argv": ["/bin/echo", "hello", "world"]}
+    assert event["detect"] == {"completion": "proctitle", "argv": ["/bin/echo", "hello", "world"]}
 
 
 def test_hex_arguments_and_paths_are_decoded() -> None:

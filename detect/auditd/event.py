@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 # How an event was completed.
 EOE: Final = "eoe"  # an EOE record closed it
+PROCTITLE: Final = "proctitle"  # its PROCTITLE record closed it: the kernel writes it last
 STANDALONE: Final = "standalone"  # a single-record type
 EXPIRED: Final = "expired"  # audit time moved past the horizon without an EOE
 EVICTED: Final = "evicted"  # the in-flight table was full

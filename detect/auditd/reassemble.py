@@ -3,10 +3,12 @@
 A push object (STYLE.md 6): `push(line)` or `push_record(record)`, completed events go to the
 `emit` callback, `flush()` at the end. Batch files and live sources use the same object.
 
-An event completes on its EOE record, at once for single-record types, by audit-time expiry
-(the node's newest record timestamp has moved `horizon_ms` past it; audit.log files carry no
-EOE), when the in-flight table is full (evicted, counted), or at flush. Another event's header
-never closes an event: records of different events interleave.
+An event completes on its EOE record, on its PROCTITLE record (the kernel writes it last in
+every syscall event, before the EOE that audit.log files never carry: kernel/auditsc.c's
+audit_log_exit; auparse completes an event there too), at once for single-record types, by
+audit-time expiry (the node's newest record timestamp has moved `horizon_ms` past it: events
+without either), when the in-flight table is full (evicted, counted), or at flush. Another
+event's header never closes an event: records of different events interleave.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from functools import cache
 from heapq import heapify, heappop, heappush
 from typing import Final, cast
 
-from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
+from detect.auditd.event import (
+    EOE,
+    EVICTED,
+    EXPIRED,
+    FLUSHED,
+    LATE,
+    PROCTITLE,
+    STANDALONE,
+    AuditEvent,
+)
 from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
 from detect.auditd.record import Record, parse_line
 from detect.core.defaults import HORIZON_MS, MAX_LINE
@@ -140,7 +151,8 @@ class _Node:
         # stamp and serial: one more tuple, text and int per event)
         self.rest: dict[AuditEvent, list[object]] = {}
         self.order: deque[tuple[int, Key]] = deque()
-        self.recent: dict[int, None] = {}  # recent_key of completed events, oldest first
+        self.recent: dict[int, bool] = {}  # recent_key of completed events (oldest first):
+        # True when its PROCTITLE completed it (an EOE may follow)
         self.watermark = -1
         self.pending_jump = -1
         self.max_serial = -1
@@ -297,6 +309,8 @@ class Reassembler:
                 event.size = size
             else:
                 self._refuse(event)
+            if record.type == "PROCTITLE":  # the kernel's last record of a syscall event
+                self._close(node, key, event, PROCTITLE)
             return
         self._start(node, key, record)
 
@@ -326,9 +340,13 @@ class Reassembler:
         self.stats.records_dropped += 1
 
     def _start(self, node: _Node, key: Key, record: Record) -> None:
-        late = recent_key(key) in node.recent
+        recent = recent_key(key)
+        done = node.recent.get(recent)  # None: not completed lately
+        late = done is not None
         if record.type == "EOE":
-            if late:
+            if done:  # its PROCTITLE completed it, and this is the EOE that follows
+                node.recent[recent] = False
+            elif late:
                 self.stats.late_records += 1
             return
         event = AuditEvent(record)
@@ -419,7 +437,7 @@ class Reassembler:
         del node.inflight[key]
         self._held(node, event)
         self._inflight -= 1
-        self._remember(node, key)
+        self._remember(node, key, how == PROCTITLE)
         heap = self._heap
         if len(heap) > 2 * self._inflight + 1024:
             self._heap = [
@@ -443,13 +461,14 @@ class Reassembler:
         self._check_numbers(event)
 
     @staticmethod
-    def _remember(node: _Node, key: Key) -> None:
+    def _remember(node: _Node, key: Key, eoe_follows: bool = False) -> None:
         """Keep the last RECENT_KEYS..RECENT_KEYS + RECENT_SLACK completed keys (trimmed in
-        bulk: cheap; a small slack makes the table stop growing early)."""
+        bulk: cheap; a small slack makes the table stop growing early), each with whether its
+        EOE may still come (completed by its PROCTITLE: the EOE is not late)."""
         recent = node.recent
-        recent[recent_key(key)] = None
+        recent[recent_key(key)] = eoe_follows
         if len(recent) > RECENT_KEYS + RECENT_SLACK:
-            node.recent = dict.fromkeys(list(recent)[-RECENT_KEYS:])
+            node.recent = dict(list(recent.items())[-RECENT_KEYS:])
 
     # --- nodes ------------------------------------------------------------------------------
 

@@ -239,10 +239,10 @@ OPEN_CREATE = ["SYSCALL", "CWD", "PATH", "PATH", "PROCTITLE"]
 
 def test_interleaved_records_join_their_own_events(scenario_output: Runner) -> None:
     events, summary = scenario_output("interleaved")
-    assert shape(events) == [
-        (None, 2446, EXECVE_RECORDS, "flushed"),
-        (None, 2447, OPEN_CREATE, "flushed"),
-        (None, 2448, EXECVE_RECORDS, "flushed"),
+    assert shape(events) == [  # each closed by its own PROCTITLE, whatever came between
+        (None, 2446, EXECVE_RECORDS, "proctitle"),
+        (None, 2447, OPEN_CREATE, "proctitle"),
+        (None, 2448, EXECVE_RECORDS, "proctitle"),
     ]
     assert events[0]["detect"]["argv"] == ["/bin/cat", "/tmp/detect-capture/in3"]
     assert events[1]["file"]["path"] == "/tmp/detect-capture/out2.8"
@@ -257,24 +257,25 @@ NO_EOE_SHAPES = [
 ]
 
 
-def test_no_eoe_events_complete_by_audit_time_then_flush(scenario_output: Runner) -> None:
+def test_no_eoe_events_complete_on_their_proctitle(scenario_output: Runner) -> None:
+    """audit.log carries no EOE: each syscall event completes on its PROCTITLE, the kernel's
+    last record of it, as auparse completes it (before, they waited for the horizon of audit
+    time or the end of input). 2231 comes 3.8 s after 2164, past the horizon, and is the last
+    event: the clock step is still held (issue 18), though nothing waits on it now. Expiry by
+    audit time, for events without a PROCTITLE, is tested in test_reassemble.py."""
     events, summary = scenario_output("no_eoe")
-    # 2231 comes 3.8 s after 2164, past the horizon, and is the last event: nothing confirms
-    # that step (issue 18), so 2138 and 2164 wait for the end of input.
-    completions = ["expired", "flushed", "flushed", "flushed"]
-    assert shape(events) == [
-        (None, serial, types, how)
-        for (serial, types), how in zip(NO_EOE_SHAPES, completions, strict=True)
-    ]
-    assert summary["expired"] == 1 and summary["time_jumps_held"] == 1
+    assert shape(events) == [(None, serial, types, "proctitle") for serial, types in NO_EOE_SHAPES]
+    assert summary["expired"] == 0 and summary["time_jumps_held"] == 1
     # The serials are those of four captures: the gaps are the capture filter, counted as lost.
     assert summary["lost"] == (2138 - 2119 - 1) + (2164 - 2138 - 1) + (2231 - 2164 - 1)
 
 
 def test_eoe_completes_the_same_events_and_is_not_kept(scenario_output: Runner) -> None:
     events, summary = scenario_output("eoe")
-    assert shape(events) == [(None, serial, types, "eoe") for serial, types in NO_EOE_SHAPES]
+    # the PROCTITLE completes each event; its EOE, right after, is expected, not late
+    assert shape(events) == [(None, serial, types, "proctitle") for serial, types in NO_EOE_SHAPES]
     assert (summary["lines"], summary["records"], summary["expired"]) == (24, 24, 0)
+    assert summary["late_records"] == 0
     plain, _ = scenario_output("no_eoe")
     for with_eoe, without in zip(events, plain, strict=True):
         with_eoe["detect"].pop("completion")
@@ -417,12 +418,13 @@ def test_one_event_past_the_horizon_does_not_split_the_one_before(
 ) -> None:
     """2164 comes 2.47 s after 2119: a step past the horizon waits for a second event to
     confirm it (issue 18: one record ahead must not expire what is in flight), so 2119's
-    PROCTITLE, after 2164, still joins it; 2231, 3.8 s later, confirms, and 2119 expires."""
+    PROCTITLE, after 2164, still joins it and completes it; 2164, whole before it, is out
+    first."""
     events, summary = scenario_output("late")
     assert shape(events) == [
-        (None, 2119, EXECVE_RECORDS, "expired"),
-        (None, 2164, ["SYSCALL", "SOCKADDR", "PROCTITLE"], "expired"),
-        (None, 2231, ["SYSCALL", "TIME_INJOFFSET", "PROCTITLE"], "flushed"),
+        (None, 2164, ["SYSCALL", "SOCKADDR", "PROCTITLE"], "proctitle"),
+        (None, 2119, EXECVE_RECORDS, "proctitle"),
+        (None, 2231, ["SYSCALL", "TIME_INJOFFSET", "PROCTITLE"], "proctitle"),
     ]
     assert summary["late_records"] == 0 and summary["time_jumps_held"] == 1
 
@@ -430,10 +432,10 @@ def test_one_event_past_the_horizon_does_not_split_the_one_before(
 def test_kernel_printk_and_syslog_forms(scenario_output: Runner) -> None:
     events, summary = scenario_output("kernel_printk")
     assert shape(events) == [
-        (None, 2222, ["SYSCALL", "PROCTITLE"], "flushed"),
-        (None, 2223, ["SYSCALL", "PROCTITLE"], "flushed"),
-        (None, 2224, ["SYSCALL", "PROCTITLE"], "flushed"),
-        (None, 2231, ["SYSCALL", "TIME_INJOFFSET", "PROCTITLE"], "flushed"),
+        (None, 2222, ["SYSCALL", "PROCTITLE"], "proctitle"),
+        (None, 2223, ["SYSCALL", "PROCTITLE"], "proctitle"),
+        (None, 2224, ["SYSCALL", "PROCTITLE"], "proctitle"),
+        (None, 2231, ["SYSCALL", "TIME_INJOFFSET", "PROCTITLE"], "proctitle"),
     ]
     assert [e["event"].get("action") for e in events][:3] == [
         "loaded-kernel-module",

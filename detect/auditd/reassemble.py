@@ -193,6 +193,10 @@ class Reassembler:
         self._new_nodes = 0
         self._newest_ms = -1  # the newest watermark of any node
         self._forgotten_lost: dict[str | None, int] = {}
+        # the event in flight the last record started or joined, and its node: the next
+        # record most often belongs to it (records of an event come one after another)
+        self._last: AuditEvent | None = None
+        self._last_node: _Node = _Node(None)  # meaningful while _last is set
 
     @property
     def lost(self) -> int:
@@ -246,11 +250,10 @@ class Reassembler:
 
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
         """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path)."""
-        parse, push_record = self.parse, self.push_record
-        for line, source, lineno in lines:
-            record = parse(line, source, lineno)
+        for line, source, lineno in lines:  # methods called as such: compiled, direct calls
+            record = self.parse(line, source, lineno)
             if record is not None:
-                push_record(record)
+                self.push_record(record)
 
     def parse(self, line: str, source: str = "-", lineno: int = 0) -> Record | None:
         """One line read, as `feed` reads it: its record (to `push_record` next), or None when it
@@ -273,6 +276,18 @@ class Reassembler:
 
     def push_record(self, record: Record) -> None:
         self.stats.records += 1
+        last = self._last
+        if (
+            last is not None
+            and record.stamp == last.stamp  # mostly one string: the parser shares it
+            and record.serial == last.serial
+            and record.node == last.node
+        ):
+            # the event the previous record started or joined, still in flight (see _close):
+            # what the lookups below would find
+            record.node = last.node
+            self._join(self._last_node, (last.stamp, last.serial), last, record)
+            return
         node = self._nodes.get(record.node)
         if node is None:
             node = self._new_node(record.node)
@@ -280,25 +295,30 @@ class Reassembler:
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
         if event is not None:
-            if record.type == "EOE":
-                self._close(node, key, event, EOE)
-                return
-            size = event.size + len(record.line)
-            rest = node.rest.get(event)
-            held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
-            if held < self._max_records and size <= self._max_bytes:
-                if rest is None:
-                    rest = node.rest[event] = []
-                rest.append(record.line)
-                rest.append(record.type)
-                rest.append(record.body_at)
-                rest.append(record.lineno - event.records[0].lineno)  # small: a cached int
-                rest.append(record.source)
-                event.size = size
-            else:
-                self._refuse(event)
+            self._join(node, key, event, record)
             return
         self._start(node, key, record)
+
+    def _join(self, node: _Node, key: Key, event: AuditEvent, record: Record) -> None:
+        """A record of an event in flight: an EOE closes it, others wait in `rest`."""
+        if record.type == "EOE":
+            self._close(node, key, event, EOE)
+            return
+        self._last, self._last_node = event, node
+        size = event.size + len(record.line)
+        rest = node.rest.get(event)
+        held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
+        if held < self._max_records and size <= self._max_bytes:
+            if rest is None:
+                rest = node.rest[event] = []
+            rest.append(record.line)
+            rest.append(record.type)
+            rest.append(record.body_at)
+            rest.append(record.lineno - event.records[0].lineno)  # small: a cached int
+            rest.append(record.source)
+            event.size = size
+        else:
+            self._refuse(event)
 
     @staticmethod
     def _held(node: _Node, event: AuditEvent) -> None:
@@ -343,6 +363,7 @@ class Reassembler:
             self._complete(event, STANDALONE)
         else:
             node.inflight[key] = event
+            self._last, self._last_node = event, node
             node.order.append((time_ms, key))
             self._inflight += 1
             self._arrivals += 1
@@ -417,6 +438,8 @@ class Reassembler:
 
     def _close(self, node: _Node, key: Key, event: AuditEvent, how: str) -> None:
         del node.inflight[key]
+        if event is self._last:
+            self._last = None
         self._held(node, event)
         self._inflight -= 1
         self._remember(node, key)

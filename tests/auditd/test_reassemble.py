@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from detect.auditd.event import AuditEvent
 from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
@@ -171,3 +174,41 @@ def test_records_held_in_flight_come_back_as_parsed() -> None:
     assert got == [(r.type, r.line, r.source, r.lineno, r.body, r.fields) for r in expected]
     assert all(r.node == "h1" and r.stamp is event.stamp and r.serial == 7 for r in event.records)
     assert event.records[3].fields == {"proctitle": "ls"}
+
+
+# Lines of a few events on two nodes, in any order, with EOEs, standalone records, records
+# of an event already completed (late) and times far enough apart to expire events in flight.
+REASSEMBLY_LINES = st.builds(
+    lambda serial, rtype, ms, node: line(serial, rtype, ms, node),
+    st.integers(1, 4),
+    st.sampled_from(["SYSCALL", "CWD", "PATH", "EOE", "USER_START"]),
+    st.sampled_from([0, 0, 0, 1, 2500, 6000]),
+    st.sampled_from([None, "h1", "h2"]),
+)
+
+
+def outcome(machine: Reassembler, events: list[AuditEvent]) -> object:
+    done = [
+        (e.node, e.serial, e.completion, [(r.type, r.line, r.lineno) for r in e.records])
+        for e in events
+    ]
+    return done, machine.stats.to_dict(), machine.lost
+
+
+@given(st.lists(REASSEMBLY_LINES, max_size=30), st.sampled_from([10_000, 2]))
+def test_a_record_of_the_last_event_takes_the_same_way_as_any_other(
+    lines: list[str], max_inflight: int
+) -> None:
+    """The record after one of the same event skips the lookups (Reassembler._last): what
+    it gives is what the lookups give, whatever completed the event in between."""
+    quick: list[AuditEvent] = []
+    slow: list[AuditEvent] = []
+    machine = Reassembler(quick.append, max_inflight=max_inflight)
+    reference = Reassembler(slow.append, max_inflight=max_inflight)
+    for number, text in enumerate(lines, 1):
+        machine.push(text, "t.log", number)
+        reference._last = None  # no shortcut: every record looked up
+        reference.push(text, "t.log", number)
+    machine.flush()
+    reference.flush()
+    assert outcome(machine, quick) == outcome(reference, slow)

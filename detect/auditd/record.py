@@ -91,7 +91,8 @@ class Record:
 
     @property
     def enriched(self) -> dict[str, str]:
-        """The interpreted fields an ENRICHED log carries after 0x1D (parsed once)."""
+        """The interpreted fields an ENRICHED log carries after 0x1D (parsed once; shared
+        between records with the same text: do not mutate)."""
         enriched = self._enriched
         if enriched is None:
             self._parse()
@@ -109,7 +110,7 @@ class Record:
             self._enriched = NO_ENRICHED
         else:
             self._fields = body_fields.cached_fields(self.type, line[start:split])
-            self._enriched = body_fields.parse_enriched(line[split + 1 : end])
+            self._enriched = body_fields.cached_enriched(line[split + 1 : end])
 
     @property
     def body(self) -> str:
@@ -129,6 +130,9 @@ class Record:
 
 
 def stamp_to_ms(stamp: str) -> int:
+    dot = stamp.find(".")
+    if dot >= 0 and len(stamp) - dot == 4:  # the usual three decimals: SECONDS.MMM
+        return int(stamp.replace(".", ""))
     seconds, _, millis = stamp.partition(".")
     return int(seconds) * 1000 + int(millis[:3].ljust(3, "0"))
 

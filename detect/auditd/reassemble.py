@@ -20,7 +20,7 @@ from typing import Final, cast
 
 from detect.auditd.event import EOE, EVICTED, EXPIRED, FLUSHED, LATE, STANDALONE, AuditEvent
 from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
-from detect.auditd.record import Record, parse_line
+from detect.auditd.record import Record, parse_line, read_header
 from detect.core.defaults import HORIZON_MS, MAX_LINE
 from detect.core.errors import ParseError
 from detect.kernel import tables
@@ -249,11 +249,31 @@ class Reassembler:
         self.feed(((line, source, lineno),))
 
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
-        """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path)."""
-        for line, source, lineno in lines:  # methods called as such: compiled, direct calls
-            record = self.parse(line, source, lineno)
-            if record is not None:
-                self.push_record(record)
+        """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path). A
+        usual header of the event the previous record started or joined is taken as its
+        parts, with no Record made of it (it waits in `rest`, see `_Node`)."""
+        short = self._max_line >> 2  # no longer than max_line bytes: 4 bytes a character at most
+        for line, source, lineno in lines:
+            body_at = -1
+            if len(line) <= short:
+                try:
+                    node, rtype, stamp, serial, body_at = read_header(line, source, lineno)
+                except ParseError:  # parse() below reads it again: counted there
+                    body_at = -1
+            if body_at < 0:  # methods called as such: compiled, direct calls
+                record = self.parse(line, source, lineno)
+                if record is not None:
+                    self.push_record(record)
+                continue
+            self.stats.lines += 1
+            if node is None:
+                node = self.host
+            last = self._last
+            if last is None or stamp != last.stamp or serial != last.serial or node != last.node:
+                self.push_record(Record(node, rtype, stamp, serial, line, body_at, source, lineno))
+                continue
+            self.stats.records += 1
+            self._join(self._last_node, last, rtype, line, body_at, source, lineno)
 
     def parse(self, line: str, source: str = "-", lineno: int = 0) -> Record | None:
         """One line read, as `feed` reads it: its record (to `push_record` next), or None when it
@@ -276,6 +296,13 @@ class Reassembler:
 
     def push_record(self, record: Record) -> None:
         self.stats.records += 1
+        rtype, line, body_at, source, lineno = (
+            record.type,
+            record.line,
+            record.body_at,
+            record.source,
+            record.lineno,
+        )
         last = self._last
         if (
             last is not None
@@ -285,37 +312,45 @@ class Reassembler:
         ):
             # the event the previous record started or joined, still in flight (see _close):
             # what the lookups below would find
-            record.node = last.node
-            self._join(self._last_node, (last.stamp, last.serial), last, record)
+            self._join(self._last_node, last, rtype, line, body_at, source, lineno)
             return
         node = self._nodes.get(record.node)
         if node is None:
             node = self._new_node(record.node)
-        record.node = node.name  # equal strings: the records held share one (memory)
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
-        if event is not None:
-            self._join(node, key, event, record)
+        if event is None:
+            record.node = node.name  # equal strings: the records held share one (memory)
+            self._start(node, key, record)
             return
-        self._start(node, key, record)
+        self._join(node, event, rtype, line, body_at, source, lineno)
 
-    def _join(self, node: _Node, key: Key, event: AuditEvent, record: Record) -> None:
+    def _join(
+        self,
+        node: _Node,
+        event: AuditEvent,
+        rtype: str,
+        line: str,
+        body_at: int,
+        source: str,
+        lineno: int,
+    ) -> None:
         """A record of an event in flight: an EOE closes it, others wait in `rest`."""
-        if record.type == "EOE":
-            self._close(node, key, event, EOE)
+        if rtype == "EOE":
+            self._close(node, (event.stamp, event.serial), event, EOE)
             return
         self._last, self._last_node = event, node
-        size = event.size + len(record.line)
+        size = event.size + len(line)
         rest = node.rest.get(event)
         held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
         if held < self._max_records and size <= self._max_bytes:
             if rest is None:
                 rest = node.rest[event] = []
-            rest.append(record.line)
-            rest.append(record.type)
-            rest.append(record.body_at)
-            rest.append(record.lineno - event.records[0].lineno)  # small: a cached int
-            rest.append(record.source)
+            rest.append(line)
+            rest.append(rtype)
+            rest.append(body_at)
+            rest.append(lineno - event.records[0].lineno)  # small: a cached int
+            rest.append(source)
             event.size = size
         else:
             self._refuse(event)

@@ -230,24 +230,39 @@ class _LastStamp:
 LAST_STAMP: Final = _LastStamp()
 
 
+# A header's parts, as read_header gives them: node, record type, stamp, serial, where the
+# body starts (-1: not a usual header; the other parts are then meaningless). A tuple of fixed
+# types: mypyc returns it unboxed, so a header read costs no object of its own.
+Header = tuple[str | None, str, str, int, int]
+NOT_USUAL: Final[Header] = (None, "", "", 0, -1)
+
+
 def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
     """HEADER_RE's match without the regex engine (a third of the cost) for headers with ASCII
     digits, or None: each part is cut where the regex requires its delimiter and checked
     against the regex's character class, so this takes what HEADER_RE takes, with the same
     groups (tests hold the two together); other lines go to the regex."""
+    node, rtype, stamp, number, body_at = read_header(line, source, lineno)
+    if body_at < 0:
+        return None
+    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+
+
+def read_header(line: str, source: str, lineno: int) -> Header:
+    """The parts of the header `_parse_line_fast` reads (NOT_USUAL where it gives None)."""
     node: str | None = None
     start = 0
     if not line.startswith("type="):
         start, node = _node_prefix(line)
         if start < 0:
-            return None
+            return NOT_USUAL
     space = line.find(" msg=audit(", start + 5)
     if space < 0:
-        return None
+        return NOT_USUAL
     token = line[start + 5 : space]
     rtype = HEADER_TYPES.get(token)  # None: not seen yet, the type is read once it is valid
     if rtype is None and TYPE_TOKEN_RE.fullmatch(token) is None:
-        return None
+        return NOT_USUAL
     opened = space + 11  # bounded searches: `SECONDS.MILLIS:` and `SERIAL)` are short
     size = len(line)
     text, stamp, number = LAST_STAMP.header
@@ -256,21 +271,21 @@ def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
         body_at = at + 1 if at < size and ord(line[at]) == SPACE else at
         if rtype is None:
             rtype = _header_type(token, line, source, lineno)
-        return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+        return node, rtype, stamp, number, body_at
     colon = line.find(":", opened, opened + MAX_SECONDS_DIGITS + 11)
     closed = line.find(")", colon + 1, colon + 22) if colon > 0 else -1
     if closed < 0 or closed + 1 >= size or ord(line[closed + 1]) != COLON:
-        return None
+        return NOT_USUAL
     stamp = line[opened:colon]
     serial = line[colon + 1 : closed]
     if not (_digits(serial, 20) and _stamp_digits(stamp)):
-        return None
+        return NOT_USUAL
     if rtype is None:
         rtype = _header_type(token, line, source, lineno)
     number = _serial(serial, line, source, lineno)
     LAST_STAMP.header = (line[opened : closed + 2], stamp, number)
     body_at = closed + 3 if closed + 2 < size and ord(line[closed + 2]) == SPACE else closed + 2
-    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+    return node, rtype, stamp, number, body_at
 
 
 def _node_prefix(line: str) -> tuple[int, str | None]:

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
+from detect.auditd.reassemble import Limits, Reassembler
 from detect.auditd.record import parse_line
 
 
@@ -195,7 +195,18 @@ def outcome(machine: Reassembler, events: list[AuditEvent]) -> object:
     return done, machine.stats.to_dict(), machine.lost
 
 
-@given(st.lists(REASSEMBLY_LINES, max_size=30), st.sampled_from([10_000, 2]))
+BAD_LINES = st.sampled_from(
+    [
+        "type=9999 msg=audit(1795316486.000:1): x=1",  # a bad type in a usual header
+        "type=SYSCALL msg=audit(1795316486.000:99999999999): x=1",  # serial out of range
+        "node=h1 type=CWD msg=audit(1795316486.000:1) x=1",  # not a usual header
+        "garbage",
+        "x" * 300,  # longer than the tests' max_line_bytes
+    ]
+)
+
+
+@given(st.lists(REASSEMBLY_LINES | BAD_LINES, max_size=30), st.sampled_from([10_000, 2]))
 def test_a_record_of_the_last_event_takes_the_same_way_as_any_other(
     lines: list[str], max_inflight: int
 ) -> None:
@@ -203,8 +214,9 @@ def test_a_record_of_the_last_event_takes_the_same_way_as_any_other(
     it gives is what the lookups give, whatever completed the event in between."""
     quick: list[AuditEvent] = []
     slow: list[AuditEvent] = []
-    machine = Reassembler(quick.append, max_inflight=max_inflight)
-    reference = Reassembler(slow.append, max_inflight=max_inflight)
+    limits = Limits(max_inflight=max_inflight, max_line_bytes=256)
+    machine = Reassembler(quick.append, limits=limits)
+    reference = Reassembler(slow.append, limits=limits)
     for number, text in enumerate(lines, 1):
         machine.push(text, "t.log", number)
         reference._last = None  # no shortcut: every record looked up

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from functools import cache
 from heapq import heapify, heappop, heappush
 from typing import Final, cast
 
@@ -68,9 +67,22 @@ class Limits:
         return (Limits, tuple(getattr(self, item.name) for item in fields(self)))
 
 
-@cache
+STANDALONE_TYPES: Final[dict[str, bool]] = {}  # is_standalone of the types seen (bounded)
+MAX_STANDALONE_TYPES: Final = 4096  # garbage can invent endless types
+
+
 def is_standalone(rtype: str) -> bool:
-    """User-space and daemon messages are single records; kernel records come with a SYSCALL."""
+    """User-space and daemon messages are single records; kernel records come with a SYSCALL.
+    (Remembered in a dict: a call through functools.cache is a generic call under mypyc.)"""
+    found = STANDALONE_TYPES.get(rtype)
+    if found is None:
+        found = _standalone(rtype)
+        if len(STANDALONE_TYPES) < MAX_STANDALONE_TYPES:
+            STANDALONE_TYPES[rtype] = found
+    return found
+
+
+def _standalone(rtype: str) -> bool:
     number = tables.record_type_number(rtype)
     if number is None:
         return False
@@ -157,6 +169,17 @@ def recent_key(key: Key) -> int:
     stamp, serial = key
     decimals = len(stamp) - stamp.find(".") - 1 if "." in stamp else 0
     return (int(stamp.replace(".", "")) * 16 + decimals) << 32 | serial
+
+
+def event_recent_key(event: AuditEvent) -> int:
+    """`recent_key` of an event's key, from its audit time where that is the same number (a
+    stamp with the usual three decimals: its digits are the milliseconds), without reading
+    the stamp's text again."""
+    stamp = event.stamp
+    dot = stamp.find(".")
+    if dot >= 0 and len(stamp) - dot == 4:
+        return (event.time_ms * 16 + 3) << 32 | event.serial
+    return recent_key((stamp, event.serial))
 
 
 # The global oldest-first order of events in flight: (audit time, arrival, node, key). Entries
@@ -381,20 +404,20 @@ class Reassembler:
         self.stats.records_dropped += 1
 
     def _start(self, node: _Node, key: Key, record: Record) -> None:
-        late = recent_key(key) in node.recent
         if record.type == "EOE":
-            if late:
+            if recent_key(key) in node.recent:
                 self.stats.late_records += 1
             return
         event = AuditEvent(record)
-        if late:
+        known = event_recent_key(event)
+        if known in node.recent:
             self.stats.late_records += 1
             event.completion = LATE
         elif counts_serial(record.type):
             self._track_serial(node, record.serial)
         time_ms = event.time_ms
         if is_standalone(record.type):
-            self._remember(node, key)
+            self._remember(node, known)
             self._complete(event, STANDALONE)
         else:
             node.inflight[key] = event
@@ -477,7 +500,7 @@ class Reassembler:
             self._last = None
         self._held(node, event)
         self._inflight -= 1
-        self._remember(node, key)
+        self._remember(node, event_recent_key(event))
         heap = self._heap
         if len(heap) > 2 * self._inflight + 1024:
             self._heap = [
@@ -501,11 +524,11 @@ class Reassembler:
         self._check_numbers(event)
 
     @staticmethod
-    def _remember(node: _Node, key: Key) -> None:
-        """Keep the last RECENT_KEYS..RECENT_KEYS + RECENT_SLACK completed keys (trimmed in
-        bulk: cheap; a small slack makes the table stop growing early)."""
+    def _remember(node: _Node, known: int) -> None:
+        """Keep the last RECENT_KEYS..RECENT_KEYS + RECENT_SLACK completed keys (`recent_key`;
+        trimmed in bulk: cheap; a small slack makes the table stop growing early)."""
         recent = node.recent
-        recent[recent_key(key)] = None
+        recent[known] = None
         if len(recent) > RECENT_KEYS + RECENT_SLACK:
             node.recent = dict.fromkeys(list(recent)[-RECENT_KEYS:])
 

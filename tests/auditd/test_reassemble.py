@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Limits, Reassembler
+from detect.auditd.reassemble import Limits, Reassembler, event_recent_key, recent_key
 from detect.auditd.record import parse_line
 
 
@@ -224,3 +224,14 @@ def test_a_record_of_the_last_event_takes_the_same_way_as_any_other(
     machine.flush()
     reference.flush()
     assert outcome(machine, quick) == outcome(reference, slow)
+
+
+@given(
+    st.integers(0, 10**11 - 1),
+    st.text("0123456789", min_size=1, max_size=9),
+    st.integers(0, 2**32 - 1),
+)
+def test_an_events_recent_key_is_its_keys(seconds: int, decimals: str, serial: int) -> None:
+    stamp = f"{seconds}.{decimals}"
+    event = AuditEvent(parse_line(f"type=CWD msg=audit({stamp}:{serial}): cwd=/"))
+    assert event_recent_key(event) == recent_key((stamp, serial))

@@ -101,7 +101,7 @@ def syscall_fields(body: str) -> dict[str, str]:
     template = _task_template(text)
     if template is None:
         return parse_fields("SYSCALL", body)
-    if body.isprintable():  # the task part is (it was parsed): then so is the call part
+    if body[:at].isprintable():  # the task part is (it was parsed): so is the whole body
         fields = _usual_call(template, body, at)
         if fields is not None:
             return fields

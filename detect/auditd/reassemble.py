@@ -126,11 +126,11 @@ class ReassemblyStats:
 class _Node:
     """Per-node state: in-flight events in arrival order, audit-time watermark, serials.
 
-    An event in flight holds its first record; the records after it wait in `rest` as the few
-    values a `Record` is made of again when the event completes (REST_SLOTS each: line, type,
-    where the body starts, line number after the first record's, source), not as records: a
-    `Record` costs ~150 bytes beside its line, and tens of thousands are in flight at once (the
-    horizon's worth of events)."""
+    An event in flight holds its first record; the records after it wait in its `held` list as
+    the few values a `Record` is made of again when the event completes (REST_SLOTS each: line,
+    type, where the body starts, line number after the first record's, source), not as
+    records: a `Record` costs ~150 bytes beside its line, and tens of thousands are in flight
+    at once (the horizon's worth of events)."""
 
     __slots__ = (
         "inflight",
@@ -141,16 +141,12 @@ class _Node:
         "pending_jump",
         "pending_serial",
         "recent",
-        "rest",
         "watermark",
     )
 
     def __init__(self, name: str | None) -> None:
         self.name = name
         self.inflight: dict[Key, AuditEvent] = {}
-        # the records after the first, by event (its key would keep the second record's
-        # stamp and serial: one more tuple, text and int per event)
-        self.rest: dict[AuditEvent, list[object]] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: dict[int, None] = {}  # recent_key of completed events, oldest first
         self.watermark = -1
@@ -274,7 +270,7 @@ class Reassembler:
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
         """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path). A
         usual header of the event the previous record started or joined is taken as its
-        parts, with no Record made of it (it waits in `rest`, see `_Node`)."""
+        parts, with no Record made of it (it waits in the event's `held`, see `_Node`)."""
         short = self._max_line >> 2  # no longer than max_line bytes: 4 bytes a character at most
         for line, source, lineno in lines:
             body_at = -1
@@ -358,17 +354,17 @@ class Reassembler:
         source: str,
         lineno: int,
     ) -> None:
-        """A record of an event in flight: an EOE closes it, others wait in `rest`."""
+        """A record of an event in flight: an EOE closes it, others wait in `held`."""
         if rtype == "EOE":
             self._close(node, (event.stamp, event.serial), event, EOE)
             return
         self._last, self._last_node = event, node
         size = event.size + len(line)
-        rest = node.rest.get(event)
+        rest = event.held
         held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
         if held < self._max_records and size <= self._max_bytes:
             if rest is None:
-                rest = node.rest[event] = []
+                rest = event.held = []
             rest.append(line)
             rest.append(rtype)
             rest.append(body_at)
@@ -382,9 +378,10 @@ class Reassembler:
     def _held(node: _Node, event: AuditEvent) -> None:
         """The records after the first, made again (see `_Node`): the event's node, and its
         stamp and serial (one copy for all its records)."""
-        rest = node.rest.pop(event, None)
+        rest = event.held
         if rest is None:
             return
+        event.held = None
         records, name, stamp, serial = event.records, node.name, event.stamp, event.serial
         first = records[0].lineno
         for at in range(0, len(rest), REST_SLOTS):

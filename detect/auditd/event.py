@@ -34,6 +34,7 @@ class AuditEvent:
         "completion",
         "dropped",
         "ecs",
+        "held",
         "node",
         "process",
         "record_views",
@@ -56,6 +57,9 @@ class AuditEvent:
         self.records: list[Record] = [first]
         self.size = len(first.line)  # bytes (characters) of its records' lines: bounded
         self.dropped = 0  # records refused because the event reached its bounds
+        # in flight, the records after the first as reassembly keeps them (a few values
+        # each, see detect.auditd.reassemble._Node); None once they are records again
+        self.held: list[object] | None = None
         self.completion = ""
         self.process: Process | None = None  # its process in the tree, once observed
         self.argv: list[str] | None = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from functools import cache
 from heapq import heapify, heappop, heappush
 from typing import Final, cast
 
@@ -31,7 +30,7 @@ from detect.auditd.event import (
     AuditEvent,
 )
 from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
-from detect.auditd.record import Record, parse_line
+from detect.auditd.record import Record, parse_line, read_header
 from detect.core.defaults import HORIZON_MS, MAX_LINE
 from detect.core.errors import ParseError
 from detect.kernel import tables
@@ -79,9 +78,22 @@ class Limits:
         return (Limits, tuple(getattr(self, item.name) for item in fields(self)))
 
 
-@cache
+STANDALONE_TYPES: Final[dict[str, bool]] = {}  # is_standalone of the types seen (bounded)
+MAX_STANDALONE_TYPES: Final = 4096  # garbage can invent endless types
+
+
 def is_standalone(rtype: str) -> bool:
-    """User-space and daemon messages are single records; kernel records come with a SYSCALL."""
+    """User-space and daemon messages are single records; kernel records come with a SYSCALL.
+    (Remembered in a dict: a call through functools.cache is a generic call under mypyc.)"""
+    found = STANDALONE_TYPES.get(rtype)
+    if found is None:
+        found = _standalone(rtype)
+        if len(STANDALONE_TYPES) < MAX_STANDALONE_TYPES:
+            STANDALONE_TYPES[rtype] = found
+    return found
+
+
+def _standalone(rtype: str) -> bool:
     number = tables.record_type_number(rtype)
     if number is None:
         return False
@@ -125,11 +137,11 @@ class ReassemblyStats:
 class _Node:
     """Per-node state: in-flight events in arrival order, audit-time watermark, serials.
 
-    An event in flight holds its first record; the records after it wait in `rest` as the few
-    values a `Record` is made of again when the event completes (REST_SLOTS each: line, type,
-    where the body starts, line number after the first record's, source), not as records: a
-    `Record` costs ~150 bytes beside its line, and tens of thousands are in flight at once (the
-    horizon's worth of events)."""
+    An event in flight holds its first record; the records after it wait in its `held` list as
+    the few values a `Record` is made of again when the event completes (REST_SLOTS each: line,
+    type, where the body starts, line number after the first record's, source), not as
+    records: a `Record` costs ~150 bytes beside its line, and tens of thousands are in flight
+    at once (the horizon's worth of events)."""
 
     __slots__ = (
         "inflight",
@@ -140,16 +152,12 @@ class _Node:
         "pending_jump",
         "pending_serial",
         "recent",
-        "rest",
         "watermark",
     )
 
     def __init__(self, name: str | None) -> None:
         self.name = name
         self.inflight: dict[Key, AuditEvent] = {}
-        # the records after the first, by event (its key would keep the second record's
-        # stamp and serial: one more tuple, text and int per event)
-        self.rest: dict[AuditEvent, list[object]] = {}
         self.order: deque[tuple[int, Key]] = deque()
         self.recent: dict[int, bool] = {}  # recent_key of completed events (oldest first):
         # True when its PROCTITLE completed it (an EOE may follow)
@@ -169,6 +177,17 @@ def recent_key(key: Key) -> int:
     stamp, serial = key
     decimals = len(stamp) - stamp.find(".") - 1 if "." in stamp else 0
     return (int(stamp.replace(".", "")) * 16 + decimals) << 32 | serial
+
+
+def event_recent_key(event: AuditEvent) -> int:
+    """`recent_key` of an event's key, from its audit time where that is the same number (a
+    stamp with the usual three decimals: its digits are the milliseconds), without reading
+    the stamp's text again."""
+    stamp = event.stamp
+    dot = stamp.find(".")
+    if dot >= 0 and len(stamp) - dot == 4:
+        return (event.time_ms * 16 + 3) << 32 | event.serial
+    return recent_key((stamp, event.serial))
 
 
 # The global oldest-first order of events in flight: (audit time, arrival, node, key). Entries
@@ -205,6 +224,10 @@ class Reassembler:
         self._new_nodes = 0
         self._newest_ms = -1  # the newest watermark of any node
         self._forgotten_lost: dict[str | None, int] = {}
+        # the event in flight the last record started or joined, and its node: the next
+        # record most often belongs to it (records of an event come one after another)
+        self._last: AuditEvent | None = None
+        self._last_node: _Node = _Node(None)  # meaningful while _last is set
 
     @property
     def lost(self) -> int:
@@ -257,12 +280,31 @@ class Reassembler:
         self.feed(((line, source, lineno),))
 
     def feed(self, lines: Iterable[tuple[str, str, int]]) -> None:
-        """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path)."""
-        parse, push_record = self.parse, self.push_record
+        """Many (line, source, lineno) at once: `push` for each, in one loop (the hot path). A
+        usual header of the event the previous record started or joined is taken as its
+        parts, with no Record made of it (it waits in the event's `held`, see `_Node`)."""
+        short = self._max_line >> 2  # no longer than max_line bytes: 4 bytes a character at most
         for line, source, lineno in lines:
-            record = parse(line, source, lineno)
-            if record is not None:
-                push_record(record)
+            body_at = -1
+            if len(line) <= short:
+                try:
+                    node, rtype, stamp, serial, body_at = read_header(line, source, lineno)
+                except ParseError:  # parse() below reads it again: counted there
+                    body_at = -1
+            if body_at < 0:  # methods called as such: compiled, direct calls
+                record = self.parse(line, source, lineno)
+                if record is not None:
+                    self.push_record(record)
+                continue
+            self.stats.lines += 1
+            if node is None:
+                node = self.host
+            last = self._last
+            if last is None or stamp != last.stamp or serial != last.serial or node != last.node:
+                self.push_record(Record(node, rtype, stamp, serial, line, body_at, source, lineno))
+                continue
+            self.stats.records += 1
+            self._join(self._last_node, last, rtype, line, body_at, source, lineno)
 
     def parse(self, line: str, source: str = "-", lineno: int = 0) -> Record | None:
         """One line read, as `feed` reads it: its record (to `push_record` next), or None when it
@@ -285,42 +327,76 @@ class Reassembler:
 
     def push_record(self, record: Record) -> None:
         self.stats.records += 1
+        rtype, line, body_at, source, lineno = (
+            record.type,
+            record.line,
+            record.body_at,
+            record.source,
+            record.lineno,
+        )
+        last = self._last
+        if (
+            last is not None
+            and record.stamp == last.stamp  # mostly one string: the parser shares it
+            and record.serial == last.serial
+            and record.node == last.node
+        ):
+            # the event the previous record started or joined, still in flight (see _close):
+            # what the lookups below would find
+            self._join(self._last_node, last, rtype, line, body_at, source, lineno)
+            return
         node = self._nodes.get(record.node)
         if node is None:
             node = self._new_node(record.node)
-        record.node = node.name  # equal strings: the records held share one (memory)
         key = (record.stamp, record.serial)
         event = node.inflight.get(key)
-        if event is not None:
-            if record.type == "EOE":
-                self._close(node, key, event, EOE)
-                return
-            size = event.size + len(record.line)
-            rest = node.rest.get(event)
-            held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
-            if held < self._max_records and size <= self._max_bytes:
-                if rest is None:
-                    rest = node.rest[event] = []
-                rest.append(record.line)
-                rest.append(record.type)
-                rest.append(record.body_at)
-                rest.append(record.lineno - event.records[0].lineno)  # small: a cached int
-                rest.append(record.source)
-                event.size = size
-            else:
-                self._refuse(event)
-            if record.type == "PROCTITLE":  # the kernel's last record of a syscall event
-                self._close(node, key, event, PROCTITLE)
+        if event is None:
+            record.node = node.name  # equal strings: the records held share one (memory)
+            self._start(node, key, record)
             return
-        self._start(node, key, record)
+        self._join(node, event, rtype, line, body_at, source, lineno)
+
+    def _join(
+        self,
+        node: _Node,
+        event: AuditEvent,
+        rtype: str,
+        line: str,
+        body_at: int,
+        source: str,
+        lineno: int,
+    ) -> None:
+        """A record of an event in flight: an EOE closes it, others wait in `held`; a PROCTITLE
+        closes it too, once held."""
+        if rtype == "EOE":
+            self._close(node, (event.stamp, event.serial), event, EOE)
+            return
+        self._last, self._last_node = event, node
+        size = event.size + len(line)
+        rest = event.held
+        held = 1 if rest is None else 1 + len(rest) // REST_SLOTS
+        if held < self._max_records and size <= self._max_bytes:
+            if rest is None:
+                rest = event.held = []
+            rest.append(line)
+            rest.append(rtype)
+            rest.append(body_at)
+            rest.append(lineno - event.records[0].lineno)  # small: a cached int
+            rest.append(source)
+            event.size = size
+        else:
+            self._refuse(event)
+        if rtype == "PROCTITLE":  # the kernel's last record of a syscall event
+            self._close(node, (event.stamp, event.serial), event, PROCTITLE)
 
     @staticmethod
     def _held(node: _Node, event: AuditEvent) -> None:
         """The records after the first, made again (see `_Node`): the event's node, and its
         stamp and serial (one copy for all its records)."""
-        rest = node.rest.pop(event, None)
+        rest = event.held
         if rest is None:
             return
+        event.held = None
         records, name, stamp, serial = event.records, node.name, event.stamp, event.serial
         first = records[0].lineno
         for at in range(0, len(rest), REST_SLOTS):
@@ -340,27 +416,28 @@ class Reassembler:
         self.stats.records_dropped += 1
 
     def _start(self, node: _Node, key: Key, record: Record) -> None:
-        recent = recent_key(key)
-        done = node.recent.get(recent)  # None: not completed lately
-        late = done is not None
         if record.type == "EOE":
+            recent = recent_key(key)
+            done = node.recent.get(recent)  # None: not completed lately
             if done:  # its PROCTITLE completed it, and this is the EOE that follows
                 node.recent[recent] = False
-            elif late:
+            elif done is not None:
                 self.stats.late_records += 1
             return
         event = AuditEvent(record)
-        if late:
+        known = event_recent_key(event)
+        if known in node.recent:
             self.stats.late_records += 1
             event.completion = LATE
         elif counts_serial(record.type):
             self._track_serial(node, record.serial)
         time_ms = event.time_ms
         if is_standalone(record.type):
-            self._remember(node, key)
+            self._remember(node, known)
             self._complete(event, STANDALONE)
         else:
             node.inflight[key] = event
+            self._last, self._last_node = event, node
             node.order.append((time_ms, key))
             self._inflight += 1
             self._arrivals += 1
@@ -435,9 +512,11 @@ class Reassembler:
 
     def _close(self, node: _Node, key: Key, event: AuditEvent, how: str) -> None:
         del node.inflight[key]
+        if event is self._last:
+            self._last = None
         self._held(node, event)
         self._inflight -= 1
-        self._remember(node, key, how == PROCTITLE)
+        self._remember(node, event_recent_key(event), how == PROCTITLE)
         heap = self._heap
         if len(heap) > 2 * self._inflight + 1024:
             self._heap = [
@@ -461,12 +540,12 @@ class Reassembler:
         self._check_numbers(event)
 
     @staticmethod
-    def _remember(node: _Node, key: Key, eoe_follows: bool = False) -> None:
-        """Keep the last RECENT_KEYS..RECENT_KEYS + RECENT_SLACK completed keys (trimmed in
-        bulk: cheap; a small slack makes the table stop growing early), each with whether its
-        EOE may still come (completed by its PROCTITLE: the EOE is not late)."""
+    def _remember(node: _Node, known: int, eoe_follows: bool = False) -> None:
+        """Keep the last RECENT_KEYS..RECENT_KEYS + RECENT_SLACK completed keys (`recent_key`;
+        trimmed in bulk: cheap; a small slack makes the table stop growing early), each with
+        whether its EOE may still come (completed by its PROCTITLE: that EOE is not late)."""
         recent = node.recent
-        recent[recent_key(key)] = eoe_follows
+        recent[known] = eoe_follows
         if len(recent) > RECENT_KEYS + RECENT_SLACK:
             node.recent = dict(list(recent.items())[-RECENT_KEYS:])
 

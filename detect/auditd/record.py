@@ -26,7 +26,8 @@ HEADER_RE: Final = re.compile(  # ASCII digits only: `\d` takes every script's d
     r"msg=audit\(([0-9]{1,11}\.[0-9]{1,9}):([0-9]{1,20})\): ?"
 )
 TYPE_TOKEN_RE: Final = re.compile(r"[A-Z0-9_\[\]]+")  # HEADER_RE's type token
-HEADER_TOKENS: Final[set[str]] = set()  # type tokens seen to match TYPE_TOKEN_RE (bounded)
+# type tokens seen to match TYPE_TOKEN_RE, with the record type each names (bounded)
+HEADER_TYPES: Final[dict[str, str]] = {}
 COLON: Final = 58  # ord(":")
 SPACE: Final = 32  # ord(" ")
 TYPE_RANGE: Final = (1000, 2999)  # every audit record type number lies here
@@ -90,7 +91,8 @@ class Record:
 
     @property
     def enriched(self) -> dict[str, str]:
-        """The interpreted fields an ENRICHED log carries after 0x1D (parsed once)."""
+        """The interpreted fields an ENRICHED log carries after 0x1D (parsed once; shared
+        between records with the same text: do not mutate)."""
         enriched = self._enriched
         if enriched is None:
             self._parse()
@@ -108,7 +110,7 @@ class Record:
             self._enriched = NO_ENRICHED
         else:
             self._fields = body_fields.cached_fields(self.type, line[start:split])
-            self._enriched = body_fields.parse_enriched(line[split + 1 : end])
+            self._enriched = body_fields.cached_enriched(line[split + 1 : end])
 
     @property
     def body(self) -> str:
@@ -128,6 +130,9 @@ class Record:
 
 
 def stamp_to_ms(stamp: str) -> int:
+    dot = stamp.find(".")
+    if dot >= 0 and len(stamp) - dot == 4:  # the usual three decimals: SECONDS.MMM
+        return int(stamp.replace(".", ""))
     seconds, _, millis = stamp.partition(".")
     return int(seconds) * 1000 + int(millis[:3].ljust(3, "0"))
 
@@ -212,15 +217,24 @@ class _LastStamp:
     and serial: an event's records come one after another, so most headers repeat it, and a
     header that starts with the very same text at the same place needs no checks (HEADER_RE
     gives it the same groups) and shares the stamp's one copy. One tuple, replaced whole:
-    a thread never reads one header's text with another's stamp."""
+    a thread never reads one header's text with another's stamp. The same for the last
+    `node=NAME ` prefix and its name: lines of one node come in runs."""
 
-    __slots__ = ("header",)
+    __slots__ = ("header", "node")
 
     def __init__(self) -> None:
         self.header: tuple[str, str, int] = ("\x00", "", 0)  # no line holds it: checked
+        self.node: tuple[str, str | None] = ("\x00", None)
 
 
 LAST_STAMP: Final = _LastStamp()
+
+
+# A header's parts, as read_header gives them: node, record type, stamp, serial, where the
+# body starts (-1: not a usual header; the other parts are then meaningless). A tuple of fixed
+# types: mypyc returns it unboxed, so a header read costs no object of its own.
+Header = tuple[str | None, str, str, int, int]
+NOT_USUAL: Final[Header] = (None, "", "", 0, -1)
 
 
 def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
@@ -228,45 +242,77 @@ def _parse_line_fast(line: str, source: str, lineno: int) -> Record | None:
     digits, or None: each part is cut where the regex requires its delimiter and checked
     against the regex's character class, so this takes what HEADER_RE takes, with the same
     groups (tests hold the two together); other lines go to the regex."""
+    node, rtype, stamp, number, body_at = read_header(line, source, lineno)
+    if body_at < 0:
+        return None
+    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+
+
+def read_header(line: str, source: str, lineno: int) -> Header:
+    """The parts of the header `_parse_line_fast` reads (NOT_USUAL where it gives None)."""
     node: str | None = None
     start = 0
     if not line.startswith("type="):
-        if not line.startswith("node="):
-            return None
-        start = line.find(" ", 5) + 1
-        if start == 0 or line.find("type=", start, start + 5) != start:
-            return None
-        node = line[5 : start - 1] or None
+        start, node = _node_prefix(line)
+        if start < 0:
+            return NOT_USUAL
     space = line.find(" msg=audit(", start + 5)
     if space < 0:
-        return None
+        return NOT_USUAL
     token = line[start + 5 : space]
-    if token not in HEADER_TOKENS:
-        if TYPE_TOKEN_RE.fullmatch(token) is None:
-            return None
-        if len(HEADER_TOKENS) < MAX_KNOWN_TYPES:
-            HEADER_TOKENS.add(token)
+    rtype = HEADER_TYPES.get(token)  # None: not seen yet, the type is read once it is valid
+    if rtype is None and TYPE_TOKEN_RE.fullmatch(token) is None:
+        return NOT_USUAL
     opened = space + 11  # bounded searches: `SECONDS.MILLIS:` and `SERIAL)` are short
     size = len(line)
     text, stamp, number = LAST_STAMP.header
-    if line.startswith(text, opened):
+    if line.find(text, opened, opened + len(text)) == opened:  # startswith(text, opened)
         at = opened + len(text)
         body_at = at + 1 if at < size and ord(line[at]) == SPACE else at
-        rtype = _type_of(token, line, source, lineno)
-        return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+        if rtype is None:
+            rtype = _header_type(token, line, source, lineno)
+        return node, rtype, stamp, number, body_at
     colon = line.find(":", opened, opened + MAX_SECONDS_DIGITS + 11)
     closed = line.find(")", colon + 1, colon + 22) if colon > 0 else -1
     if closed < 0 or closed + 1 >= size or ord(line[closed + 1]) != COLON:
-        return None
+        return NOT_USUAL
     stamp = line[opened:colon]
     serial = line[colon + 1 : closed]
     if not (_digits(serial, 20) and _stamp_digits(stamp)):
-        return None
-    rtype = _type_of(token, line, source, lineno)
+        return NOT_USUAL
+    if rtype is None:
+        rtype = _header_type(token, line, source, lineno)
     number = _serial(serial, line, source, lineno)
     LAST_STAMP.header = (line[opened : closed + 2], stamp, number)
     body_at = closed + 3 if closed + 2 < size and ord(line[closed + 2]) == SPACE else closed + 2
-    return Record(node, rtype, stamp, number, line, body_at, source, lineno)
+    return node, rtype, stamp, number, body_at
+
+
+def _node_prefix(line: str) -> tuple[int, str | None]:
+    """Where `type=` starts after a line's `node=NAME `, and NAME (None when empty); -1 when
+    the line does not start so."""
+    if not line.startswith("node="):
+        return -1, None
+    prefix, name = LAST_STAMP.node
+    if line.startswith(prefix):  # `node=NAME `: NAME has no space, so the prefix ends there
+        start = len(prefix)
+    else:
+        start = line.find(" ", 5) + 1
+        if start == 0:
+            return -1, None
+        name = line[5 : start - 1] or None
+        LAST_STAMP.node = (line[:start], name)
+    if line.find("type=", start, start + 5) != start:
+        return -1, None
+    return start, name
+
+
+def _header_type(token: str, line: str, source: str, lineno: int) -> str:
+    """The record type a token of HEADER_RE's class names (remembered, bounded), or raise."""
+    rtype = _type_of(token, line, source, lineno)
+    if len(HEADER_TYPES) < MAX_KNOWN_TYPES:
+        HEADER_TYPES[token] = rtype
+    return rtype
 
 
 def _digits(text: str, most: int) -> bool:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from detect.auditd import fields
 from detect.auditd.fields import parse_fields, parse_fields_fast, parse_fields_slow, syscall_fields
 from detect.auditd.record import parse_line
 
@@ -201,3 +202,71 @@ def test_a_syscall_task_part_is_parsed_once() -> None:
     assert first == {**parse_fields("SYSCALL", SYSCALL_BODY)}
     assert second["a1"] == "7ffd2" and second["comm"] == "cron"
     assert first is not second
+
+
+# The call part as the kernel writes it, then values and keys that take it off the usual
+# layout: absent, quoted, empty, odd characters, a field missing, added, repeated or moved.
+CALL_VALUES = st.sampled_from(
+    ["c000003e", "257", "yes", "3", "", "?", "(null)", '"q"', 'a"b', "=", "x=y", "2F746D70", "é"]
+)
+CALL_TASKS = st.sampled_from(
+    [
+        'ppid=1 pid=2 comm="a" exe="/bin/a" key=(null)',
+        "ppid=1 exit=9 a0=7 pid=2",
+        "ppid=1 items=? arch=x",
+        "ppid=",
+        'ppid=1 comm="a',
+        "ppid=1\tpid=2",
+    ]
+)
+
+
+@st.composite
+def call_bodies(draw: st.DrawFn) -> str:
+    pairs = [[key, draw(st.sampled_from(["1", "yes", "ffffff9c"]))] for key in fields.CALL_KEYS]
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(pairs) - 1))
+        change = draw(st.sampled_from(["value", "drop", "repeat", "add", "swap"]))
+        if change == "value":
+            pairs[at][1] = draw(CALL_VALUES)
+        elif change == "drop" and len(pairs) > 1:
+            del pairs[at]
+        elif change == "repeat":
+            pairs.insert(at, [pairs[at][0], draw(CALL_VALUES)])
+        elif change == "add":
+            pairs.insert(at, [draw(st.sampled_from(["per", "k", "ppid"])), draw(CALL_VALUES)])
+        elif change == "swap" and at + 1 < len(pairs):
+            pairs[at], pairs[at + 1] = pairs[at + 1], pairs[at]
+    gap = draw(st.sampled_from([" ", " ", " ", "  ", "\t"]))
+    return gap.join(f"{key}={value}" for key, value in pairs) + " " + draw(CALL_TASKS)
+
+
+@given(call_bodies())
+@example(SYSCALL_BODY)
+@example(SYSCALL_BODY.replace("exit=3", "exit=?"))
+@example(SYSCALL_BODY.replace("items=1", "items=1 per=400000"))
+@example(SYSCALL_BODY.replace("a2=0", 'a2="0"'))
+@example(SYSCALL_BODY.replace("a2=0", "a2=(null)"))
+@example(SYSCALL_BODY.replace("a2=0", 'a2=0"'))
+@example(SYSCALL_BODY.replace("a2=0", "a2="))
+@example(SYSCALL_BODY.replace("a2=0 ", "a2=0  "))
+@example(SYSCALL_BODY.replace("items=1", "items=1 "))
+@example(SYSCALL_BODY.replace("a2=0 a3=0", "a3=0 a2=0"))
+@example(SYSCALL_BODY.replace("a2=0 a3=0", "a2=0 a2=1 a3=0"))
+@example(SYSCALL_BODY.replace("ppid=1", "ppid=1 a2=5 exit=7"))
+def test_the_usual_call_part_gives_what_the_whole_parse_gives(body: str) -> None:
+    expected = parse_fields("SYSCALL", body)
+    for _ in range(2):  # the template made, then taken from the cache
+        found = syscall_fields(body)
+        assert found == expected
+        assert list(found) == list(expected)
+
+
+def test_the_usual_call_part_fills_the_template() -> None:
+    at = SYSCALL_BODY.find(fields.TASK_MARK)
+    template = fields._task_template(SYSCALL_BODY[at + 1 :])
+    assert template is not None
+    found = fields._usual_call(template, SYSCALL_BODY, at)
+    assert found == parse_fields("SYSCALL", SYSCALL_BODY)
+    assert found is not template and template["a1"] == ""
+    assert fields._usual_call(template, SYSCALL_BODY.replace("exit=3", "exit=?"), at) is None

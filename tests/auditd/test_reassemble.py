@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from detect.auditd.event import AuditEvent
-from detect.auditd.reassemble import Reassembler
+from detect.auditd.reassemble import Limits, Reassembler, event_recent_key, recent_key
 from detect.auditd.record import parse_line
 
 
@@ -172,3 +175,64 @@ def test_records_held_in_flight_come_back_as_parsed() -> None:
     assert got == [(r.type, r.line, r.source, r.lineno, r.body, r.fields) for r in expected]
     assert all(r.node == "h1" and r.stamp is event.stamp and r.serial == 7 for r in event.records)
     assert event.records[3].fields == {"proctitle": "ls"}
+
+
+# Lines of a few events on two nodes, in any order, with EOEs, standalone records, records
+# of an event already completed (late) and times far enough apart to expire events in flight.
+REASSEMBLY_LINES = st.builds(
+    lambda serial, rtype, ms, node: line(serial, rtype, ms, node),
+    st.integers(1, 4),
+    st.sampled_from(["SYSCALL", "CWD", "PATH", "EOE", "USER_START"]),
+    st.sampled_from([0, 0, 0, 1, 2500, 6000]),
+    st.sampled_from([None, "h1", "h2"]),
+)
+
+
+def outcome(machine: Reassembler, events: list[AuditEvent]) -> object:
+    done = [
+        (e.node, e.serial, e.completion, [(r.type, r.line, r.lineno) for r in e.records])
+        for e in events
+    ]
+    return done, machine.stats.to_dict(), machine.lost
+
+
+BAD_LINES = st.sampled_from(
+    [
+        "type=9999 msg=audit(1795316486.000:1): x=1",  # a bad type in a usual header
+        "type=SYSCALL msg=audit(1795316486.000:99999999999): x=1",  # serial out of range
+        "node=h1 type=CWD msg=audit(1795316486.000:1) x=1",  # not a usual header
+        "garbage",
+        "x" * 300,  # longer than the tests' max_line_bytes
+    ]
+)
+
+
+@given(st.lists(REASSEMBLY_LINES | BAD_LINES, max_size=30), st.sampled_from([10_000, 2]))
+def test_a_record_of_the_last_event_takes_the_same_way_as_any_other(
+    lines: list[str], max_inflight: int
+) -> None:
+    """The record after one of the same event skips the lookups (Reassembler._last): what
+    it gives is what the lookups give, whatever completed the event in between."""
+    quick: list[AuditEvent] = []
+    slow: list[AuditEvent] = []
+    limits = Limits(max_inflight=max_inflight, max_line_bytes=256)
+    machine = Reassembler(quick.append, limits=limits)
+    reference = Reassembler(slow.append, limits=limits)
+    for number, text in enumerate(lines, 1):
+        machine.push(text, "t.log", number)
+        reference._last = None  # no shortcut: every record looked up
+        reference.push(text, "t.log", number)
+    machine.flush()
+    reference.flush()
+    assert outcome(machine, quick) == outcome(reference, slow)
+
+
+@given(
+    st.integers(0, 10**11 - 1),
+    st.text("0123456789", min_size=1, max_size=9),
+    st.integers(0, 2**32 - 1),
+)
+def test_an_events_recent_key_is_its_keys(seconds: int, decimals: str, serial: int) -> None:
+    stamp = f"{seconds}.{decimals}"
+    event = AuditEvent(parse_line(f"type=CWD msg=audit({stamp}:{serial}): cwd=/"))
+    assert event_recent_key(event) == recent_key((stamp, serial))

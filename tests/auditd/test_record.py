@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detect.auditd.record import HEADER_RE, _parse_line_fast, parse_line
+from detect.auditd.record import HEADER_RE, _parse_line_fast, parse_line, stamp_to_ms
 from detect.core.errors import Location, ParseError
+from detect.core.timefmt import iso_ms, iso_second
 
 SYSCALL = (
     "type=SYSCALL msg=audit(1795316486.890:4): arch=c000003e syscall=59 success=yes exit=0 "
@@ -169,3 +170,15 @@ def test_usual_headers_take_the_fast_parse() -> None:
     assert (record.node, record.type, record.body) == ("web-1", "SYSCALL", " arch=c000003e")
     assert _parse_line_fast("type=SYSCALL msg=audit(1.2:3) x", "-", 0) is None
     assert _parse_line_fast("node=a tipe=SYSCALL msg=audit(1.2:3): type=x", "-", 0) is None
+
+
+@given(st.integers(0, 10**11 - 1), st.text("0123456789", min_size=1, max_size=9))
+def test_a_stamp_in_milliseconds(seconds: int, decimals: str) -> None:
+    stamp = f"{seconds}.{decimals}"
+    assert stamp_to_ms(stamp) == seconds * 1000 + int(decimals[:3].ljust(3, "0"))
+
+
+@given(st.integers(-(10**12), 10**14))
+def test_audit_time_as_iso_text(ms: int) -> None:
+    seconds, millis = divmod(ms, 1000)
+    assert iso_ms(ms) == f"{iso_second(seconds)}.{millis:03d}Z"

@@ -140,8 +140,8 @@ class _Node:
     An event in flight holds its first record; the records after it wait in its `held` list as
     the few values a `Record` is made of again when the event completes (REST_SLOTS each: line,
     type, where the body starts, line number after the first record's, source), not as
-    records: a `Record` costs ~150 bytes beside its line, and tens of thousands are in flight
-    at once (the horizon's worth of events)."""
+    records: a `Record` costs ~150 bytes beside its line, and an event without a PROCTITLE
+    (which completes it) waits the horizon: thousands a host at once on a busy one."""
 
     __slots__ = (
         "inflight",

@@ -20,6 +20,11 @@ from pathlib import Path
 
 import orjson
 
+from detect.core import native
+
+if __name__ == "__main__":  # the code `detect` would run: the sources under DETECT_PURE=1 or
+    native.use_current_code()  # with a stale build (before anything imports a hot module)
+
 from detect.auditd.export import printable
 from detect.core.alert import Alert
 from detect.pipeline.factory import scan_files

@@ -112,6 +112,18 @@ def record_interpreted(record: Record) -> dict[str, str]:
     return record.interpreted
 
 
+def interpreted_value(record: Record, key: str) -> str | None:
+    """`record_interpreted(record).get(key)`, without interpreting the whole record where the
+    answer does not need it: the syscall name (`syscall_name`), and any name that is not
+    upper-case (`_interpret` adds only upper-case names to the ENRICHED fields)."""
+    if record.interpreted is None:
+        if key == "SYSCALL":
+            return syscall_name(record)
+        if not key[:1].isupper():
+            return record.enriched.get(key)
+    return record_interpreted(record).get(key)
+
+
 def _interpret(record: Record) -> dict[str, str]:
     out = dict(record.enriched)
     fields = record.fields

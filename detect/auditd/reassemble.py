@@ -30,7 +30,7 @@ from detect.auditd.event import (
     AuditEvent,
 )
 from detect.auditd.numbers import EXECVE_FIELDS, PRIMARY_FIELDS, bad_numbers
-from detect.auditd.record import Record, parse_line, read_header
+from detect.auditd.record import Record, parse_line, read_header, usual_stamp
 from detect.core.defaults import HORIZON_MS, MAX_LINE
 from detect.core.errors import ParseError
 from detect.kernel import tables
@@ -183,11 +183,9 @@ def event_recent_key(event: AuditEvent) -> int:
     """`recent_key` of an event's key, from its audit time where that is the same number (a
     stamp with the usual three decimals: its digits are the milliseconds), without reading
     the stamp's text again."""
-    stamp = event.stamp
-    dot = stamp.find(".")
-    if dot >= 0 and len(stamp) - dot == 4:
+    if usual_stamp(event.stamp):
         return (event.time_ms * 16 + 3) << 32 | event.serial
-    return recent_key((stamp, event.serial))
+    return recent_key((event.stamp, event.serial))
 
 
 # The global oldest-first order of events in flight: (audit time, arrival, node, key). Entries

@@ -129,9 +129,15 @@ class Record:
         return f"Record({self.type} {self.node or ''} {self.stamp}:{self.serial})"
 
 
-def stamp_to_ms(stamp: str) -> int:
+def usual_stamp(stamp: str) -> bool:
+    """Whether a stamp has the usual three decimals (`SECONDS.MMM`): its digits, the dot
+    left out, are then its milliseconds."""
     dot = stamp.find(".")
-    if dot >= 0 and len(stamp) - dot == 4:  # the usual three decimals: SECONDS.MMM
+    return dot >= 0 and len(stamp) - dot == 4
+
+
+def stamp_to_ms(stamp: str) -> int:
+    if usual_stamp(stamp):
         return int(stamp.replace(".", ""))
     seconds, _, millis = stamp.partition(".")
     return int(seconds) * 1000 + int(millis[:3].ljust(3, "0"))

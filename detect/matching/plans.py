@@ -9,13 +9,12 @@ fixed), and `RecordPass` takes one event's records through the plans: a record's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 from detect.auditd import interpret
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import Record
 from detect.matching.dispatch import TYPE_FIELD
-from detect.sigma.index import Bucket, FieldTable, RuleIndex
+from detect.sigma.index import NO_BUCKETS, Bucket, FieldTable, RuleIndex
 from detect.sigma.model import Rule
 from detect.views.record import RecordView, SyscallContext, record_sources
 
@@ -54,9 +53,6 @@ class RecordPlan:
 def _tables(index: RuleIndex, names: Sequence[str]) -> tuple[FieldTable, ...]:
     """The index's tables of `names` (every name is one of `index.fields`: each has one)."""
     return tuple(table for table in map(index.table, names) if table is not None)
-
-
-NO_BUCKETS: Final[tuple[Bucket, ...]] = ()
 
 
 class RecordPass:

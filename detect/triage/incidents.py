@@ -27,7 +27,7 @@ from detect.triage.deadlines import Deadlines
 from detect.triage.grouping import IncidentKey, incident_key, node_id
 from detect.triage.levels import INFORMATIONAL, rank
 from detect.triage.members import Members
-from detect.triage.score import IncidentScore, RuleHits
+from detect.triage.score import IncidentScore
 
 DEFAULT_GAP_MS: Final = 30 * 60 * 1000
 DEFAULT_MAX_MS: Final = 24 * 60 * 60 * 1000
@@ -53,11 +53,6 @@ class RuleEntry:
     first_ms: int
     last_ms: int
     count: int = 0
-
-    def hits(self) -> RuleHits:
-        return RuleHits(
-            self.level, self.count, self.kind, self.techniques, self.tactics, self.first_ms
-        )
 
 
 @dataclass

@@ -161,12 +161,7 @@ class RecordView(Mapping[str, object]):
         if self._extras is not None or key in COMPOSED_KEYS:
             return self.extras().get(key)
         record = self.record
-        if record.interpreted is None:  # what these keys need, without interpreting it all
-            if key == "SYSCALL":
-                return interpret.syscall_name(record)
-            if not key[:1].isupper():  # interpreting adds upper-case names only
-                return record.enriched.get(key)
-        value = interpret.record_interpreted(record).get(key)
+        value = interpret.interpreted_value(record, key)
         if value is None:
             field = ID_KEYS.get(key)
             number = record.fields.get(field) if field is not None else None

@@ -152,7 +152,7 @@ def test_tuning_file_errors_say_where(tmp_path: Path, text: str, line: int, reas
     assert where.line == line and reason in why and where.source == str(path)
 
 
-def _formula_score(rules: list[RuleHits], order: dict[str, int]) -> float:
+def _formula_score(rules: list[RuleEntry], order: dict[str, int]) -> float:
     """docs/triage.md's formula, written out plainly: the oracle of the incremental scorer."""
     from detect.triage import score as s
 
@@ -195,7 +195,7 @@ def test_an_incidents_score_as_alerts_come_is_the_formulas(
                 str(which), "t", level, kind, (f"T{which}",), tuple(tactics), {}, at, at
             )
         entry.count += 1
-        current = [entry.hits() for entry in entries.values()]
+        current = list(entries.values())
         points = _formula_score(current, ORDER)
-        found = scoring.update(list(entries.values()), ORDER)
+        found = scoring.update(current, ORDER)
         assert found == (points, level_of(current, points))

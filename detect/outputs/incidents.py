@@ -173,13 +173,16 @@ def draw_tree(incident: Incident) -> list[str]:
     return lines
 
 
+UNNAMED_HOST = "an unnamed host (no node=, no --host)"
+
+
 def hosts_of(incident: Incident) -> str:
-    """Its host; for an incident of correlations across hosts, the hosts of its events; `-`
-    for a host without a name."""
+    """Its host; for an incident of correlations across hosts, the hosts of its events; for
+    events that named no host (lines without `node=`, no `--host`), UNNAMED_HOST."""
     if incident.host:
         return incident.host
     hosts = sorted({host for host, _, _ in incident.members if host})
-    return ", ".join(hosts) if hosts else "-"
+    return ", ".join(hosts) if hosts else UNNAMED_HOST
 
 
 def incident_block(incident: Incident) -> list[str]:

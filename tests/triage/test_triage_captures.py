@@ -19,6 +19,8 @@ from detect.triage.levels import rank
 from detect.triage.stage import TriageSettings
 from tests.triage.helpers import BASELINE, DAY, scan_with_triage
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
 ATTACK_RULES = {
     "session A": "Shell Process Made a Network Connection",
     "session B": "Local User or Group Account Created",
@@ -135,3 +137,17 @@ def test_min_level_option(level: str) -> None:
     written = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert all(rank(a["detect"]["level"]) >= max(rank(level), rank("low")) for a in written)
     assert bool(written) == (result.exit_code == 1)
+
+
+@pytest.mark.parametrize(
+    ("options", "heading"),
+    [([], "on an unnamed host (no node=, no --host), "), (["--host", "web1"], "on web1, ")],
+)
+def test_incident_heading_names_the_host(options: list[str], heading: str) -> None:
+    """A log without `node=` names no host: the heading says so, unless `--host` names it."""
+    log = EXAMPLES / "useradd.log"
+    assert not any(line.startswith("node=") for line in log.read_text().splitlines())
+    result = CliRunner().invoke(main, ["scan", "--format", "text", *options, str(log)])
+    assert result.exit_code == 1, result.output
+    headings = [line for line in result.stdout.splitlines() if " incident (score " in line]
+    assert headings and all(heading in line for line in headings)

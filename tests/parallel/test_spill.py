@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from detect.core.alert import Alert, RuleInfo
 from detect.pipeline.spill import Spill
 
@@ -45,3 +47,21 @@ def test_crosses_processes_as_bytes() -> None:
     assert [(a.time_ms, a.rule) for a in again] == [(n, rule("a")) for n in range(3)]
     again.append(Alert(rule("b"), 3, None, []))
     assert [a.rule.id for a in again] == ["a", "a", "a", "b"]
+
+
+def test_appends_after_reading_and_after_crossing_go_to_the_end() -> None:
+    spill: Spill[int] = Spill()
+    spill.append(1)
+    assert next(iter(spill)) == 1  # a read stopped after the first item
+    spill.append(2)
+    again: Spill[int] = pickle.loads(pickle.dumps(spill))
+    again.append(3)
+    assert list(spill) == [1, 2] and list(again) == [1, 2, 3]
+
+
+def test_a_shared_object_outside_its_spill_is_an_error() -> None:
+    spill: Spill[Alert] = Spill(shared=(RuleInfo,))
+    spill.append(Alert(rule("a"), 0, None, []))
+    data = spill.__getstate__()["data"]
+    with pytest.raises(pickle.UnpicklingError, match="outside its spill"):
+        pickle.loads(data)

@@ -57,15 +57,14 @@ class Spill(Generic[T]):
         self._numbers: dict[int, int] = {}  # id of a shared object -> its number
         self._count = 0
         self._at_end = True  # the file's position is at its end (no read since the last append)
-        self._pickler = self._new_pickler()
+        self._table = self._dispatch_table()
 
-    def _new_pickler(self) -> pickle.Pickler:
-        pickler = pickle.Pickler(self._file, PROTOCOL)
-        if self._shared_types:
-            table: dict[Any, Any] = dict(copyreg.dispatch_table)
-            table.update(dict.fromkeys(self._shared_types, self._reduce_shared))
-            pickler.dispatch_table = table
-        return pickler
+    def _dispatch_table(self) -> dict[Any, Any] | None:
+        if not self._shared_types:
+            return None
+        table: dict[Any, Any] = dict(copyreg.dispatch_table)
+        table.update(dict.fromkeys(self._shared_types, self._reduce_shared))
+        return table
 
     def _reduce_shared(self, obj: object) -> tuple[Callable[[int], object], tuple[int]]:
         number = self._numbers.get(id(obj))
@@ -78,8 +77,12 @@ class Spill(Generic[T]):
         if not self._at_end:  # a seek flushes the write buffer: only after a read
             self._file.seek(0, io.SEEK_END)
             self._at_end = True
-        self._pickler.dump(item)
-        self._pickler.clear_memo()  # the memo would keep every item alive
+        # A pickler per item: one kept would keep its memo table as large as the largest item
+        # made it (and its entries, the item, alive until cleared); 24 of them held 3 MB.
+        pickler = pickle.Pickler(self._file, PROTOCOL)
+        if self._table is not None:
+            pickler.dispatch_table = self._table
+        pickler.dump(item)
         self._count += 1
 
     def __len__(self) -> int:
@@ -118,4 +121,4 @@ class Spill(Generic[T]):
         self._shared_types = state["shared_types"]
         self._numbers = {id(obj): number for number, obj in enumerate(self._shared)}
         self._count = state["count"]
-        self._pickler = self._new_pickler()
+        self._table = self._dispatch_table()

@@ -1,14 +1,18 @@
 """Deadlines in audit time, per host: what deduplication windows and incidents wait for.
 
-One heap per host; an entry is never removed when its owner changes (a window closed early, an
-incident extended): `expired` hands back every entry whose deadline has passed and the owner
-checks that the key is still due then.
+One heap per host. A key has one deadline, its latest: adding another replaces it (an incident
+extended by an alert, a window opened again). The entry of the one replaced stays in the heap,
+stale, and `expired` passes over it, so an owner hears of a key once, when audit time passes the
+key's deadline, and keys whose deadlines pass together come in the order of their deadlines
+(ties: the order they were added in). An entry is one int (deadline, then the order added) and
+the key.
 
-Memory: an incident schedules its deadline at every alert, and its alerts come in bursts (the
-rules one event matched, at one audit time). An entry equal to the key's latest one still in a
-heap (same key, same deadline) is not added: it would leave that heap in the same `expired` call
-as the first, after it, when the owner's check gives the same answer, so it changes nothing.
-An entry is one int (deadline, then the order added) and the key.
+Memory: an incident's deadline moves at nearly every alert, and a stale entry would otherwise
+stay until audit time passes it (the incident gap: 30 minutes by default), one per alert. A heap
+whose stale entries outnumber the live ones is rebuilt without them (amortised O(1) per add;
+the entries are totally ordered, so the rebuilt heap yields what the old one would). An entry
+equal to the key's latest (same key, same deadline: an incident's burst of alerts at one audit
+time) is not added.
 """
 
 from __future__ import annotations
@@ -19,41 +23,71 @@ from typing import Final, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 ORDER_SPAN: Final = 1 << 48  # entries added per tracker, at most: ties keep the order added
+COMPACT_AT: Final = 256  # a heap this long or longer is rebuilt when mostly stale
+
+
+def _packed(entry: tuple[int, object]) -> int:
+    return entry[0]
 
 
 class Deadlines(Generic[K]):
     def __init__(self) -> None:
         self._heaps: dict[str | None, list[tuple[int, K]]] = {}
+        self._stale: dict[str | None, int] = {}  # per host: stale entries in its heap
         self._order = 0  # ties keep the order they were added in (keys need not compare)
-        # (host, key) -> the deadline of its latest entry, while that entry is in the heap
+        # (host, key) -> the key's deadline, while its entry is in the heap
         self._latest: dict[tuple[str | None, K], int] = {}
 
     def add(self, host: str | None, deadline_ms: int, key: K) -> None:
         latest, mine = self._latest, (host, key)
-        if latest.get(mine) == deadline_ms:
+        known = latest.get(mine)
+        if known == deadline_ms:
             return
         latest[mine] = deadline_ms
+        heap = self._heaps.setdefault(host, [])
+        if known is not None:
+            stale = self._stale[host] = self._stale.get(host, 0) + 1
+            if stale * 2 > len(heap) >= COMPACT_AT:
+                self._compact(host, heap)
         self._order += 1
-        entry = (deadline_ms * ORDER_SPAN + self._order, key)
-        heapq.heappush(self._heaps.setdefault(host, []), entry)
+        heapq.heappush(heap, (deadline_ms * ORDER_SPAN + self._order, key))
+
+    def _compact(self, host: str | None, heap: list[tuple[int, K]]) -> None:
+        """The heap without its stale entries. A key's first entry (in pop order) that
+        carries its deadline is the one `expired` would yield; any later one it would skip."""
+        latest = self._latest
+        kept: list[tuple[int, K]] = []
+        seen: set[K] = set()
+        for entry in sorted(heap, key=_packed):
+            key = entry[1]
+            if key not in seen and latest.get((host, key)) == entry[0] // ORDER_SPAN:
+                seen.add(key)
+                kept.append(entry)
+        heap[:] = kept  # sorted: a heap already
+        self._stale[host] = 0
 
     def due(self, host: str | None, time_ms: int) -> bool:
-        """Whether audit time `time_ms` on `host` passes a deadline (the heap's top)."""
+        """Whether audit time `time_ms` on `host` passes a deadline (the heap's top; it may be
+        a stale entry's: then `expired` yields nothing)."""
         heap = self._heaps.get(host)
         return heap is not None and bool(heap) and heap[0][0] // ORDER_SPAN < time_ms
 
     def expired(self, host: str | None, time_ms: int) -> Iterator[tuple[int, K]]:
-        """(deadline, key) of each entry of `host` that `time_ms` has passed, oldest first."""
+        """(deadline, key) of each key of `host` whose deadline `time_ms` has passed, oldest
+        first; each key leaves (a key added again later has a new deadline)."""
         heap = self._heaps.get(host)
         latest = self._latest
         while heap and heap[0][0] // ORDER_SPAN < time_ms:
             packed, key = heapq.heappop(heap)
             deadline = packed // ORDER_SPAN
-            if latest.get((host, key)) == deadline:
-                del latest[host, key]
+            if latest.get((host, key)) != deadline:
+                self._stale[host] -= 1
+                continue
+            del latest[host, key]
             yield deadline, key
 
     def __len__(self) -> int:
+        """Entries in the heaps, stale ones included."""
         return sum(len(heap) for heap in self._heaps.values())
 
     def hosts(self) -> list[str | None]:
@@ -61,4 +95,5 @@ class Deadlines(Generic[K]):
 
     def clear(self) -> None:
         self._heaps.clear()
+        self._stale.clear()
         self._latest.clear()

@@ -1,12 +1,18 @@
 """Triage's state kept compact (issue 20, flat memory): an incident's member events packed in
-chunks, deadlines added once per (key, deadline), a dedup group's events compressed against its
-first. Each gives back exactly what was put in, in the same order."""
+chunks, deadlines added once per (key, deadline) and their stale entries dropped, a dedup
+group's events compressed against its first. Each gives back exactly what was put in, in the
+same order."""
 
 from __future__ import annotations
 
 import pickle
 
-from detect.triage.deadlines import Deadlines
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detect.triage import deadlines as deadlines_module
+from detect.triage.deadlines import COMPACT_AT, Deadlines
 from detect.triage.dedup import Group
 from detect.triage.members import CHUNK, Members
 from tests.triage.helpers import alert, rule
@@ -32,13 +38,75 @@ def test_members_come_back_in_order_across_chunks_and_pickling() -> None:
 
 def test_a_deadline_equal_to_its_keys_latest_is_added_once() -> None:
     deadlines: Deadlines[str] = Deadlines()
-    for key, deadline in (("a", 10), ("b", 10), ("a", 10), ("a", 10), ("c", 5), ("a", 20)):
+    for key, deadline in (("a", 10), ("b", 10), ("a", 10), ("a", 10), ("c", 5), ("b", 20)):
         deadlines.add("h", deadline, key)
     assert len(deadlines) == 4  # the two repeats of (a, 10) were not added
-    assert list(deadlines.expired("h", 11)) == [(5, "c"), (10, "a"), (10, "b")]
+    assert list(deadlines.expired("h", 11)) == [(5, "c"), (10, "a")]  # b's 10 is stale
     deadlines.add("h", 10, "a")  # the first (a, 10) left the heap: added again
-    assert list(deadlines.expired("h", 100)) == [(10, "a"), (20, "a")]
+    assert list(deadlines.expired("h", 100)) == [(10, "a"), (20, "b")]
     assert not deadlines.due("h", 1000) and len(deadlines) == 0
+
+
+def test_a_key_is_heard_once_at_its_latest_deadline_in_deadline_order() -> None:
+    """An incident extended past another's deadline closes after it, as its deadline says."""
+    deadlines: Deadlines[str] = Deadlines()
+    deadlines.add("h", 100, "a")
+    deadlines.add("h", 200, "b")
+    deadlines.add("h", 300, "a")  # a extended: its 100 is stale
+    assert list(deadlines.expired("h", 150)) == []
+    assert list(deadlines.expired("h", 400)) == [(200, "b"), (300, "a")]
+    deadlines.add("h", 50, "a")  # a key that left comes back with an earlier deadline
+    assert list(deadlines.expired("h", 60)) == [(50, "a")]
+
+
+def test_stale_entries_do_not_pile_up() -> None:
+    """An incident's deadline moves at nearly every alert: the heap stays near one entry per
+    key, however many times each moved (it held one per move before)."""
+    deadlines: Deadlines[int] = Deadlines()
+    for move in range(20 * COMPACT_AT):
+        deadlines.add("h", 1_000 + move, move % 10)
+    assert len(deadlines) <= 2 * COMPACT_AT
+    found = list(deadlines.expired("h", 10**9))
+    last = 1_000 + 20 * COMPACT_AT - 10
+    assert found == [(last + key, key) for key in range(10)]
+
+
+Step = tuple[str, int, int]  # ("add", deadline, key) or ("expire", time, 0)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 60), st.integers(0, 6)),
+        st.tuples(st.just("expire"), st.integers(0, 70), st.just(0)),
+    ),
+    max_size=400,
+)
+
+
+def run(plan: list[Step]) -> list[list[tuple[int, int]]]:
+    deadlines: Deadlines[int] = Deadlines()
+    out = []
+    for what, number, key in plan:
+        if what == "add":
+            deadlines.add("h", number, key)
+        else:
+            out.append(list(deadlines.expired("h", number)))
+    out.append(list(deadlines.expired("h", 10**9)))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_dropping_stale_entries_changes_nothing_heard(plan: list[Step]) -> None:
+    """The same keys at the same deadlines in the same order, with the heap compacted as
+    early as possible and never; and each key heard at most once per deadline it was given."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deadlines_module, "COMPACT_AT", 1)
+        eager = run(plan)
+        patch.setattr(deadlines_module, "COMPACT_AT", 10**9)
+        never = run(plan)
+    assert eager == never
+    for heard in never:
+        assert heard == sorted(heard, key=lambda entry: entry[0])
+        assert len({key for _, key in heard}) == len(heard)
 
 
 def test_deadlines_of_one_key_on_two_hosts_are_apart() -> None:

@@ -65,7 +65,8 @@ NUMBERS: Final = frozenset(
     ("process.pid", "process.parent.pid", "source.port", "destination.port", "server.port")
 )
 LISTS: Final = frozenset(("process.args", "event.category", "event.type"))
-PARENT_FIELDS: Final = ("executable", "command_line")  # from the process tree's ancestry
+# from the process tree's ancestry
+PARENT_FIELDS: Final = ("executable", "command_line", "entity_id")
 
 
 @cache
@@ -176,14 +177,20 @@ def alert_fields(
     if events_total is not None and events_total > len(events):
         return {}
     flat = common([event_fields(event) for event in events])
-    _parent(flat, ancestry)
+    _tree(flat, ancestry)
     return nest(flat)
 
 
-def _parent(flat: Flat, ancestry: Sequence[Mapping[str, Any]] | None) -> None:
-    """The parent's executable and command line from the process tree, when the tree's parent
-    is the events' own (the same pid)."""
-    if not ancestry or len(ancestry) < 2:
+def _tree(flat: Flat, ancestry: Sequence[Mapping[str, Any]] | None) -> None:
+    """From the process tree's ancestry: the process's `entity_id` when the tree's process is
+    the events' own (the same pid), and the parent's executable, command line and `entity_id`
+    when the tree's parent is the events' parent (the same pid)."""
+    if not ancestry:
+        return
+    own = ancestry[-1]
+    if flat.get("process.pid") == own.get("pid") and isinstance(own.get("entity_id"), str):
+        flat["process.entity_id"] = own["entity_id"]
+    if len(ancestry) < 2:
         return
     parent = ancestry[-2]
     if flat.get("process.parent.pid") != parent.get("pid"):

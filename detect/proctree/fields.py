@@ -10,6 +10,7 @@ process costs one comparison per event. List fields (`AncestorImages`,
 
 from __future__ import annotations
 
+from hashlib import blake2b
 from typing import Any, Final
 
 from detect.core.timefmt import iso_ms
@@ -90,8 +91,17 @@ def ancestry(process: Process, limit: int = MAX_DEPTH) -> list[dict[str, Any]]:
     return [describe(p) for p in reversed(chain)]
 
 
+def entity_id(process: Process) -> str:
+    """ECS `process.entity_id`: one process, not a reused PID. A digest of the tree's key
+    (host, pid, and the audit time and serial of the event that first showed it): the same
+    for the same log in `scan` and `stream`; a stream that seeds its tree from /proc names
+    the processes alive at its start by their /proc start instead."""
+    key = f"{process.host}\x00{process.pid}\x00{process.start_ms}\x00{process.serial}"
+    return blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+
+
 def describe(process: Process) -> dict[str, Any]:
-    out: dict[str, Any] = {"pid": process.pid}
+    out: dict[str, Any] = {"pid": process.pid, "entity_id": entity_id(process)}
     for name, value in (
         ("executable", process.executable),
         ("command_line", process.command_line),

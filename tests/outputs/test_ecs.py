@@ -25,6 +25,8 @@ from detect.outputs.document import (
 from detect.outputs.events import dumps
 from detect.outputs.incidents import incident_document
 from detect.pipeline.factory import PipelineSettings, load_rules, scan_files
+from detect.proctree.fields import entity_id
+from detect.proctree.process import Process
 from detect.triage.stage import TriageSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,3 +198,31 @@ def test_ecs_fields_of_a_connect_event() -> None:
     accepted = {**event, "event": {"action": "accepted-connection-from"}}
     assert "source" in ecs.alert_fields([accepted], None, None)
     assert ecs.alert_fields([event, event], None, 3) == {}  # stands for more than it lists
+
+
+def test_entity_ids_are_the_trees_processes(documents: list[dict[str, Any]]) -> None:
+    """process.entity_id and process.parent.entity_id are those of the ancestry's last two
+    processes when their pids are the events' own; one id per process, and a pid that two
+    processes had gets two ids."""
+    ids: dict[str, set[tuple[Any, ...]]] = {}
+    seen = 0
+    for document in documents:
+        chain = document.get("detect", {}).get("ancestry") or []
+        process = document.get("process", {})
+        if chain and process.get("pid") == chain[-1]["pid"] and "rule" in document:
+            seen += 1
+            assert process["entity_id"] == chain[-1]["entity_id"]
+            if len(chain) > 1 and process.get("parent", {}).get("pid") == chain[-2]["pid"]:
+                assert process["parent"]["entity_id"] == chain[-2]["entity_id"]
+        for node in chain:
+            start = node.get("start") or node.get("first_seen")
+            ids.setdefault(node["entity_id"], set()).add((node["pid"], start))
+    assert seen
+    assert all(len(same) == 1 for same in ids.values())
+
+
+def test_a_reused_pid_is_another_entity() -> None:
+    first, again = Process(("h", 42, 1_000, 7)), Process(("h", 42, 9_000, 80))
+    assert entity_id(first) != entity_id(again)
+    assert entity_id(first) == entity_id(Process(("h", 42, 1_000, 7)))
+    assert entity_id(Process(("other", 42, 1_000, 7))) != entity_id(first)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from detect.proctree.fields import ancestry, tree_fields
+from detect.proctree.fields import ancestry, entity_id, tree_fields
 from detect.proctree.process import PPID, Process
 from detect.proctree.settings import (
     LabelRule,
@@ -113,6 +113,7 @@ def test_ancestry_lists_oldest_first() -> None:
     assert [entry["pid"] for entry in chain] == [1, 2]
     assert chain[1] == {
         "pid": 2,
+        "entity_id": entity_id(shell),
         "executable": "/bin/bash",
         "command_line": "bash",
         "start": "1970-01-01T00:00:01.500Z",

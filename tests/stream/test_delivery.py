@@ -82,7 +82,9 @@ def fail_then_accept(receivers: list[Receiver]) -> None:
         receiver.accept()
 
 
-ANCESTORS = frozenset(("ancestry", "parent"))
+# A restarted stream's tree starts again: what it knows of a process's ancestors, and the
+# entity_id of a process first seen again in its own event (the id digests when it was first seen)
+ANCESTORS = frozenset(("ancestry", "parent", "entity_id"))
 
 
 def same_documents(

@@ -80,5 +80,9 @@ def incident_key(alert: Alert) -> IncidentKey:
 
 
 def node_id(process: dict[str, Any]) -> str:
-    """A process in an incident's tree: its pid and start, as the ancestry gives them."""
+    """A process in an incident's tree: its `entity_id` (detect.proctree.fields: one process,
+    not a reused PID), or its pid and start where the ancestry gives none."""
+    entity = process.get("entity_id")
+    if isinstance(entity, str):
+        return entity
     return f"{process.get('pid')}@{process.get('start', '')}"

@@ -199,3 +199,20 @@ def test_an_incidents_score_as_alerts_come_is_the_formulas(
         points = _formula_score(current, ORDER)
         found = scoring.update(current, ORDER)
         assert found == (points, level_of(current, points))
+
+
+def test_two_processes_of_one_pid_are_two_nodes_of_an_incident() -> None:
+    """A PID reused within an incident (neither process's start seen: first sightings only)
+    gives two processes of its tree, told apart by their entity_id."""
+    tracker = IncidentTracker(lambda i, c: None, ORDER)
+    shell = {"pid": 5, "executable": "/usr/bin/bash", "first_seen": "t0", "entity_id": "e5"}
+    for entity, executable in (("a", "/tmp/x"), ("b", "/tmp/y")):
+        child = {"pid": 9, "executable": executable, "first_seen": "t1", "entity_id": entity}
+        tracker.push(alert(rule("medium", executable), 10, session="1", chain=[shell, child]))
+    (incident,) = tracker.open.values()
+    assert {n: p["executable"] for n, p in incident.nodes.items()} == {
+        "e5": "/usr/bin/bash",
+        "a": "/tmp/x",
+        "b": "/tmp/y",
+    }
+    assert incident.nodes["a"]["parent"] == incident.nodes["b"]["parent"] == "e5"

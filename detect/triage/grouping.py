@@ -74,7 +74,7 @@ def incident_key(alert: Alert) -> IncidentKey:
     if not chain:
         return (alert.host, "process", activity.executable or "?", activity.user or "?", "")
     service, branch = service_of(chain)
-    where = f"{service.get('pid')}@{service.get('start', '')}"
+    where = node_id(service)
     program = "" if branch is None else branch.get("executable") or "?"
     return (alert.host, "service", where, service.get("executable") or "?", program)
 

@@ -63,7 +63,7 @@ from detect.sigma.condition import (
     predicate,
 )
 from detect.sigma.model import Rule
-from detect.sigma.regex import RegexError, searcher
+from detect.sigma.regex import RegexError, compile_re2, searcher
 from detect.sigma.values import (
     COST_REGEX,
     PATTERN_KEY,
@@ -123,6 +123,7 @@ def compile_with_recipe(
     rules stores: `rule_from_recipe` builds the same plan from it without pySigma)."""
     recipe = compile_recipe(rule, placeholders)
     plan = build_plan(recipe)
+    compile_programs(plan)
     if depth(plan) > MAX_DEPTH:
         raise CompileError(f"the condition nests more than {MAX_DEPTH} levels", CONDITION_PATH)
     return Rule.from_sigma(rule, plan, predicate(plan), rule_fields(rule)), recipe
@@ -142,9 +143,29 @@ def depth(node: Node) -> int:
     return deepest
 
 
+def compile_programs(plan: Node) -> None:
+    """Compile the RE2 programs the plan's value tests compile on their first call
+    (`ValueSpec.programs`), each after those it was merged from: one RE2 refuses raises
+    RegexError now, the rule's error (as when they were compiled as the plan was built). A
+    plan built from the cache of compiled rules needs none: its programs compiled when its
+    entry was stored, under the same RE2 (compiled.py keys entries by its version)."""
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (FieldTest, KeywordTest)):
+            for source in node.spec.programs:
+                compile_re2(source)
+        elif isinstance(node, (AllOf, AnyOf)):
+            stack.extend(reversed(node.children))
+        elif isinstance(node, Negation):
+            stack.append(node.child)
+
+
 def compile_condition(rule: SigmaRule, placeholders: Placeholders | None = None) -> Node:
     """The compiled condition of `rule` (its conditions OR-ed), or CompileError."""
-    return build_plan(compile_recipe(rule, placeholders))
+    plan = build_plan(compile_recipe(rule, placeholders))
+    compile_programs(plan)
+    return plan
 
 
 def compile_recipe(rule: SigmaRule, placeholders: Placeholders | None = None) -> Recipe:
@@ -388,7 +409,8 @@ def _build_regex(recipe: Recipe) -> Node:
             search = searcher(pattern)
         return search(v if type(v) is str else str(v))
 
-    return _leaf(field, ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))}))
+    keys = {PATTERN_KEY: frozenset((pattern,))}
+    return _leaf(field, ValueSpec(test, COST_REGEX, keys=keys, programs=(pattern,)))
 
 
 def _build_number(recipe: Recipe) -> Node:

@@ -2,7 +2,8 @@
 
 A `ValueTest` takes one scalar value of a view (a `str`, or an `int`, which compares as its
 decimal text) and answers. Everything a test needs is computed when the rule is compiled:
-lowercased literals, prefix/suffix tuples, RE2 objects, CIDR networks. Strings compare
+lowercased literals, prefix/suffix tuples, CIDR networks; RE2 programs on the test's first
+call (`ValueSpec.programs`: most tests of a large rule set never run). Strings compare
 case-insensitively unless the rule says `cased`; numbers compare as numbers when the rule
 value is a number and the field holds a numeric string.
 
@@ -56,6 +57,11 @@ class ValueSpec:
     says, for some index key functions (`KEY_FUNCTIONS`), the set of keys a value must have
     for the test to pass: an equality test requires `value` keys, `Image|endswith: /bash`
     requires the `basename` key `bash`. The rule index buckets on them.
+
+    `programs` are the RE2 sources the test compiles on its first call (most tests of a large
+    rule set never run), after those of the specs it was merged from: a rule compiled from
+    Sigma has them compiled at once (`compile.compile_programs`), so that one RE2 refuses is
+    that rule's error.
     """
 
     test: ValueTest
@@ -63,6 +69,7 @@ class ValueSpec:
     kind: str = ""
     items: tuple[str, ...] = ()
     keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    programs: tuple[str, ...] = ()
 
 
 def text_of(value: object) -> str:
@@ -86,14 +93,19 @@ def prefix_key(value: object) -> str:
 
 
 def build_spec(
-    kind: str, items: tuple[str, ...], keys: Mapping[str, frozenset[str]] | None = None
+    kind: str,
+    items: tuple[str, ...],
+    keys: Mapping[str, frozenset[str]] | None = None,
+    merged: tuple[str, ...] = (),
 ) -> ValueSpec:
     """The spec of family `kind` over `items` (already lowercased for caseless kinds);
-    `keys`, when the caller has them, are those `_keys(kind, items)` would give."""
+    `keys`, when the caller has them, are those `_keys(kind, items)` would give; `merged`,
+    the programs of the specs it merges."""
     builder, cost = BUILDERS[kind]
-    return ValueSpec(
-        builder(items), cost, kind, items, _keys(kind, items) if keys is None else keys
-    )
+    sources = PROGRAMS.get(kind)
+    programs = merged if sources is None else (*merged, *sources(items))
+    keys = _keys(kind, items) if keys is None else keys
+    return ValueSpec(builder(items), cost, kind, items, keys, programs)
 
 
 def _keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
@@ -141,7 +153,10 @@ def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
     if len(parts) == 1:
         return parts[0]
     test = _any_test([part.test for part in parts])
-    return ValueSpec(test, sum(part.cost for part in parts), keys=_union_keys(parts))
+    programs = tuple(source for part in parts for source in part.programs)
+    return ValueSpec(
+        test, sum(part.cost for part in parts), keys=_union_keys(parts), programs=programs
+    )
 
 
 def _merge_kind(kind: str, specs: list[ValueSpec]) -> ValueSpec:
@@ -152,7 +167,8 @@ def _merge_kind(kind: str, specs: list[ValueSpec]) -> ValueSpec:
     if len(specs) == 1:
         return specs[0]
     items = tuple(dict.fromkeys(item for spec in specs for item in spec.items))
-    return build_spec(kind, items, _union_keys(specs))
+    merged = tuple(source for spec in specs for source in spec.programs)
+    return build_spec(kind, items, _union_keys(specs), merged)
 
 
 def _union_keys(parts: list[ValueSpec]) -> dict[str, frozenset[str]]:
@@ -242,11 +258,14 @@ def _substring(items: tuple[str, ...], fold: bool) -> ValueTest:
 
 
 def _any_literal(items: tuple[str, ...], fold: bool) -> ValueTest:
-    """`any(item in text)` for a long list: RE2 programs of escaped literals, each run once.
-    Folded tests search the lowercased text for the (lowercased) items, as `_substring` does."""
-    searches = [searcher("|".join(map(re2.escape, chunk))) for chunk in _chunks(items)]
+    """`any(item in text)` for a long list: RE2 programs of escaped literals, each run once,
+    compiled on the first call. Folded tests search the lowercased text for the (lowercased)
+    items, as `_substring` does."""
+    searches: list[Callable[[str], bool]] = []
 
     def any_found(value: object) -> bool:
+        if not searches:
+            searches.extend(searcher(source) for source in _literal_sources(items))
         text = value if type(value) is str else str(value)
         if fold:
             text = text.lower()
@@ -258,6 +277,13 @@ def _any_literal(items: tuple[str, ...], fold: bool) -> ValueTest:
     return any_found
 
 
+def _literal_sources(items: tuple[str, ...]) -> tuple[str, ...]:
+    """The programs of a substring test (`_any_literal`'s), if it has any: a long list."""
+    if len(items) <= SCAN_MOST:
+        return ()
+    return tuple("|".join(map(re2.escape, chunk)) for chunk in _chunks(items))
+
+
 def _chunks(items: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [items[at : at + ITEMS_PER_REGEX] for at in range(0, len(items), ITEMS_PER_REGEX)]
 
@@ -267,22 +293,34 @@ def _anything(items: tuple[str, ...]) -> ValueTest:
 
 
 def _wildcard(items: tuple[str, ...]) -> ValueTest:
-    return _wildcard_regex(items, "(?si)")
+    return _wildcard_regex(items, _wildcard_sources)
 
 
 def _wildcard_cased(items: tuple[str, ...]) -> ValueTest:
-    return _wildcard_regex(items, "(?s)")
+    return _wildcard_regex(items, _wildcard_cased_sources)
 
 
-def _wildcard_regex(bodies: tuple[str, ...], flags: str) -> ValueTest:
-    tests = [
-        full_matcher(flags + "|".join(f"(?:{body})" for body in chunk)) for chunk in _chunks(bodies)
-    ]
-    if len(tests) == 1:
-        matches = tests[0]
-        return lambda value: matches(value if type(value) is str else str(value))
+def _wildcard_sources(bodies: tuple[str, ...]) -> tuple[str, ...]:
+    return _alternations(bodies, "(?si)")
+
+
+def _wildcard_cased_sources(bodies: tuple[str, ...]) -> tuple[str, ...]:
+    return _alternations(bodies, "(?s)")
+
+
+def _alternations(bodies: tuple[str, ...], flags: str) -> tuple[str, ...]:
+    return tuple(flags + "|".join(f"(?:{body})" for body in chunk) for chunk in _chunks(bodies))
+
+
+def _wildcard_regex(
+    bodies: tuple[str, ...], sources: Callable[[tuple[str, ...]], tuple[str, ...]]
+) -> ValueTest:
+    """Whole-value matches of wildcard strings, their RE2 programs compiled on the first call."""
+    tests: list[Callable[[str], bool]] = []
 
     def any_matches(value: object) -> bool:
+        if not tests:
+            tests.extend(full_matcher(source) for source in sources(bodies))
         text = value if type(value) is str else str(value)
         for matches in tests:  # noqa: SIM110 - hot path, no generator per call
             if matches(text):
@@ -473,6 +511,14 @@ BUILDERS: Final[dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]]] =
     "wildcard": (_wildcard, COST_WILDCARD),
     "wildcard_cased": (_wildcard_cased, COST_WILDCARD),
     "cidr": (_cidr, COST_CIDR),
+}
+
+# The kinds whose tests compile RE2 programs: the sources of each, by its items.
+PROGRAMS: Final[dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]]] = {
+    "contains": _literal_sources,
+    "contains_cased": _literal_sources,
+    "wildcard": _wildcard_sources,
+    "wildcard_cased": _wildcard_cased_sources,
 }
 
 PATTERN_KEY: Final = "pattern"  # searched with an RE2 set, not looked up (see rules/index.py)

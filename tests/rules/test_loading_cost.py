@@ -1,5 +1,6 @@
 """What keeps loading thousands of rules cheap: merged value tests reuse their parts' index
-keys, and the cyclic garbage collector is paused while rules load and restored after."""
+keys, the cyclic garbage collector is paused while rules load and restored after, and value
+tests compile their RE2 programs on their first call (a rule compiled from Sigma, at once)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import gc
 from hypothesis import given
 from hypothesis import strategies as st
 
+from detect.sigma.compile import MANY, ONE, build_plan
+from detect.sigma.condition import FieldTest, predicate
 from detect.sigma.load import collector_paused, load_rules
-from detect.sigma.values import Wild, _keys, merge_specs, string_spec
+from detect.sigma.regex import compile_re2
+from detect.sigma.values import ITEMS_PER_REGEX, Wild, _keys, merge_specs, string_spec
 
 TEXT = st.text(alphabet="ab/é.-_ ", min_size=0, max_size=8)
 SHAPES = st.sampled_from(
@@ -52,3 +56,36 @@ def test_collector_is_paused_while_loading_and_restored(tmp_path) -> None:
     finally:
         gc.enable()
     assert load_rules([path]).rules and gc.isenabled()
+
+
+def test_value_tests_compile_their_re2_programs_on_their_first_call() -> None:
+    # a pattern no other test compiled: nothing of it is in the RE2 cache yet
+    recipe = ["str", "exe", [MANY, "lazy-program-z", ONE, "q"], False]
+    before = compile_re2.cache_info().misses
+    plan = build_plan(recipe)
+    assert isinstance(plan, FieldTest) and len(plan.spec.programs) == 1
+    assert compile_re2.cache_info().misses == before  # built, not compiled
+    assert predicate(plan)({"exe": "/x/LAZY-PROGRAM-Zxq"})
+    assert not predicate(plan)({"exe": "/x/lazy-program-zq"})
+    assert compile_re2.cache_info().misses == before + 1
+
+
+def test_a_long_list_compiles_its_programs_on_first_use_and_matches() -> None:
+    items = [f"item-{i}-x" for i in range(2 * ITEMS_PER_REGEX)]
+    plan = merge_specs([string_spec([Wild.MANY, item, Wild.MANY], False) for item in items])
+    assert len(plan.programs) == 2  # the merged list's: its parts have none (one item each)
+    assert plan.test("..ITEM-2047-X..") and not plan.test("item-2048-x")
+
+
+def test_a_program_re2_refuses_is_the_rule_s_error_when_compiled_from_sigma(tmp_path) -> None:
+    # each wildcard alone compiles; the 256 of them as one program are too large for RE2
+    values = "".join(f"      - '*{'ab' * 2500}{i}?x'\n" for i in range(256))
+    (tmp_path / "large.yml").write_text(
+        "title: large\nlogsource: {product: linux, service: auditd}\n"
+        f"detection:\n  sel:\n    exe:\n{values}  condition: sel\n"
+    )
+    loaded = load_rules([tmp_path])
+    assert not loaded.rules
+    [error] = loaded.errors
+    assert error.reason.startswith("cannot compile: RegexError: regular expression '(?si)(?:")
+    assert error.reason.endswith("is not supported by RE2: pattern too large - compile failed")

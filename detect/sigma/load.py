@@ -40,7 +40,7 @@ from sigma.rule import SigmaRule
 
 from detect.core.errors import DetectError, Location
 from detect.core.resources import ROOT
-from detect.sigma.cache import default_cache
+from detect.sigma.cache import default_cache, read_whole
 from detect.sigma.compile import (
     CONDITION_PATH,
     CompileError,
@@ -388,16 +388,16 @@ def parse_text(path: Path, text: str, errors: list[RuleError]) -> list[Parsed]:
 
 
 def _read_text(path: Path, errors: list[RuleError]) -> str | None:
-    location = Location(str(path))
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            errors.append(RuleError(f"file larger than {MAX_FILE_BYTES} bytes", location))
-            return None
-        return path.read_bytes().decode("utf-8-sig")
+        raw, _ = read_whole(path, MAX_FILE_BYTES)
+        if raw is not None:
+            return raw.decode("utf-8-sig")
+        reason = f"file larger than {MAX_FILE_BYTES} bytes"
     except OSError as error:
-        errors.append(RuleError(f"cannot read: {error.strerror or error}", location))
+        reason = f"cannot read: {error.strerror or error}"
     except UnicodeDecodeError as error:
-        errors.append(RuleError(f"not UTF-8: {error.reason} at byte {error.start}", location))
+        reason = f"not UTF-8: {error.reason} at byte {error.start}"
+    errors.append(RuleError(reason, Location(str(path))))
     return None
 
 

@@ -109,16 +109,20 @@ def build_spec(
 
 
 def _keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    lowered = [item.lower() for item in items]
     keys = _pattern_keys(kind, items)
     if kind in EQUALITY_KINDS:
+        lowered = [item.lower() for item in items]
         keys["value"] = frozenset(lowered)
-        keys["basename"] = frozenset(item.rpartition("/")[2] for item in lowered)
-        keys["prefix"] = frozenset(item[:PREFIX_LENGTH] for item in lowered)
-    elif kind in SUFFIX_KINDS and all(item.rfind("/") == 0 for item in lowered):
-        keys["basename"] = frozenset(item[1:] for item in lowered)  # endswith "/name"
-    elif kind in PREFIX_KINDS and all(len(item) >= PREFIX_LENGTH for item in lowered):
-        keys["prefix"] = frozenset(item[:PREFIX_LENGTH] for item in lowered)
+        keys["basename"] = frozenset([item.rpartition("/")[2] for item in lowered])
+        keys["prefix"] = frozenset([item[:PREFIX_LENGTH] for item in lowered])
+    elif kind in SUFFIX_KINDS:
+        lowered = [item.lower() for item in items]
+        if all(item.rfind("/") == 0 for item in lowered):
+            keys["basename"] = frozenset([item[1:] for item in lowered])  # endswith "/name"
+    elif kind in PREFIX_KINDS:
+        lowered = [item.lower() for item in items]
+        if all(len(item) >= PREFIX_LENGTH for item in lowered):
+            keys["prefix"] = frozenset([item[:PREFIX_LENGTH] for item in lowered])
     return keys
 
 
@@ -126,15 +130,15 @@ def _pattern_keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]
     """The `pattern` keys of a string test: RE2 sources that match (at least) every value the
     test passes, searched in the value's text. A wildcard's is its own regex; a caseless
     literal's needs ASCII, where RE2's case folding covers `str.lower()`."""
-    cased = kind.endswith("_cased")
-    family = kind.removesuffix("_cased")
-    flags = "(?s)" if cased else "(?si)"
-    if family == "wildcard":
-        return {PATTERN_KEY: frozenset(f"{flags}^(?:{body})$" for body in items)}
-    shape = PATTERN_SHAPES.get(family)
-    if shape is None or not (cased or all(item.isascii() for item in items)):
+    shape = PATTERN_SHAPES.get(kind)
+    if shape is None:
         return {}
-    return {PATTERN_KEY: frozenset(flags + shape.format(re2.escape(item)) for item in items)}
+    before, after, literal, caseless = shape
+    if not literal:
+        return {PATTERN_KEY: frozenset([before + body + after for body in items])}
+    if caseless and not all(item.isascii() for item in items):
+        return {}
+    return {PATTERN_KEY: frozenset([before + re2.escape(item) + after for item in items])}
 
 
 def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
@@ -522,7 +526,20 @@ PROGRAMS: Final[dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]]] = {
 }
 
 PATTERN_KEY: Final = "pattern"  # searched with an RE2 set, not looked up (see rules/index.py)
-PATTERN_SHAPES: Final = {"eq": "^{}$", "prefix": "^{}", "suffix": "{}$", "contains": "{}"}
+# A string test's `pattern` key of an item, by kind: the RE2 source before and after it,
+# whether the item is a literal (escaped) rather than a wildcard's regex, and caseless.
+PATTERN_SHAPES: Final[dict[str, tuple[str, str, bool, bool]]] = {
+    "eq": ("(?si)^", "$", True, True),
+    "eq_cased": ("(?s)^", "$", True, False),
+    "prefix": ("(?si)^", "", True, True),
+    "prefix_cased": ("(?s)^", "", True, False),
+    "suffix": ("(?si)", "$", True, True),
+    "suffix_cased": ("(?s)", "$", True, False),
+    "contains": ("(?si)", "", True, True),
+    "contains_cased": ("(?s)", "", True, False),
+    "wildcard": ("(?si)^(?:", ")$", False, True),
+    "wildcard_cased": ("(?s)^(?:", ")$", False, False),
+}
 EQUALITY_KINDS: Final = frozenset({"eq", "eq_cased"})
 SUFFIX_KINDS: Final = frozenset({"suffix", "suffix_cased"})
 PREFIX_KINDS: Final = frozenset({"prefix", "prefix_cased"})

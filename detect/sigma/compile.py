@@ -74,7 +74,8 @@ from detect.sigma.values import (
     cidr_spec,
     compare_spec,
     number_spec,
-    string_spec,
+    stored_spec,
+    string_test,
 )
 
 AGGREGATION_MESSAGE = (
@@ -88,7 +89,6 @@ Placeholders = Mapping[str, Sequence[str]]
 YamlPath = tuple[str, ...]
 # A compiled condition as plain data: `[kind, ...]` lists (see BUILDERS), JSON as it is.
 Recipe = list[Any]
-MANY, ONE = 0, 1  # the wildcards `*` and `?` in a recipe's patterns
 
 
 @dataclass(frozen=True, eq=True)
@@ -257,7 +257,7 @@ class _Compiler:
         patterns = [_pattern(variant) for variant in variants]
         if field is None:  # keywords are full-text: they match anywhere in a value
             patterns = [_anywhere(pattern) for pattern in patterns]
-        return _any([["str", field, _stored(pattern), cased] for pattern in patterns])
+        return _any([_string(field, pattern, cased) for pattern in patterns])
 
     def regex(self, field: str | None, value: Any) -> Recipe:
         regexp: SigmaString = value.regexp
@@ -295,13 +295,13 @@ class _Compiler:
 
     def number(self, field: str | None, value: Any) -> Recipe:
         if field is None:
-            return ["str", None, [MANY, str(value.number), MANY], False]
+            return _string(None, _anywhere([str(value.number)]), False)
         return ["num", field, value.number]
 
     def boolean(self, field: str | None, value: Any) -> Recipe:
         text = "true" if value.boolean else "false"
         if field is None:
-            return ["str", None, [MANY, text, MANY], False]
+            return _string(None, _anywhere([text]), False)
         return ["eq", field, text]
 
     def cidr(self, field: str | None, value: Any) -> Recipe:
@@ -356,9 +356,11 @@ def _anywhere(pattern: Pattern) -> Pattern:
     return [Wild.MANY, *pattern, Wild.MANY]
 
 
-def _stored(pattern: Pattern) -> list[str | int]:
-    """A pattern as a recipe holds it: text as it is, wildcards as numbers (MANY, ONE)."""
-    return [part if isinstance(part, str) else STORED_WILDCARDS[part] for part in pattern]
+def _string(field: str | None, pattern: Pattern, cased: bool) -> Recipe:
+    """A string test as a recipe holds it: the kind and items of the cheapest test for the
+    pattern (`values.string_test`), so that building it has no pattern to read again."""
+    kind, items = string_test(pattern, cased)
+    return ["str", field, kind, list(items)]
 
 
 def _unsupported(value: SigmaType) -> str:
@@ -389,9 +391,8 @@ def _build_not(recipe: Recipe) -> Node:
 
 
 def _build_string(recipe: Recipe) -> Node:
-    _, field, stored, cased = recipe
-    pattern: Pattern = [part if type(part) is str else LOADED_WILDCARDS[part] for part in stored]
-    return _leaf(field, string_spec(pattern, bool(cased)))
+    _, field, kind, items = recipe
+    return _leaf(field, stored_spec(kind, items))
 
 
 def _build_regex(recipe: Recipe) -> Node:
@@ -515,8 +516,6 @@ VALUES: dict[type, Callable[[_Compiler, str | None, Any], Recipe]] = {
 }
 
 WILDCARDS = {SpecialChars.WILDCARD_MULTI: Wild.MANY, SpecialChars.WILDCARD_SINGLE: Wild.ONE}
-STORED_WILDCARDS = {Wild.MANY: MANY, Wild.ONE: ONE}
-LOADED_WILDCARDS = {MANY: Wild.MANY, ONE: Wild.ONE}
 
 BUILDERS: dict[str, Callable[[Recipe], Node]] = {
     "all": _build_all,

@@ -41,7 +41,7 @@ from detect.sigma.condition import predicate
 from detect.sigma.model import LogSource, Origin, Rule
 from detect.sigma.pipeline import default_paths
 
-FORMAT: Final = 1  # bump when what an entry holds changes
+FORMAT: Final = 2  # bump when what an entry holds changes (2: string tests by kind and items)
 FOLDER: Final = "rules"
 VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")
 META: Final = ("id", "title", "description")  # strings

@@ -346,6 +346,13 @@ Pattern = list[str | Wild]
 
 def string_spec(parts: Pattern, cased: bool) -> ValueSpec:
     """The cheapest test for a wildcard string: equality, prefix, suffix, substring or RE2."""
+    kind, items = string_test(parts, cased)
+    return build_spec(kind, items)
+
+
+def string_test(parts: Pattern, cased: bool) -> tuple[str, tuple[str, ...]]:
+    """The kind and items of `string_spec(parts, cased)` (what a compiled rule's recipe holds:
+    `stored_spec` builds the spec from them)."""
     parts = _normalize(parts)
     texts = [part for part in parts if isinstance(part, str)] or [""]
     shape = tuple(part if isinstance(part, Wild) else "" for part in parts)
@@ -354,7 +361,18 @@ def string_spec(parts: Pattern, cased: bool) -> ValueSpec:
         items: tuple[str, ...] = (wildcard_body(parts),)
     else:
         items = tuple(texts if cased else [text.lower() for text in texts])
-    return build_spec(f"{kind}_cased" if cased and kind in CASED_KINDS else kind, items)
+    return f"{kind}_cased" if cased and kind in CASED_KINDS else kind, items
+
+
+def stored_spec(kind: object, items: object) -> ValueSpec:
+    """`build_spec(kind, items)` of a kind and items `string_test` gave, as read back from
+    JSON; raises ValueError on anything else."""
+    if type(kind) is not str or kind not in STRING_KINDS or type(items) is not list:
+        raise ValueError("not a string test")
+    for item in items:
+        if type(item) is not str:
+            raise ValueError("not a string test")
+    return build_spec(kind, tuple(items))
 
 
 def _normalize(parts: Pattern) -> Pattern:
@@ -390,6 +408,9 @@ SHAPES: Final[dict[tuple[str | Wild, ...], str]] = {
     (Wild.MANY,): "any",
 }
 CASED_KINDS: Final = frozenset({"eq", "prefix", "suffix", "contains", "wildcard"})
+STRING_KINDS: Final = frozenset(
+    [*SHAPES.values(), "wildcard", *(f"{kind}_cased" for kind in CASED_KINDS)]
+)
 
 
 # --- numbers ------------------------------------------------------------------------------

@@ -9,11 +9,18 @@ import gc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detect.sigma.compile import MANY, ONE, build_plan
+from detect.sigma.compile import build_plan
 from detect.sigma.condition import FieldTest, predicate
 from detect.sigma.load import collector_paused, load_rules
 from detect.sigma.regex import compile_re2
-from detect.sigma.values import ITEMS_PER_REGEX, Wild, _keys, merge_specs, string_spec
+from detect.sigma.values import (
+    ITEMS_PER_REGEX,
+    Wild,
+    _keys,
+    merge_specs,
+    string_spec,
+    string_test,
+)
 
 TEXT = st.text(alphabet="ab/é.-_ ", min_size=0, max_size=8)
 SHAPES = st.sampled_from(
@@ -60,7 +67,8 @@ def test_collector_is_paused_while_loading_and_restored(tmp_path) -> None:
 
 def test_value_tests_compile_their_re2_programs_on_their_first_call() -> None:
     # a pattern no other test compiled: nothing of it is in the RE2 cache yet
-    recipe = ["str", "exe", [MANY, "lazy-program-z", ONE, "q"], False]
+    kind, items = string_test([Wild.MANY, "lazy-program-z", Wild.ONE, "q"], False)
+    recipe = ["str", "exe", kind, list(items)]
     before = compile_re2.cache_info().misses
     plan = build_plan(recipe)
     assert isinstance(plan, FieldTest) and len(plan.spec.programs) == 1

@@ -56,6 +56,7 @@ from detect.sigma.condition import (
     Node,
     all_of,
     any_of,
+    depth,
     exists_test,
     fieldref_test,
     negation,
@@ -127,20 +128,6 @@ def compile_with_recipe(
     if depth(plan) > MAX_DEPTH:
         raise CompileError(f"the condition nests more than {MAX_DEPTH} levels", CONDITION_PATH)
     return Rule.from_sigma(rule, plan, predicate(plan), rule_fields(rule)), recipe
-
-
-def depth(node: Node) -> int:
-    """How deep a compiled condition nests (without recursion: the tree may be hostile)."""
-    deepest = 0
-    stack = [(node, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(item, (AllOf, AnyOf)):
-            stack.extend((child, level + 1) for child in item.children)
-        elif isinstance(item, Negation):
-            stack.append((item.child, level + 1))
-    return deepest
 
 
 def compile_programs(plan: Node) -> None:

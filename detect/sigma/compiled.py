@@ -36,8 +36,8 @@ import yaml
 
 from detect.core.errors import Location
 from detect.sigma.cache import OFF_ENV, Store, cache_root, exact, salt_of, salted_key
-from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan, depth
-from detect.sigma.condition import predicate
+from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan
+from detect.sigma.condition import depth, predicate
 from detect.sigma.model import LogSource, Origin, Rule
 from detect.sigma.pipeline import default_paths
 

@@ -221,7 +221,7 @@ class _Compiler:
         return ["all", [self.node(arg) for arg in tree.args]]
 
     def any(self, tree: Any) -> Recipe:
-        return ["any", [self.node(arg) for arg in tree.args]]
+        return _any([self.node(arg) for arg in tree.args])
 
     def negate(self, tree: Any) -> Recipe:
         return ["not", self.node(tree.args[0])]
@@ -317,8 +317,30 @@ class _Compiler:
 
 def _any(children: list[Recipe]) -> Recipe:
     """The OR of `children`; one child is its own OR (`any_of([node])` builds `node` again:
-    skipped, it was a third of building a plan)."""
+    skipped, it was a third of building a plan). String tests of one field and kind are one
+    test of all their items (`_merged_strings`)."""
+    if len(children) > 1:
+        merged = _merged_strings(children)
+        if merged is not None:
+            return merged
     return children[0] if len(children) == 1 else ["any", children]
+
+
+def _merged_strings(children: list[Recipe]) -> Recipe | None:
+    """The string tests `children` of one field and kind as one test of all their items, in
+    order, once each: the test `condition.any_of` makes of them (`values.merge_specs`: its
+    keys are those of all the items), without building each to merge them (a rule's list of
+    values is most tests of a large rule set). None for other children, and for wildcards:
+    a rule compiled from Sigma has each wildcard's program compiled before the merged one
+    (`compile_programs`)."""
+    first = children[0]
+    if first[0] != "str" or first[2] in WILDCARD_KINDS:
+        return None
+    field, kind = first[1], first[2]
+    if any(child[0] != "str" or child[1] != field or child[2] != kind for child in children):
+        return None
+    items = dict.fromkeys(item for child in children for item in child[3])
+    return ["str", field, kind, list(items)]
 
 
 def _bound(field: str | None, value: SigmaType, what: str) -> str:
@@ -503,6 +525,7 @@ VALUES: dict[type, Callable[[_Compiler, str | None, Any], Recipe]] = {
 }
 
 WILDCARDS = {SpecialChars.WILDCARD_MULTI: Wild.MANY, SpecialChars.WILDCARD_SINGLE: Wild.ONE}
+WILDCARD_KINDS = frozenset(("wildcard", "wildcard_cased"))
 
 BUILDERS: dict[str, Callable[[Recipe], Node]] = {
     "all": _build_all,

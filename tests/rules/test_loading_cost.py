@@ -1,6 +1,7 @@
 """What keeps loading thousands of rules cheap: merged value tests reuse their parts' index
-keys, the cyclic garbage collector is paused while rules load and restored after, and value
-tests compile their RE2 programs on their first call (a rule compiled from Sigma, at once)."""
+keys; the cyclic garbage collector is paused while rules load and restored after; value tests
+compile their RE2 programs on their first call (a rule compiled from Sigma, at once); a list of
+strings is one test in a rule's recipe."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import gc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detect.sigma.compile import build_plan
-from detect.sigma.condition import FieldTest, predicate
+from detect.sigma.compile import _any, _string, build_plan
+from detect.sigma.condition import FieldTest, any_of, predicate
 from detect.sigma.load import collector_paused, load_rules
 from detect.sigma.regex import compile_re2
 from detect.sigma.values import (
@@ -21,6 +22,7 @@ from detect.sigma.values import (
     string_spec,
     string_test,
 )
+from tests.rules.test_compiled import shape as plan_shape
 
 TEXT = st.text(alphabet="ab/é.-_ ", min_size=0, max_size=8)
 SHAPES = st.sampled_from(
@@ -97,3 +99,16 @@ def test_a_program_re2_refuses_is_the_rule_s_error_when_compiled_from_sigma(tmp_
     [error] = loaded.errors
     assert error.reason.startswith("cannot compile: RegexError: regular expression '(?si)(?:")
     assert error.reason.endswith("is not supported by RE2: pattern too large - compile failed")
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["exe", "comm", None]), SHAPES, TEXT, st.booleans()),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_string_tests_of_one_field_and_kind_are_merged_as_any_of_merges_them(values) -> None:
+    leaves = [_string(field, shape(text), cased) for field, shape, text, cased in values]
+    one_by_one = any_of([build_plan(leaf) for leaf in leaves])
+    assert plan_shape(build_plan(_any(leaves))) == plan_shape(one_by_one)

@@ -22,9 +22,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from math import isfinite
 from typing import Final
 
-import re2
-
-from detect.sigma.regex import full_matcher, searcher
+from detect.sigma.regex import escape, full_matcher, searcher
 
 ValueTest = Callable[[object], bool]
 Address = IPv4Address | IPv6Address
@@ -138,7 +136,7 @@ def _pattern_keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]
         return {PATTERN_KEY: frozenset([before + body + after for body in items])}
     if caseless and not all(item.isascii() for item in items):
         return {}
-    return {PATTERN_KEY: frozenset([before + re2.escape(item) + after for item in items])}
+    return {PATTERN_KEY: frozenset([before + escape(item) + after for item in items])}
 
 
 def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
@@ -285,7 +283,7 @@ def _literal_sources(items: tuple[str, ...]) -> tuple[str, ...]:
     """The programs of a substring test (`_any_literal`'s), if it has any: a long list."""
     if len(items) <= SCAN_MOST:
         return ()
-    return tuple("|".join(map(re2.escape, chunk)) for chunk in _chunks(items))
+    return tuple("|".join(map(escape, chunk)) for chunk in _chunks(items))
 
 
 def _chunks(items: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -394,7 +392,7 @@ def _normalize(parts: Pattern) -> Pattern:
 def wildcard_body(parts: Pattern) -> str:
     """RE2 source for a wildcard string, to be matched against the whole value."""
     return "".join(
-        WILDCARD_REGEX[part] if isinstance(part, Wild) else re2.escape(part) for part in parts
+        WILDCARD_REGEX[part] if isinstance(part, Wild) else escape(part) for part in parts
     )
 
 

@@ -1,19 +1,22 @@
 """What keeps loading thousands of rules cheap: merged value tests reuse their parts' index
 keys; the cyclic garbage collector is paused while rules load and restored after; value tests
 compile their RE2 programs on their first call (a rule compiled from Sigma, at once); a list of
-strings is one test in a rule's recipe."""
+strings is one test in a rule's recipe; literals are quoted by RE2's QuoteMeta without its
+wrapper."""
 
 from __future__ import annotations
 
 import gc
 
-from hypothesis import given
+import pytest
+import re2
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detect.sigma.compile import _any, _string, build_plan
 from detect.sigma.condition import FieldTest, any_of, predicate
 from detect.sigma.load import collector_paused, load_rules
-from detect.sigma.regex import compile_re2
+from detect.sigma.regex import QUOTE_META, compile_re2, escape
 from detect.sigma.values import (
     ITEMS_PER_REGEX,
     Wild,
@@ -112,3 +115,16 @@ def test_string_tests_of_one_field_and_kind_are_merged_as_any_of_merges_them(val
     leaves = [_string(field, shape(text), cased) for field, shape, text, cased in values]
     one_by_one = any_of([build_plan(leaf) for leaf in leaves])
     assert plan_shape(build_plan(_any(leaves))) == plan_shape(one_by_one)
+
+
+@settings(max_examples=1000)
+@given(st.text() | st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.just("\ud800x"))
+def test_escape_is_re2_escape(text: str) -> None:
+    assert QUOTE_META is not None  # else escape() is re2.escape itself
+    try:
+        expected = re2.escape(text)
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            escape(text)
+        return
+    assert escape(text) == expected

@@ -41,7 +41,8 @@ from detect.sigma.condition import depth, predicate
 from detect.sigma.model import LogSource, Origin, Rule
 from detect.sigma.pipeline import default_paths
 
-FORMAT: Final = 2  # bump when what an entry holds changes (2: string tests by kind and items)
+# Bump when what an entry holds changes. 2: string tests by kind and items, a list as one test.
+FORMAT: Final = 2
 FOLDER: Final = "rules"
 VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")
 META: Final = ("id", "title", "description")  # strings

@@ -365,7 +365,7 @@ def string_test(parts: Pattern, cased: bool) -> tuple[str, tuple[str, ...]]:
 def stored_spec(kind: object, items: object) -> ValueSpec:
     """`build_spec(kind, items)` of a kind and items `string_test` gave, as read back from
     JSON; raises ValueError on anything else."""
-    if type(kind) is not str or kind not in STRING_KINDS or type(items) is not list:
+    if type(kind) is not str or kind not in STRING_KINDS or type(items) is not list or not items:
         raise ValueError("not a string test")
     for item in items:
         if type(item) is not str:

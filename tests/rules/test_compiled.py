@@ -206,6 +206,7 @@ def test_a_damaged_entry_is_ignored_and_written_again(tmp_path: Path, damage) ->
         ["str", "Image", "cidr", ["10.0.0.0/8"]],  # a kind that is no string test
         ["str", "Image", "prefix", ["/tmp/", 5]],  # an item that is no string
         ["str", "Image", "prefix", "/tmp/"],  # items that are no list
+        ["str", "Image", "prefix", []],  # no item
         ["str", "Image", "prefix"],
     ],
 )

@@ -56,6 +56,7 @@ from detect.sigma.condition import (
     Node,
     all_of,
     any_of,
+    depth,
     exists_test,
     fieldref_test,
     negation,
@@ -63,7 +64,7 @@ from detect.sigma.condition import (
     predicate,
 )
 from detect.sigma.model import Rule
-from detect.sigma.regex import RegexError, searcher
+from detect.sigma.regex import RegexError, compile_re2, searcher
 from detect.sigma.values import (
     COST_REGEX,
     PATTERN_KEY,
@@ -74,7 +75,8 @@ from detect.sigma.values import (
     cidr_spec,
     compare_spec,
     number_spec,
-    string_spec,
+    stored_spec,
+    string_test,
 )
 
 AGGREGATION_MESSAGE = (
@@ -88,7 +90,6 @@ Placeholders = Mapping[str, Sequence[str]]
 YamlPath = tuple[str, ...]
 # A compiled condition as plain data: `[kind, ...]` lists (see BUILDERS), JSON as it is.
 Recipe = list[Any]
-MANY, ONE = 0, 1  # the wildcards `*` and `?` in a recipe's patterns
 
 
 @dataclass(frozen=True, eq=True)
@@ -123,28 +124,35 @@ def compile_with_recipe(
     rules stores: `rule_from_recipe` builds the same plan from it without pySigma)."""
     recipe = compile_recipe(rule, placeholders)
     plan = build_plan(recipe)
+    compile_programs(plan)
     if depth(plan) > MAX_DEPTH:
         raise CompileError(f"the condition nests more than {MAX_DEPTH} levels", CONDITION_PATH)
     return Rule.from_sigma(rule, plan, predicate(plan), rule_fields(rule)), recipe
 
 
-def depth(node: Node) -> int:
-    """How deep a compiled condition nests (without recursion: the tree may be hostile)."""
-    deepest = 0
-    stack = [(node, 1)]
+def compile_programs(plan: Node) -> None:
+    """Compile the RE2 programs the plan's value tests compile on their first call
+    (`ValueSpec.programs`), each after those it was merged from: one RE2 refuses raises
+    RegexError now, the rule's error (as when they were compiled as the plan was built). A
+    plan built from the cache of compiled rules needs none: its programs compiled when its
+    entry was stored, under the same RE2 (compiled.py keys entries by its version)."""
+    stack = [plan]
     while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(item, (AllOf, AnyOf)):
-            stack.extend((child, level + 1) for child in item.children)
-        elif isinstance(item, Negation):
-            stack.append((item.child, level + 1))
-    return deepest
+        node = stack.pop()
+        if isinstance(node, (FieldTest, KeywordTest)):
+            for source in node.spec.programs:
+                compile_re2(source)
+        elif isinstance(node, (AllOf, AnyOf)):
+            stack.extend(reversed(node.children))
+        elif isinstance(node, Negation):
+            stack.append(node.child)
 
 
 def compile_condition(rule: SigmaRule, placeholders: Placeholders | None = None) -> Node:
     """The compiled condition of `rule` (its conditions OR-ed), or CompileError."""
-    return build_plan(compile_recipe(rule, placeholders))
+    plan = build_plan(compile_recipe(rule, placeholders))
+    compile_programs(plan)
+    return plan
 
 
 def compile_recipe(rule: SigmaRule, placeholders: Placeholders | None = None) -> Recipe:
@@ -213,7 +221,7 @@ class _Compiler:
         return ["all", [self.node(arg) for arg in tree.args]]
 
     def any(self, tree: Any) -> Recipe:
-        return ["any", [self.node(arg) for arg in tree.args]]
+        return _any([self.node(arg) for arg in tree.args])
 
     def negate(self, tree: Any) -> Recipe:
         return ["not", self.node(tree.args[0])]
@@ -236,7 +244,7 @@ class _Compiler:
         patterns = [_pattern(variant) for variant in variants]
         if field is None:  # keywords are full-text: they match anywhere in a value
             patterns = [_anywhere(pattern) for pattern in patterns]
-        return _any([["str", field, _stored(pattern), cased] for pattern in patterns])
+        return _any([_string(field, pattern, cased) for pattern in patterns])
 
     def regex(self, field: str | None, value: Any) -> Recipe:
         regexp: SigmaString = value.regexp
@@ -274,13 +282,13 @@ class _Compiler:
 
     def number(self, field: str | None, value: Any) -> Recipe:
         if field is None:
-            return ["str", None, [MANY, str(value.number), MANY], False]
+            return _string(None, _anywhere([str(value.number)]), False)
         return ["num", field, value.number]
 
     def boolean(self, field: str | None, value: Any) -> Recipe:
         text = "true" if value.boolean else "false"
         if field is None:
-            return ["str", None, [MANY, text, MANY], False]
+            return _string(None, _anywhere([text]), False)
         return ["eq", field, text]
 
     def cidr(self, field: str | None, value: Any) -> Recipe:
@@ -309,8 +317,30 @@ class _Compiler:
 
 def _any(children: list[Recipe]) -> Recipe:
     """The OR of `children`; one child is its own OR (`any_of([node])` builds `node` again:
-    skipped, it was a third of building a plan)."""
+    skipped, it was a third of building a plan). String tests of one field and kind are one
+    test of all their items (`_merged_strings`)."""
+    if len(children) > 1:
+        merged = _merged_strings(children)
+        if merged is not None:
+            return merged
     return children[0] if len(children) == 1 else ["any", children]
+
+
+def _merged_strings(children: list[Recipe]) -> Recipe | None:
+    """The string tests `children` of one field and kind as one test of all their items, in
+    order, once each: the test `condition.any_of` makes of them (`values.merge_specs`: its
+    keys are those of all the items), without building each to merge them (a rule's list of
+    values is most tests of a large rule set). None for other children, and for wildcards:
+    a rule compiled from Sigma has each wildcard's program compiled before the merged one
+    (`compile_programs`)."""
+    first = children[0]
+    if first[0] != "str" or first[2] in WILDCARD_KINDS:
+        return None
+    field, kind = first[1], first[2]
+    if any(child[0] != "str" or child[1] != field or child[2] != kind for child in children):
+        return None
+    items = dict.fromkeys(item for child in children for item in child[3])
+    return ["str", field, kind, list(items)]
 
 
 def _bound(field: str | None, value: SigmaType, what: str) -> str:
@@ -335,9 +365,11 @@ def _anywhere(pattern: Pattern) -> Pattern:
     return [Wild.MANY, *pattern, Wild.MANY]
 
 
-def _stored(pattern: Pattern) -> list[str | int]:
-    """A pattern as a recipe holds it: text as it is, wildcards as numbers (MANY, ONE)."""
-    return [part if isinstance(part, str) else STORED_WILDCARDS[part] for part in pattern]
+def _string(field: str | None, pattern: Pattern, cased: bool) -> Recipe:
+    """A string test as a recipe holds it: the kind and items of the cheapest test for the
+    pattern (`values.string_test`), so that building it has no pattern to read again."""
+    kind, items = string_test(pattern, cased)
+    return ["str", field, kind, list(items)]
 
 
 def _unsupported(value: SigmaType) -> str:
@@ -368,9 +400,8 @@ def _build_not(recipe: Recipe) -> Node:
 
 
 def _build_string(recipe: Recipe) -> Node:
-    _, field, stored, cased = recipe
-    pattern: Pattern = [part if type(part) is str else LOADED_WILDCARDS[part] for part in stored]
-    return _leaf(field, string_spec(pattern, bool(cased)))
+    _, field, kind, items = recipe
+    return _leaf(field, stored_spec(kind, items))
 
 
 def _build_regex(recipe: Recipe) -> Node:
@@ -388,7 +419,8 @@ def _build_regex(recipe: Recipe) -> Node:
             search = searcher(pattern)
         return search(v if type(v) is str else str(v))
 
-    return _leaf(field, ValueSpec(test, COST_REGEX, keys={PATTERN_KEY: frozenset((pattern,))}))
+    keys = {PATTERN_KEY: frozenset((pattern,))}
+    return _leaf(field, ValueSpec(test, COST_REGEX, keys=keys, programs=(pattern,)))
 
 
 def _build_number(recipe: Recipe) -> Node:
@@ -493,8 +525,7 @@ VALUES: dict[type, Callable[[_Compiler, str | None, Any], Recipe]] = {
 }
 
 WILDCARDS = {SpecialChars.WILDCARD_MULTI: Wild.MANY, SpecialChars.WILDCARD_SINGLE: Wild.ONE}
-STORED_WILDCARDS = {Wild.MANY: MANY, Wild.ONE: ONE}
-LOADED_WILDCARDS = {MANY: Wild.MANY, ONE: Wild.ONE}
+WILDCARD_KINDS = frozenset(("wildcard", "wildcard_cased"))
 
 BUILDERS: dict[str, Callable[[Recipe], Node]] = {
     "all": _build_all,

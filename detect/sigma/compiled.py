@@ -36,12 +36,13 @@ import yaml
 
 from detect.core.errors import Location
 from detect.sigma.cache import OFF_ENV, Store, cache_root, exact, salt_of, salted_key
-from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan, depth
-from detect.sigma.condition import predicate
+from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan
+from detect.sigma.condition import depth, predicate
 from detect.sigma.model import LogSource, Origin, Rule
 from detect.sigma.pipeline import default_paths
 
-FORMAT: Final = 1  # bump when what an entry holds changes
+# Bump when what an entry holds changes. 2: string tests by kind and items, a list as one test.
+FORMAT: Final = 2
 FOLDER: Final = "rules"
 VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")
 META: Final = ("id", "title", "description")  # strings
@@ -176,16 +177,37 @@ def _json(raw: bytes) -> Any:
 
 
 def _well_typed(data: dict[str, Any]) -> bool:
-    strings = all(type(data[name]) is str for name in META)
-    optional = all(data[name] is None or type(data[name]) is str for name in OPTIONAL)
-    lists = all(
-        type(data[name]) is list and all(type(item) is str for item in data[name]) for name in LISTS
-    )
+    """Whether an entry's rule has the types a rule's data has (loops, not generators: this
+    runs for every rule loaded)."""
+    for name in META:
+        if type(data[name]) is not str:
+            return False
+    for name in OPTIONAL:
+        if not _text_or_none(data[name]):
+            return False
+    for name in LISTS:
+        if not _texts(data[name]):
+            return False
     source = data["logsource"]
-    logsource = type(source) is list and len(source) == 3
-    logsource = logsource and all(part is None or type(part) is str for part in source)
-    shapes = type(data["attributes"]) is dict and type(data["recipe"]) is list
-    return strings and optional and lists and logsource and shapes
+    if type(source) is not list or len(source) != 3:
+        return False
+    for part in source:
+        if not _text_or_none(part):
+            return False
+    return type(data["attributes"]) is dict and type(data["recipe"]) is list
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _texts(value: object) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:  # noqa: SIM110 - once per rule loaded, no generator
+        if type(item) is not str:
+            return False
+    return True
 
 
 def entry_key(text: str) -> str:

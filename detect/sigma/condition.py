@@ -137,6 +137,21 @@ def cost(node: Node) -> int:
     return sum(cost(child) for child in node.children)
 
 
+def depth(node: Node) -> int:
+    """How deep a compiled condition nests (without recursion: the tree may be hostile; here,
+    compiled, as it is measured for every rule loaded)."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, (AllOf, AnyOf)):
+            stack.extend((child, level + 1) for child in item.children)
+        elif isinstance(item, Negation):
+            stack.append((item.child, level + 1))
+    return deepest
+
+
 # --- leaves that need the view ------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ Requirement = tuple[str, str]  # (field, index key function name): an atom
 Requirements = dict[Requirement, frozenset[str]]
 Clause = dict[Requirement, frozenset[str]]  # holds when any of its atoms holds
 Rank = Callable[[Requirement], tuple[int, int]]
+ClauseRank = tuple[tuple[int, int], int, int]
 KEY_PREFERENCE: Final = ("value", "number", "basename", PATTERN_KEY, "prefix")  # cheap, exact
 PATTERN_MEMORY: Final = 16 << 20  # per RE2 set: its DFA cache resets when full (sets never bail)
 VALUE_CACHE: Final = 4096  # values remembered per field table (cleared when full)
@@ -65,13 +66,20 @@ def requirements(node: Node) -> Requirements:
 
 
 def best_clause(node: Node, rank: Rank) -> Clause | None:
-    """The best clause (by `clause_rank`) that must hold for `node` to hold, if any."""
+    """The best clause (by `clause_rank`) that must hold for `node` to hold, if any: of
+    several as good, the first."""
     if isinstance(node, FieldTest):
-        atoms = [{(node.field, name): keys} for name, keys in node.spec.keys.items() if keys]
-        return min(atoms, key=lambda clause: clause_rank(clause, rank), default=None)
+        return _best_atom(node, rank)
     if isinstance(node, AllOf):
-        found = [c for c in (best_clause(child, rank) for child in node.children) if c]
-        return min(found, key=lambda clause: clause_rank(clause, rank), default=None)
+        best: Clause | None = None
+        best_rank: ClauseRank | None = None
+        for child in node.children:
+            clause = best_clause(child, rank)
+            if clause:
+                ranked = clause_rank(clause, rank)
+                if best_rank is None or ranked < best_rank:
+                    best, best_rank = clause, ranked
+        return best
     if isinstance(node, AnyOf):
         union: Clause = {}
         for child in node.children:
@@ -84,7 +92,20 @@ def best_clause(node: Node, rank: Rank) -> Clause | None:
     return None
 
 
-def clause_rank(clause: Clause, rank: Rank) -> tuple[tuple[int, int], int, int]:
+def _best_atom(node: FieldTest, rank: Rank) -> Clause | None:
+    """The best clause of one test: one of its atoms (`clause_rank` of a lone atom)."""
+    best: Requirement | None = None
+    best_rank: ClauseRank | None = None
+    for name, keys in node.spec.keys.items():
+        if keys:
+            atom = (node.field, name)
+            ranked = (rank(atom), 1, len(keys))
+            if best_rank is None or ranked < best_rank:
+                best, best_rank = atom, ranked
+    return None if best is None else {best: node.spec.keys[best[1]]}
+
+
+def clause_rank(clause: Clause, rank: Rank) -> ClauseRank:
     """Worst atom first, then fewer atoms, then fewer keys: lower is better."""
     return max(map(rank, clause)), len(clause), sum(map(len, clause.values()))
 
@@ -214,6 +235,7 @@ class RuleIndex:
         `rule.plan`; e.g. the plan restricted to one record type)."""
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.index_fields = tuple(index_fields)
+        self._ranks: dict[Requirement, tuple[int, int]] = {}
         self.clause_of: dict[int, Clause | None] = {}
         always: list[int] = []
         ordinals: dict[Requirement, dict[str, list[int]]] = {}
@@ -233,10 +255,15 @@ class RuleIndex:
         self._by_field = {table.field: table for table in self._fields}
 
     def rank(self, atom: Requirement) -> tuple[int, int]:
-        field, name = atom
-        fields = self.index_fields
-        position = fields.index(field) if field in fields else len(fields)
-        return position, KEY_PREFERENCE.index(name)
+        """The atom's field's place in `index_fields` (others after), then its key
+        function's in KEY_PREFERENCE (remembered: a few atoms recur over thousands of rules)."""
+        found = self._ranks.get(atom)
+        if found is None:
+            field, name = atom
+            fields = self.index_fields
+            position = fields.index(field) if field in fields else len(fields)
+            found = self._ranks[atom] = (position, KEY_PREFERENCE.index(name))
+        return found
 
     def _bucket(self, found: list[int]) -> Bucket:
         """A bucket's own ordinals, and its rules merged with the unindexed ones, in order."""

@@ -22,9 +22,11 @@ above this package (detect.matching.checks, applied by the pipeline's loading). 
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -40,7 +42,7 @@ from sigma.rule import SigmaRule
 
 from detect.core.errors import DetectError, Location
 from detect.core.resources import ROOT
-from detect.sigma.cache import default_cache
+from detect.sigma.cache import default_cache, read_whole
 from detect.sigma.compile import (
     CONDITION_PATH,
     CompileError,
@@ -59,10 +61,12 @@ from detect.sigma.regex import sigma_policy
 DEFAULT_RULES = ROOT / "detections"  # the shipped detections
 
 RULE_SUFFIXES = (".yml", ".yaml")
+IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # as Path.is_file
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 Prepare = Callable[[SigmaRule], SigmaRule]
 Loaded = SigmaRule | SigmaCorrelationRule | SigmaFilter
+Identity = tuple[int, int] | Path  # a file's (`_identity`)
 
 
 @dataclass
@@ -280,35 +284,78 @@ def collector_paused() -> Iterator[None]:
 def find_rule_files(paths: Iterable[str | Path], errors: list[RuleError]) -> list[Path]:
     """The rule files under `paths`, in order; a file reached twice (a folder given on top of
     the default set, a link) is read once, where it came first."""
-    found: list[Path] = []
+    found: list[tuple[Path, Identity]] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(
-                sorted(
-                    (p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file()),
-                    key=_path_order,
-                )
-            )
+            found.extend(sorted(_rule_files(path), key=_path_order))
         elif path.is_file():
-            found.append(path)
+            found.append((path, _identity(path)))
         else:
             errors.append(RuleError("no such file or directory", Location(str(path))))
-    seen: set[tuple[int, int] | Path] = set()
+    seen: set[Identity] = set()
     unique = []
-    for path in found:
-        identity = _identity(path)
+    for path, identity in found:
         if identity not in seen:
             seen.add(identity)
             unique.append(path)
     return unique
 
 
-def _path_order(path: Path) -> tuple[str, ...]:
+def _rule_files(folder: Path) -> Iterator[tuple[Path, Identity]]:
+    """The rule files under `folder` with their identities, in no order: the paths of
+    `folder.rglob("*")` (links to folders are not followed, a folder that cannot be listed is
+    passed over) named `*.yml` or `*.yaml` that are regular files, links followed, as
+    `Path.is_file` says; from one listing of each folder and one stat of each such file, which
+    also gives its identity (`_identity`): pathlib lists each folder twice, a file's stat
+    twice, and the Python around it cost more than the calls."""
+    folders = [folder]
+    while folders:
+        here = folders.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = list(listing)
+        except PermissionError:
+            continue
+        for entry in entries:
+            if _is_folder(entry):
+                folders.append(here / entry.name)
+            elif entry.name.endswith(RULE_SUFFIXES):
+                found = _regular_file(here / entry.name)
+                if found is not None:
+                    yield found
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """A folder to search (not a link to one), as rglob decides it."""
+    try:
+        folder = entry.is_dir()
+    except OSError as error:
+        if error.errno not in IGNORED_ERRNOS:
+            raise
+        return False
+    return folder and not entry.is_symlink()
+
+
+def _regular_file(path: Path) -> tuple[Path, Identity] | None:
+    """`path` and its identity when it is a regular file (links followed) with a rule suffix
+    (`Path.suffix`: `.yml` alone is a name, not a suffix), else None."""
+    if path.suffix not in RULE_SUFFIXES:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        if error.errno in IGNORED_ERRNOS:
+            return None
+        raise
+    return (path, (info.st_dev, info.st_ino)) if stat.S_ISREG(info.st_mode) else None
+
+
+def _path_order(item: tuple[Path, Identity]) -> tuple[str, ...]:
     """Paths' own order (part by part), computed once per path rather than per comparison."""
-    return path.parts
+    return item[0].parts
 
 
-def _identity(path: Path) -> tuple[int, int] | Path:
+def _identity(path: Path) -> Identity:
     """What tells files apart: device and inode (a link, or a path given twice, is one file;
     a stat costs less than resolving every part of the path), else the resolved path."""
     try:
@@ -388,16 +435,16 @@ def parse_text(path: Path, text: str, errors: list[RuleError]) -> list[Parsed]:
 
 
 def _read_text(path: Path, errors: list[RuleError]) -> str | None:
-    location = Location(str(path))
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            errors.append(RuleError(f"file larger than {MAX_FILE_BYTES} bytes", location))
-            return None
-        return path.read_bytes().decode("utf-8-sig")
+        raw, _ = read_whole(path, MAX_FILE_BYTES)
+        if raw is not None:
+            return raw.decode("utf-8-sig")
+        reason = f"file larger than {MAX_FILE_BYTES} bytes"
     except OSError as error:
-        errors.append(RuleError(f"cannot read: {error.strerror or error}", location))
+        reason = f"cannot read: {error.strerror or error}"
     except UnicodeDecodeError as error:
-        errors.append(RuleError(f"not UTF-8: {error.reason} at byte {error.start}", location))
+        reason = f"not UTF-8: {error.reason} at byte {error.start}"
+    errors.append(RuleError(reason, Location(str(path))))
     return None
 
 

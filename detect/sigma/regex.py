@@ -19,6 +19,8 @@ from sigma.policy.regex_engine import RegexEngine, RegexPattern
 
 CACHE_SIZE = 4096
 FLAG_LETTERS = {2: "i", 8: "m", 16: "s"}  # re.IGNORECASE, re.MULTILINE, re.DOTALL
+# RE2's QuoteMeta where google-re2 keeps it (on UTF-8 bytes), if it does: see `escape`
+QUOTE_META = getattr(getattr(getattr(re2, "_re2", None), "RE2", None), "QuoteMeta", None)
 
 
 class RegexError(ValueError):
@@ -43,6 +45,16 @@ def compile_re2(pattern: str) -> Any:
         return re2.compile(pattern, re2_options())
     except re2.error as error:
         raise RegexError(_describe(error, pattern)) from None
+
+
+def escape(text: str) -> str:
+    """`re2.escape(text)`: RE2's QuoteMeta of the text's UTF-8, called without the wrapper's
+    three Python calls around it, which cost more than the quoting (a load of 5,000 rules
+    quotes 77,000 literals); through the wrapper where google-re2 keeps it elsewhere. Raises
+    UnicodeEncodeError on a lone surrogate, as `re2.escape` does."""
+    if QUOTE_META is None:
+        return cast(str, re2.escape(text))
+    return cast(bytes, QUOTE_META(text.encode("utf-8"))).decode("utf-8")
 
 
 def _describe(error: Exception, pattern: str) -> str:

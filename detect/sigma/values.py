@@ -2,7 +2,8 @@
 
 A `ValueTest` takes one scalar value of a view (a `str`, or an `int`, which compares as its
 decimal text) and answers. Everything a test needs is computed when the rule is compiled:
-lowercased literals, prefix/suffix tuples, RE2 objects, CIDR networks. Strings compare
+lowercased literals, prefix/suffix tuples, CIDR networks; RE2 programs on the test's first
+call (`ValueSpec.programs`: most tests of a large rule set never run). Strings compare
 case-insensitively unless the rule says `cased`; numbers compare as numbers when the rule
 value is a number and the field holds a numeric string.
 
@@ -21,9 +22,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from math import isfinite
 from typing import Final
 
-import re2
-
-from detect.sigma.regex import full_matcher, searcher
+from detect.sigma.regex import escape, full_matcher, searcher
 
 ValueTest = Callable[[object], bool]
 Address = IPv4Address | IPv6Address
@@ -56,6 +55,11 @@ class ValueSpec:
     says, for some index key functions (`KEY_FUNCTIONS`), the set of keys a value must have
     for the test to pass: an equality test requires `value` keys, `Image|endswith: /bash`
     requires the `basename` key `bash`. The rule index buckets on them.
+
+    `programs` are the RE2 sources the test compiles on its first call (most tests of a large
+    rule set never run), after those of the specs it was merged from: a rule compiled from
+    Sigma has them compiled at once (`compile.compile_programs`), so that one RE2 refuses is
+    that rule's error.
     """
 
     test: ValueTest
@@ -63,6 +67,7 @@ class ValueSpec:
     kind: str = ""
     items: tuple[str, ...] = ()
     keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    programs: tuple[str, ...] = ()
 
 
 def text_of(value: object) -> str:
@@ -86,27 +91,36 @@ def prefix_key(value: object) -> str:
 
 
 def build_spec(
-    kind: str, items: tuple[str, ...], keys: Mapping[str, frozenset[str]] | None = None
+    kind: str,
+    items: tuple[str, ...],
+    keys: Mapping[str, frozenset[str]] | None = None,
+    merged: tuple[str, ...] = (),
 ) -> ValueSpec:
     """The spec of family `kind` over `items` (already lowercased for caseless kinds);
-    `keys`, when the caller has them, are those `_keys(kind, items)` would give."""
+    `keys`, when the caller has them, are those `_keys(kind, items)` would give; `merged`,
+    the programs of the specs it merges."""
     builder, cost = BUILDERS[kind]
-    return ValueSpec(
-        builder(items), cost, kind, items, _keys(kind, items) if keys is None else keys
-    )
+    sources = PROGRAMS.get(kind)
+    programs = merged if sources is None else (*merged, *sources(items))
+    keys = _keys(kind, items) if keys is None else keys
+    return ValueSpec(builder(items), cost, kind, items, keys, programs)
 
 
 def _keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    lowered = [item.lower() for item in items]
     keys = _pattern_keys(kind, items)
     if kind in EQUALITY_KINDS:
+        lowered = [item.lower() for item in items]
         keys["value"] = frozenset(lowered)
-        keys["basename"] = frozenset(item.rpartition("/")[2] for item in lowered)
-        keys["prefix"] = frozenset(item[:PREFIX_LENGTH] for item in lowered)
-    elif kind in SUFFIX_KINDS and all(item.rfind("/") == 0 for item in lowered):
-        keys["basename"] = frozenset(item[1:] for item in lowered)  # endswith "/name"
-    elif kind in PREFIX_KINDS and all(len(item) >= PREFIX_LENGTH for item in lowered):
-        keys["prefix"] = frozenset(item[:PREFIX_LENGTH] for item in lowered)
+        keys["basename"] = frozenset([item.rpartition("/")[2] for item in lowered])
+        keys["prefix"] = frozenset([item[:PREFIX_LENGTH] for item in lowered])
+    elif kind in SUFFIX_KINDS:
+        lowered = [item.lower() for item in items]
+        if all(item.rfind("/") == 0 for item in lowered):
+            keys["basename"] = frozenset([item[1:] for item in lowered])  # endswith "/name"
+    elif kind in PREFIX_KINDS:
+        lowered = [item.lower() for item in items]
+        if all(len(item) >= PREFIX_LENGTH for item in lowered):
+            keys["prefix"] = frozenset([item[:PREFIX_LENGTH] for item in lowered])
     return keys
 
 
@@ -114,15 +128,15 @@ def _pattern_keys(kind: str, items: tuple[str, ...]) -> dict[str, frozenset[str]
     """The `pattern` keys of a string test: RE2 sources that match (at least) every value the
     test passes, searched in the value's text. A wildcard's is its own regex; a caseless
     literal's needs ASCII, where RE2's case folding covers `str.lower()`."""
-    cased = kind.endswith("_cased")
-    family = kind.removesuffix("_cased")
-    flags = "(?s)" if cased else "(?si)"
-    if family == "wildcard":
-        return {PATTERN_KEY: frozenset(f"{flags}^(?:{body})$" for body in items)}
-    shape = PATTERN_SHAPES.get(family)
-    if shape is None or not (cased or all(item.isascii() for item in items)):
+    shape = PATTERN_SHAPES.get(kind)
+    if shape is None:
         return {}
-    return {PATTERN_KEY: frozenset(flags + shape.format(re2.escape(item)) for item in items)}
+    before, after, literal, caseless = shape
+    if not literal:
+        return {PATTERN_KEY: frozenset([before + body + after for body in items])}
+    if caseless and not all(item.isascii() for item in items):
+        return {}
+    return {PATTERN_KEY: frozenset([before + escape(item) + after for item in items])}
 
 
 def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
@@ -141,7 +155,10 @@ def merge_specs(specs: list[ValueSpec]) -> ValueSpec:
     if len(parts) == 1:
         return parts[0]
     test = _any_test([part.test for part in parts])
-    return ValueSpec(test, sum(part.cost for part in parts), keys=_union_keys(parts))
+    programs = tuple(source for part in parts for source in part.programs)
+    return ValueSpec(
+        test, sum(part.cost for part in parts), keys=_union_keys(parts), programs=programs
+    )
 
 
 def _merge_kind(kind: str, specs: list[ValueSpec]) -> ValueSpec:
@@ -152,7 +169,8 @@ def _merge_kind(kind: str, specs: list[ValueSpec]) -> ValueSpec:
     if len(specs) == 1:
         return specs[0]
     items = tuple(dict.fromkeys(item for spec in specs for item in spec.items))
-    return build_spec(kind, items, _union_keys(specs))
+    merged = tuple(source for spec in specs for source in spec.programs)
+    return build_spec(kind, items, _union_keys(specs), merged)
 
 
 def _union_keys(parts: list[ValueSpec]) -> dict[str, frozenset[str]]:
@@ -242,11 +260,14 @@ def _substring(items: tuple[str, ...], fold: bool) -> ValueTest:
 
 
 def _any_literal(items: tuple[str, ...], fold: bool) -> ValueTest:
-    """`any(item in text)` for a long list: RE2 programs of escaped literals, each run once.
-    Folded tests search the lowercased text for the (lowercased) items, as `_substring` does."""
-    searches = [searcher("|".join(map(re2.escape, chunk))) for chunk in _chunks(items)]
+    """`any(item in text)` for a long list: RE2 programs of escaped literals, each run once,
+    compiled on the first call. Folded tests search the lowercased text for the (lowercased)
+    items, as `_substring` does."""
+    searches: list[Callable[[str], bool]] = []
 
     def any_found(value: object) -> bool:
+        if not searches:
+            searches.extend(searcher(source) for source in _literal_sources(items))
         text = value if type(value) is str else str(value)
         if fold:
             text = text.lower()
@@ -258,6 +279,13 @@ def _any_literal(items: tuple[str, ...], fold: bool) -> ValueTest:
     return any_found
 
 
+def _literal_sources(items: tuple[str, ...]) -> tuple[str, ...]:
+    """The programs of a substring test (`_any_literal`'s), if it has any: a long list."""
+    if len(items) <= SCAN_MOST:
+        return ()
+    return tuple("|".join(map(escape, chunk)) for chunk in _chunks(items))
+
+
 def _chunks(items: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [items[at : at + ITEMS_PER_REGEX] for at in range(0, len(items), ITEMS_PER_REGEX)]
 
@@ -267,22 +295,34 @@ def _anything(items: tuple[str, ...]) -> ValueTest:
 
 
 def _wildcard(items: tuple[str, ...]) -> ValueTest:
-    return _wildcard_regex(items, "(?si)")
+    return _wildcard_regex(items, _wildcard_sources)
 
 
 def _wildcard_cased(items: tuple[str, ...]) -> ValueTest:
-    return _wildcard_regex(items, "(?s)")
+    return _wildcard_regex(items, _wildcard_cased_sources)
 
 
-def _wildcard_regex(bodies: tuple[str, ...], flags: str) -> ValueTest:
-    tests = [
-        full_matcher(flags + "|".join(f"(?:{body})" for body in chunk)) for chunk in _chunks(bodies)
-    ]
-    if len(tests) == 1:
-        matches = tests[0]
-        return lambda value: matches(value if type(value) is str else str(value))
+def _wildcard_sources(bodies: tuple[str, ...]) -> tuple[str, ...]:
+    return _alternations(bodies, "(?si)")
+
+
+def _wildcard_cased_sources(bodies: tuple[str, ...]) -> tuple[str, ...]:
+    return _alternations(bodies, "(?s)")
+
+
+def _alternations(bodies: tuple[str, ...], flags: str) -> tuple[str, ...]:
+    return tuple(flags + "|".join(f"(?:{body})" for body in chunk) for chunk in _chunks(bodies))
+
+
+def _wildcard_regex(
+    bodies: tuple[str, ...], sources: Callable[[tuple[str, ...]], tuple[str, ...]]
+) -> ValueTest:
+    """Whole-value matches of wildcard strings, their RE2 programs compiled on the first call."""
+    tests: list[Callable[[str], bool]] = []
 
     def any_matches(value: object) -> bool:
+        if not tests:
+            tests.extend(full_matcher(source) for source in sources(bodies))
         text = value if type(value) is str else str(value)
         for matches in tests:  # noqa: SIM110 - hot path, no generator per call
             if matches(text):
@@ -304,6 +344,13 @@ Pattern = list[str | Wild]
 
 def string_spec(parts: Pattern, cased: bool) -> ValueSpec:
     """The cheapest test for a wildcard string: equality, prefix, suffix, substring or RE2."""
+    kind, items = string_test(parts, cased)
+    return build_spec(kind, items)
+
+
+def string_test(parts: Pattern, cased: bool) -> tuple[str, tuple[str, ...]]:
+    """The kind and items of `string_spec(parts, cased)` (what a compiled rule's recipe holds:
+    `stored_spec` builds the spec from them)."""
     parts = _normalize(parts)
     texts = [part for part in parts if isinstance(part, str)] or [""]
     shape = tuple(part if isinstance(part, Wild) else "" for part in parts)
@@ -312,7 +359,18 @@ def string_spec(parts: Pattern, cased: bool) -> ValueSpec:
         items: tuple[str, ...] = (wildcard_body(parts),)
     else:
         items = tuple(texts if cased else [text.lower() for text in texts])
-    return build_spec(f"{kind}_cased" if cased and kind in CASED_KINDS else kind, items)
+    return f"{kind}_cased" if cased and kind in CASED_KINDS else kind, items
+
+
+def stored_spec(kind: object, items: object) -> ValueSpec:
+    """`build_spec(kind, items)` of a kind and items `string_test` gave, as read back from
+    JSON; raises ValueError on anything else."""
+    if type(kind) is not str or kind not in STRING_KINDS or type(items) is not list or not items:
+        raise ValueError("not a string test")
+    for item in items:
+        if type(item) is not str:
+            raise ValueError("not a string test")
+    return build_spec(kind, tuple(items))
 
 
 def _normalize(parts: Pattern) -> Pattern:
@@ -334,7 +392,7 @@ def _normalize(parts: Pattern) -> Pattern:
 def wildcard_body(parts: Pattern) -> str:
     """RE2 source for a wildcard string, to be matched against the whole value."""
     return "".join(
-        WILDCARD_REGEX[part] if isinstance(part, Wild) else re2.escape(part) for part in parts
+        WILDCARD_REGEX[part] if isinstance(part, Wild) else escape(part) for part in parts
     )
 
 
@@ -348,6 +406,9 @@ SHAPES: Final[dict[tuple[str | Wild, ...], str]] = {
     (Wild.MANY,): "any",
 }
 CASED_KINDS: Final = frozenset({"eq", "prefix", "suffix", "contains", "wildcard"})
+STRING_KINDS: Final = frozenset(
+    [*SHAPES.values(), "wildcard", *(f"{kind}_cased" for kind in CASED_KINDS)]
+)
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -475,8 +536,29 @@ BUILDERS: Final[dict[str, tuple[Callable[[tuple[str, ...]], ValueTest], int]]] =
     "cidr": (_cidr, COST_CIDR),
 }
 
+# The kinds whose tests compile RE2 programs: the sources of each, by its items.
+PROGRAMS: Final[dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]]] = {
+    "contains": _literal_sources,
+    "contains_cased": _literal_sources,
+    "wildcard": _wildcard_sources,
+    "wildcard_cased": _wildcard_cased_sources,
+}
+
 PATTERN_KEY: Final = "pattern"  # searched with an RE2 set, not looked up (see rules/index.py)
-PATTERN_SHAPES: Final = {"eq": "^{}$", "prefix": "^{}", "suffix": "{}$", "contains": "{}"}
+# A string test's `pattern` key of an item, by kind: the RE2 source before and after it,
+# whether the item is a literal (escaped) rather than a wildcard's regex, and caseless.
+PATTERN_SHAPES: Final[dict[str, tuple[str, str, bool, bool]]] = {
+    "eq": ("(?si)^", "$", True, True),
+    "eq_cased": ("(?s)^", "$", True, False),
+    "prefix": ("(?si)^", "", True, True),
+    "prefix_cased": ("(?s)^", "", True, False),
+    "suffix": ("(?si)", "$", True, True),
+    "suffix_cased": ("(?s)", "$", True, False),
+    "contains": ("(?si)", "", True, True),
+    "contains_cased": ("(?s)", "", True, False),
+    "wildcard": ("(?si)^(?:", ")$", False, True),
+    "wildcard_cased": ("(?s)^(?:", ")$", False, False),
+}
 EQUALITY_KINDS: Final = frozenset({"eq", "eq_cased"})
 SUFFIX_KINDS: Final = frozenset({"suffix", "suffix_cased"})
 PREFIX_KINDS: Final = frozenset({"prefix", "prefix_cased"})

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from detect.sigma import cache as cache_module
+from detect.sigma import load as load_module
 from detect.sigma.cache import ParseCache, default_cache
 from detect.sigma.documents import line_of, read_documents
 from detect.sigma.load import load_rules
@@ -143,3 +144,30 @@ def test_rules_load_the_same_through_the_cache(tmp_path: Path, monkeypatch) -> N
     assert warm.errors == cold.errors
     (error,) = warm.errors
     assert (Path(error.location.source).name, error.location.line) == ("bad.yml", 10)
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, cache_module.READ_BLOCK - 1, 3 * cache_module.READ_BLOCK + 5]
+)
+def test_read_whole_gives_a_file_s_bytes_and_status(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "file"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    raw, info = cache_module.read_whole(path)
+    assert raw == data and info.st_size == size and info.st_ino == path.stat().st_ino
+    assert cache_module.read_whole(str(path), most=size)[0] == data
+    if size:
+        assert cache_module.read_whole(path, most=size - 1) == (None, info)  # not read
+    with pytest.raises(FileNotFoundError):
+        cache_module.read_whole(tmp_path / "missing")
+
+
+def test_a_rule_file_too_large_or_not_utf8_is_reported(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(load_module, "MAX_FILE_BYTES", len(TEXT) - 1)
+    (tmp_path / "large.yml").write_text(TEXT)
+    (tmp_path / "latin1.yml").write_bytes(b"title: caf\xe9\n")
+    reasons = {Path(e.location.source).name: e.reason for e in load_rules([tmp_path]).errors}
+    assert reasons == {
+        "large.yml": f"file larger than {len(TEXT) - 1} bytes",
+        "latin1.yml": "not UTF-8: invalid continuation byte at byte 10",
+    }

@@ -51,6 +51,9 @@ filter:
 """
 
 
+FORMAT = f'"format": {compiled_module.FORMAT}'.encode()
+
+
 def _cache(tmp_path: Path) -> CompiledCache:
     return CompiledCache(tmp_path / "cache" / "detect" / "rules")
 
@@ -179,7 +182,7 @@ def _view(image: str, command_line: str, user: str) -> dict[str, str]:
     [
         lambda raw: raw[: len(raw) // 2],  # cut short
         lambda raw: raw.replace(b"/tmp/", b"/tmq/"),  # altered: the digest no longer fits
-        lambda raw: raw.replace(b'"format": 1', b'"format": 99'),  # another format
+        lambda raw: raw.replace(FORMAT, b'"format": 99'),  # another format
         lambda raw: b"\x00\xff" + raw,  # not JSON
     ],
 )
@@ -196,14 +199,27 @@ def test_a_damaged_entry_is_ignored_and_written_again(tmp_path: Path, damage) ->
     assert entry.read_bytes() == good  # written again
 
 
-def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        ["no such node"],
+        ["str", "Image", "cidr", ["10.0.0.0/8"]],  # a kind that is no string test
+        ["str", "Image", "prefix", ["/tmp/", 5]],  # an item that is no string
+        ["str", "Image", "prefix", "/tmp/"],  # items that are no list
+        ["str", "Image", "prefix", []],  # no item
+        ["str", "Image", "prefix"],
+    ],
+)
+def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(
+    tmp_path: Path, recipe: list[Any]
+) -> None:
     folder = tmp_path / "rules"
     _write(folder, "tmp.yml", RULE)
     expected = [described(r) for r in _load([folder], _cache(tmp_path)).rules]
     (entry,) = _entries(tmp_path)
     head, body = entry.read_bytes().split(b"\n")
     rules = json.loads(body)
-    rules[0]["rule"]["recipe"] = ["no such node"]
+    rules[0]["rule"]["recipe"] = recipe
     body = json.dumps(rules).encode()
     data = {**json.loads(head), "digest": hashlib.sha256(body).hexdigest()}
     altered = json.dumps(data).encode() + b"\n" + body

@@ -10,7 +10,7 @@ from sigma.rule import SigmaRule
 
 from detect.core.errors import Location
 from detect.sigma.compile import AGGREGATION_MESSAGE
-from detect.sigma.load import load_rules
+from detect.sigma.load import find_rule_files, load_rules
 from detect.sigma.model import LogSource, RuleError
 
 SIGMA = Path(__file__).resolve().parents[3] / "shared" / "sigma"
@@ -303,3 +303,26 @@ def test_prepare_hook_runs_before_compiling(tmp_path: Path) -> None:
 
     loaded = load_rules([tmp_path], prepare=prepare)
     assert seen == ["Good"] and len(loaded.rules) == 1
+
+
+def test_rule_files_are_those_rglob_and_is_file_give_each_file_once(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    for name in ["a.yml", "b.yaml", "c.YML", ".yml", "d.yml.txt", "sub/e.yml", ".hidden/f.yml"]:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("title: t\n")
+    (tree / "dir.yml").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "g.yml").write_text("title: t\n")
+    (tree / "linked").symlink_to(tmp_path / "outside")  # a link to a folder: not searched
+    (tree / "link.yml").symlink_to(tree / "a.yml")  # a link to a file: the same file
+    (tree / "other.yml").symlink_to(tmp_path / "outside" / "g.yml")
+    (tree / "broken.yml").symlink_to(tmp_path / "nowhere.yml")
+    suffixed = [p for p in tree.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()]
+    expected = sorted(suffixed, key=lambda path: path.parts)
+    expected.remove(tree / "link.yml")  # after a.yml: read once, where it came first
+    errors: list[RuleError] = []
+    assert find_rule_files([tree, tree / "sub" / "e.yml"], errors) == expected
+    assert not errors
+    assert [p.relative_to(tree).as_posix() for p in expected] == [
+        ".hidden/f.yml", "a.yml", "b.yaml", "other.yml", "sub/e.yml"
+    ]  # fmt: skip

@@ -31,7 +31,9 @@ def _packed(entry: tuple[int, object]) -> int:
 
 
 class Deadlines(Generic[K]):
-    def __init__(self) -> None:
+    def __init__(self, compact_at: int = COMPACT_AT) -> None:
+        """`compact_at`: the least length of a heap that is rebuilt when mostly stale."""
+        self._compact_at = compact_at
         self._heaps: dict[str | None, list[tuple[int, K]]] = {}
         self._stale: dict[str | None, int] = {}  # per host: stale entries in its heap
         self._order = 0  # ties keep the order they were added in (keys need not compare)
@@ -47,7 +49,7 @@ class Deadlines(Generic[K]):
         heap = self._heaps.setdefault(host, [])
         if known is not None:
             stale = self._stale[host] = self._stale.get(host, 0) + 1
-            if stale * 2 > len(heap) >= COMPACT_AT:
+            if stale * 2 > len(heap) >= self._compact_at:
                 self._compact(host, heap)
         self._order += 1
         heapq.heappush(heap, (deadline_ms * ORDER_SPAN + self._order, key))

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import pickle
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detect.triage import deadlines as deadlines_module
 from detect.triage.deadlines import COMPACT_AT, Deadlines
 from detect.triage.dedup import Group
 from detect.triage.members import CHUNK, Members
@@ -81,8 +79,8 @@ steps = st.lists(
 )
 
 
-def run(plan: list[Step]) -> list[list[tuple[int, int]]]:
-    deadlines: Deadlines[int] = Deadlines()
+def run(plan: list[Step], compact_at: int) -> list[list[tuple[int, int]]]:
+    deadlines: Deadlines[int] = Deadlines(compact_at)
     out = []
     for what, number, key in plan:
         if what == "add":
@@ -98,11 +96,7 @@ def run(plan: list[Step]) -> list[list[tuple[int, int]]]:
 def test_dropping_stale_entries_changes_nothing_heard(plan: list[Step]) -> None:
     """The same keys at the same deadlines in the same order, with the heap compacted as
     early as possible and never; and each key heard at most once per deadline it was given."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(deadlines_module, "COMPACT_AT", 1)
-        eager = run(plan)
-        patch.setattr(deadlines_module, "COMPACT_AT", 10**9)
-        never = run(plan)
+    eager, never = run(plan, 1), run(plan, 10**9)
     assert eager == never
     for heard in never:
         assert heard == sorted(heard, key=lambda entry: entry[0])

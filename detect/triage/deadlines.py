@@ -26,10 +26,6 @@ ORDER_SPAN: Final = 1 << 48  # entries added per tracker, at most: ties keep the
 COMPACT_AT: Final = 256  # a heap this long or longer is rebuilt when mostly stale
 
 
-def _packed(entry: tuple[int, object]) -> int:
-    return entry[0]
-
-
 class Deadlines(Generic[K]):
     def __init__(self, compact_at: int = COMPACT_AT) -> None:
         """`compact_at`: the least length of a heap that is rebuilt when mostly stale."""
@@ -60,7 +56,7 @@ class Deadlines(Generic[K]):
         latest = self._latest
         kept: list[tuple[int, K]] = []
         seen: set[K] = set()
-        for entry in sorted(heap, key=_packed):
+        for entry in sorted(heap):  # by the packed int alone: no two are equal
             key = entry[1]
             if key not in seen and latest.get((host, key)) == entry[0] // ORDER_SPAN:
                 seen.add(key)

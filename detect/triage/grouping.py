@@ -80,9 +80,6 @@ def incident_key(alert: Alert) -> IncidentKey:
 
 
 def node_id(process: dict[str, Any]) -> str:
-    """A process in an incident's tree: its `entity_id` (detect.proctree.fields: one process,
-    not a reused PID), or its pid and start where the ancestry gives none."""
-    entity = process.get("entity_id")
-    if isinstance(entity, str):
-        return entity
-    return f"{process.get('pid')}@{process.get('start', '')}"
+    """A process in an incident's tree: its `entity_id` (detect.proctree.fields.describe
+    gives every process of an ancestry one: one process, not a reused PID)."""
+    return str(process["entity_id"])

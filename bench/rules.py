@@ -12,8 +12,12 @@ with `~vk` at its end (but record `type`s, a fixed vocabulary), so its literal v
 from every other rule's (the rule index keys them apart, as it would a real set of thousands
 of distinct rules), while its shape (fields, modifiers, condition) stays the seed's. CIDR,
 placeholder (`expand`) and non-string values stay as written. So 10 and 100 rules are real
-rules only, 1,000 and 5,000 mostly variants. The set is written once and reused while the
-seeds are unchanged (`rules.json` in the folder records the count and a digest of the seeds),
+rules only, 1,000 and 5,000 mostly variants. `--real N` writes only the first N seeds as
+written, then variants (of every seed): `--count 5000 --real 10` is the 10-rule set and 4,990
+rules that never fire, so it raises the same alerts as the 10 rules and the two differ by the
+count alone (the full sets also differ by what the 311 other real rules find and alert on). The
+set is written once and reused while the seeds are unchanged (`rules.json` in the folder records
+the count, the real rules and a digest of the seeds),
 then loaded once (unless `--cold`) so that detect's rule caches hold it: a measured scan loads
 as every run of a rule set after its first does (docs/rule-loading.md).
 """
@@ -114,12 +118,16 @@ def digest(files: Sequence[Path]) -> str:
     return hasher.hexdigest()[:16]
 
 
-def write_ruleset(count: int | None, out: Path) -> Path:
+def write_ruleset(count: int | None, out: Path, real: int | None = None) -> Path:
     """`count` rule files in `out` (reused when `rules.json` says they were made the same way);
-    None: the seeds alone, as many as there are."""
+    None: the seeds alone, as many as there are. `real`: how many seeds come as written before
+    the variants (default: all of them, up to `count`)."""
     files = seed_files()
     count = len(files) if count is None else count
+    real = min(len(files), count if real is None else real)
     meta = {"count": count, "seeds": len(files), "digest": digest(files), "version": VERSION}
+    if real < min(len(files), count):
+        meta["real"] = real
     stamp = out / "rules.json"
     if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == meta:
         return out
@@ -129,10 +137,10 @@ def write_ruleset(count: int | None, out: Path) -> Path:
     seeds = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in files]
     varied = [i for i, seed in enumerate(seeds) if distinct(seed)]
     for i in range(count):
-        if i < len(files):
+        if i < real:
             shutil.copyfile(files[i], out / f"{i:05d}-{files[i].stem}.yml")
             continue
-        k, at = divmod(i - len(files), len(varied))
+        k, at = divmod(i - real, len(varied))
         seed = varied[at]
         text = yaml.safe_dump(variant(seeds[seed], k + 1), sort_keys=False, allow_unicode=True)
         (out / f"{i:05d}-{files[seed].stem}.yml").write_text(text, encoding="utf-8")
@@ -140,8 +148,9 @@ def write_ruleset(count: int | None, out: Path) -> Path:
     return out
 
 
-def ruleset_path(count: int | None) -> Path:
-    return OUT_DIR / f"rules-{'seeds' if count is None else count}"
+def ruleset_path(count: int | None, real: int | None = None) -> Path:
+    name = "seeds" if count is None else str(count)
+    return OUT_DIR / (f"rules-{name}" if real is None else f"rules-{name}-real{real}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,7 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seeds", action="store_true", help="the seeds alone (real rules, no variant)"
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="default: bench/out/rules-COUNT (or rules-seeds)"
+        "--real",
+        type=int,
+        default=None,
+        help="only the first REAL seeds as written, then variants (default: every seed)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: bench/out/rules-COUNT (rules-COUNT-realREAL, rules-seeds)",
     )
     parser.add_argument(
         "--cold",
@@ -165,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:
         parser.error("--count must be at least 1")
-    out = write_ruleset(args.count, args.out or ruleset_path(args.count))
+    if args.real is not None and (args.count is None or not 0 <= args.real <= args.count):
+        parser.error("--real goes with --count, from 0 to the count")
+    out = write_ruleset(args.count, args.out or ruleset_path(args.count, args.real), args.real)
     count = json.loads((out / "rules.json").read_text(encoding="utf-8"))["count"]
     if not args.cold:
         warm_caches(out)

@@ -56,3 +56,17 @@ def test_the_seeds_alone_are_every_seed_as_written(tmp_path: Path) -> None:
     files = sorted(out.glob("*.yml"))
     assert meta["count"] == meta["seeds"] == len(files) > 0
     assert not any("(variant" in path.read_text(encoding="utf-8") for path in files)
+
+
+def test_a_set_with_few_real_rules_has_them_first_then_variants_only(tmp_path: Path) -> None:
+    out = write_ruleset(40, tmp_path / "few", real=10)
+    meta = json.loads((out / "rules.json").read_text(encoding="utf-8"))
+    assert meta["count"] == 40 and meta["real"] == 10
+    files = sorted(out.glob("*.yml"))
+    titles = [yaml.safe_load(path.read_text(encoding="utf-8"))["title"] for path in files]
+    assert len(titles) == 40
+    assert not any("(variant" in title for title in titles[:10])
+    assert all(title.endswith("(variant 1)") for title in titles[10:])
+    assert write_ruleset(40, tmp_path / "few", real=10) == out  # reused as it is
+    loaded = load_detections([out], default=False)
+    assert not loaded.errors and len({rule.id for rule in loaded.rules}) == 40

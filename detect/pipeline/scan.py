@@ -44,8 +44,10 @@ class Scan:
 
     def on_event(self, event: AuditEvent) -> None:
         triage = self.triage
-        if triage is not None and triage.due(event.node, event.time_ms):
-            triage.advance(event.node, self._settled(event.time_ms))
+        if triage is not None:  # `triage.due`, read here: once per event
+            earliest = triage.earliest.get(event.node)
+            if earliest is not None and earliest < event.time_ms:
+                triage.advance(event.node, self._settled(event.time_ms))
         matches = self.engine.evaluate(event)
         if self.correlations is not None:
             matches = self.correlations.alerting(matches, event.node, event.time_ms)

@@ -27,9 +27,15 @@ COMPACT_AT: Final = 256  # a heap this long or longer is rebuilt when mostly sta
 
 
 class Deadlines(Generic[K]):
-    def __init__(self, compact_at: int = COMPACT_AT) -> None:
-        """`compact_at`: the least length of a heap that is rebuilt when mostly stale."""
+    def __init__(
+        self, compact_at: int = COMPACT_AT, earliest: dict[str | None, int] | None = None
+    ) -> None:
+        """`compact_at`: the least length of a heap that is rebuilt when mostly stale.
+        `earliest` (shared by several owners: the triage stage's one look per event): each
+        added deadline lowers its host's value there to it; the owner of the dict raises it
+        again after audit time moved (`top`)."""
         self._compact_at = compact_at
+        self._earliest = earliest
         self._heaps: dict[str | None, list[tuple[int, K]]] = {}
         self._stale: dict[str | None, int] = {}  # per host: stale entries in its heap
         self._order = 0  # ties keep the order they were added in (keys need not compare)
@@ -49,6 +55,11 @@ class Deadlines(Generic[K]):
                 self._compact(host, heap)
         self._order += 1
         heapq.heappush(heap, (deadline_ms * ORDER_SPAN + self._order, key))
+        earliest = self._earliest
+        if earliest is not None:
+            lowest = earliest.get(host)
+            if lowest is None or deadline_ms < lowest:
+                earliest[host] = deadline_ms
 
     def _compact(self, host: str | None, heap: list[tuple[int, K]]) -> None:
         """The heap without its stale entries. A key's first entry (in pop order) that
@@ -64,11 +75,11 @@ class Deadlines(Generic[K]):
         heap[:] = kept  # sorted: a heap already
         self._stale[host] = 0
 
-    def due(self, host: str | None, time_ms: int) -> bool:
-        """Whether audit time `time_ms` on `host` passes a deadline (the heap's top; it may be
-        a stale entry's: then `expired` yields nothing)."""
+    def top(self, host: str | None) -> int | None:
+        """The deadline at the top of the host's heap (perhaps a stale entry's: at most the
+        earliest deadline of its keys); None when it has none."""
         heap = self._heaps.get(host)
-        return heap is not None and bool(heap) and heap[0][0] // ORDER_SPAN < time_ms
+        return heap[0][0] // ORDER_SPAN if heap else None
 
     def expired(self, host: str | None, time_ms: int) -> Iterator[tuple[int, K]]:
         """(deadline, key) of each key of `host` whose deadline `time_ms` has passed, oldest

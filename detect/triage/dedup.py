@@ -102,12 +102,14 @@ class Deduplicator:
         emit: Callable[[Alert], object],
         window_ms: int = DEFAULT_WINDOW_MS,
         max_groups: int = MAX_GROUPS,
+        earliest: dict[str | None, int] | None = None,
     ) -> None:
+        """`earliest`: kept at or below each host's earliest window end (`Deadlines`)."""
         self.emit = emit
         self.window_ms = window_ms
         self.max_groups = max_groups
         self.groups: dict[GroupKey, Group] = {}
-        self.deadlines: Deadlines[GroupKey] = Deadlines()
+        self.deadlines: Deadlines[GroupKey] = Deadlines(earliest=earliest)
         self.stats = DedupStats()
 
     def push(self, alert: Alert) -> None:

@@ -118,7 +118,9 @@ class IncidentTracker:
         gap_ms: int = DEFAULT_GAP_MS,
         max_ms: int = DEFAULT_MAX_MS,
         max_open: int = MAX_OPEN,
+        earliest: dict[str | None, int] | None = None,
     ) -> None:
+        """`earliest`: kept at or below each host's earliest incident deadline (`Deadlines`)."""
         self.emit = emit
         self.tactic_order = tactic_order
         self.gap_ms, self.max_ms, self.max_open = gap_ms, max_ms, max_open
@@ -127,7 +129,7 @@ class IncidentTracker:
         self.by_event: dict[Any, dict[Any, IncidentKey]] = {}
         self.pending_tags: dict[IncidentKey, Counter[str]] = {}
         self.recent: dict[IncidentKey, Incident] = {}  # closed, newest last
-        self.deadlines: Deadlines[IncidentKey] = Deadlines()
+        self.deadlines: Deadlines[IncidentKey] = Deadlines(earliest=earliest)
         self.stats = IncidentStats()
 
     # --- alerts in ---

@@ -62,7 +62,10 @@ class TriageStage:
     ) -> None:
         self.settings = settings = settings or TriageSettings()
         self.write = write
-        self.dedup = Deduplicator(self._written, settings.dedup_window_ms)
+        # per host: at most the earliest deadline of its windows and incidents, absent when it
+        # has none: what the scan looks at for every event (`due`)
+        self.earliest: dict[str | None, int] = {}
+        self.dedup = Deduplicator(self._written, settings.dedup_window_ms, earliest=self.earliest)
         self.sink = incidents or _discard
         self.incidents = IncidentTracker(
             self._incident,
@@ -70,6 +73,7 @@ class TriageStage:
             settings.incident_gap_ms,
             settings.incident_max_ms,
             settings.max_open_incidents,
+            earliest=self.earliest,
         )
         self.hits = Counter[str]()  # by level
         self.written = Counter[str]()  # by level
@@ -97,14 +101,21 @@ class TriageStage:
         self.write(alert)
 
     def due(self, host: str | None, time_ms: int) -> bool:
-        """Whether audit time `time_ms` on `host` may close something (cheap: heap tops)."""
-        windows, incidents = self.dedup.deadlines, self.incidents.deadlines
-        return windows.due(host, time_ms) or incidents.due(host, time_ms)
+        """Whether audit time `time_ms` on `host` may close something (one lookup: the scan
+        reads `earliest` itself, once per event)."""
+        earliest = self.earliest.get(host)
+        return earliest is not None and earliest < time_ms
 
     def advance(self, host: str | None, time_ms: int) -> None:
         """The host's audit time reached `time_ms`."""
         self.dedup.advance(host, time_ms)
         self.incidents.advance(host, time_ms)
+        tops = [self.dedup.deadlines.top(host), self.incidents.deadlines.top(host)]
+        left = [top for top in tops if top is not None]
+        if left:
+            self.earliest[host] = min(left)
+        else:
+            self.earliest.pop(host, None)
 
     def advance_all(self, time_ms: int) -> None:
         """Audit time reached `time_ms` everywhere (a live source's clock moved on)."""
@@ -114,6 +125,7 @@ class TriageStage:
     def flush(self) -> None:
         self.dedup.flush()
         self.incidents.flush()
+        self.earliest.clear()
 
     @property
     def alerts_written(self) -> int:

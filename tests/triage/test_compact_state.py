@@ -42,7 +42,7 @@ def test_a_deadline_equal_to_its_keys_latest_is_added_once() -> None:
     assert list(deadlines.expired("h", 11)) == [(5, "c"), (10, "a")]  # b's 10 is stale
     deadlines.add("h", 10, "a")  # the first (a, 10) left the heap: added again
     assert list(deadlines.expired("h", 100)) == [(10, "a"), (20, "b")]
-    assert not deadlines.due("h", 1000) and len(deadlines) == 0
+    assert deadlines.top("h") is None and len(deadlines) == 0
 
 
 def test_a_key_is_heard_once_at_its_latest_deadline_in_deadline_order() -> None:
@@ -119,3 +119,38 @@ def test_a_dedup_groups_events_come_back_as_added() -> None:
         group.add_events([event])
     assert group.unpacked() == events[:20]  # MAX_EVENTS kept
     assert len(group.events[1]) < len(group.events[0])  # compressed against the first
+
+
+two_hosts = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "expire"]), st.sampled_from(["h1", "h2"]), st.integers(0, 60)
+    ),
+    max_size=200,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(two_hosts)
+def test_a_shared_earliest_is_never_later_than_a_deadline_of_its_host(plan) -> None:
+    """The triage stage looks at `earliest` alone for every event: with two owners adding to
+    it and the stage raising it to their heaps' tops after each expiry, a host with a deadline
+    always has a value at or below it (else a window or incident would close late)."""
+    earliest: dict[str | None, int] = {}
+    owners: list[Deadlines[int]] = [Deadlines(earliest=earliest), Deadlines(earliest=earliest)]
+    live: dict[tuple[int, str | None, int], int] = {}  # (owner, host, key) -> deadline
+    for step, (what, host, number) in enumerate(plan):
+        if what == "add":
+            owner = step % 2
+            owners[owner].add(host, number, step % 5)
+            live[owner, host, step % 5] = number
+        else:
+            for index, owner_deadlines in enumerate(owners):
+                for deadline, key in owner_deadlines.expired(host, number):
+                    assert live.pop((index, host, key)) == deadline
+            tops = [top for top in (o.top(host) for o in owners) if top is not None]
+            if tops:
+                earliest[host] = min(tops)
+            else:
+                earliest.pop(host, None)
+        for (_, where, _), deadline in live.items():
+            assert earliest[where] <= deadline

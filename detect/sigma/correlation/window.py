@@ -29,6 +29,7 @@ from detect.sigma.correlation.model import Correlation
 MAX_GROUPS = 10_000
 MAX_GROUP_HITS = 1_000
 MAX_HITS = 10_000
+NEVER = 1 << 62  # `Windows.due_ms` with nothing to close: later than any audit time
 GroupKey = tuple[Hashable, ...]
 _time_of = attrgetter("time_ms")  # an Entry's audit time, for bisect
 
@@ -79,6 +80,19 @@ class Windows:
         self._valued = correlation.type in VALUED
         self._span = correlation.timespan_ms
         self._fires_at_hit = correlation.rising
+        # the audit time `close_until` next has something to do at (NEVER: nothing), kept
+        # exact after every change, so that the correlator asks only then (it looks at every
+        # event's time): the first group's end for rising windows (`_expire`), else the
+        # earliest scheduled close
+        self.due_ms = NEVER
+
+    def _refresh_due(self) -> None:
+        if self._fires_at_hit:
+            groups = self.groups
+            self.due_ms = next(iter(groups.values()))[-1].time_ms + self._span if groups else NEVER
+        else:
+            closes = self._closes
+            self.due_ms = closes[0][0] if closes else NEVER
 
     # -- input -------------------------------------------------------------------------------
 
@@ -87,6 +101,11 @@ class Windows:
         if key is None:
             self.stats.ungrouped += 1
             return []
+        results = self._insert(key, hit)
+        self._refresh_due()
+        return results
+
+    def _insert(self, key: GroupKey, hit: Hit) -> list[Result]:
         self.stats.hits += 1
         entries = self.groups.pop(key, None)
         if entries is None:
@@ -183,6 +202,7 @@ class Windows:
         """Decide every window that ends before `limit_ms` (or at it, when `inclusive`)."""
         if self._fires_at_hit:
             self._expire(limit_ms)
+            self._refresh_due()
             return []
         results: list[Result] = []
         closes = self._closes
@@ -192,6 +212,7 @@ class Windows:
             if not entries or entries[0].time_ms + self._span != close_ms:
                 continue  # stale: the group's window moved since
             results.extend(self._close(key, entries, close_ms))
+        self._refresh_due()
         return results
 
     def _close(self, key: GroupKey, entries: list[Entry], close_ms: int) -> list[Result]:

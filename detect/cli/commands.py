@@ -12,13 +12,12 @@ from typing import Any, TextIO
 import click
 
 from detect.cli.attack import attack
-from detect.cli.audit_rules import audit_rules, deprecated_rules
 from detect.cli.bounds import bounds_options, reassembly_bounds_options, with_bounds
+from detect.cli.lazy import LazyGroup
 from detect.cli.options import no_default_option
 from detect.cli.report import ReportCollector, report
 from detect.cli.runtime import tune_for_throughput
 from detect.cli.scan_incidents import ScanIncidents
-from detect.cli.stream import stream
 from detect.cli.triage_options import (
     check_rules,
     host_name,
@@ -70,7 +69,15 @@ def exit_status(alerts: int, input_errors: int, rules_ok: bool = True) -> int:
     return EXIT_ALERTS if alerts else 0
 
 
-@click.group()
+# imported when asked for: a scan needs neither (detect.cli.lazy)
+LAZY_COMMANDS = {
+    "stream": "detect.cli.stream:stream",
+    "audit-rules": "detect.cli.audit_rules:audit_rules",
+    "rules": "detect.cli.audit_rules:deprecated_rules",  # the old name, hidden
+}
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="detect")
 @click.option(
     "--config",
@@ -94,10 +101,7 @@ def main(context: click.Context, config: Path | None) -> None:
 
 
 main.add_command(attack)
-main.add_command(stream)
 main.add_command(tune)
-main.add_command(audit_rules)
-main.add_command(deprecated_rules)
 main.add_command(report)
 
 

@@ -120,7 +120,14 @@ def _group_map(
 
 
 def _commands(group: click.Group) -> dict[str, click.Command]:
-    return {name: command for name, command in group.commands.items() if not command.hidden}
+    """The group's visible commands, those it imports when asked for too (cli.lazy)."""
+    context = click.Context(group)
+    found: dict[str, click.Command] = {}
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if command is not None and not command.hidden:
+            found[name] = command
+    return found
 
 
 def _options(

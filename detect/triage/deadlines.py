@@ -39,22 +39,23 @@ class Deadlines(Generic[K]):
         self._heaps: dict[str | None, list[tuple[int, K]]] = {}
         self._stale: dict[str | None, int] = {}  # per host: stale entries in its heap
         self._order = 0  # ties keep the order they were added in (keys need not compare)
-        # (host, key) -> the key's deadline, while its entry is in the heap
+        # (host, key) -> the key's live entry (its packed int), while it is in the heap: an
+        # earlier entry of the key with the same deadline is stale all the same
         self._latest: dict[tuple[str | None, K], int] = {}
 
     def add(self, host: str | None, deadline_ms: int, key: K) -> None:
         latest, mine = self._latest, (host, key)
         known = latest.get(mine)
-        if known == deadline_ms:
+        if known is not None and known // ORDER_SPAN == deadline_ms:
             return
-        latest[mine] = deadline_ms
+        self._order += 1
+        packed = latest[mine] = deadline_ms * ORDER_SPAN + self._order
         heap = self._heaps.setdefault(host, [])
         if known is not None:
             stale = self._stale[host] = self._stale.get(host, 0) + 1
             if stale * 2 > len(heap) >= self._compact_at:
                 self._compact(host, heap)
-        self._order += 1
-        heapq.heappush(heap, (deadline_ms * ORDER_SPAN + self._order, key))
+        heapq.heappush(heap, (packed, key))
         earliest = self._earliest
         if earliest is not None:
             lowest = earliest.get(host)
@@ -62,16 +63,10 @@ class Deadlines(Generic[K]):
                 earliest[host] = deadline_ms
 
     def _compact(self, host: str | None, heap: list[tuple[int, K]]) -> None:
-        """The heap without its stale entries. A key's first entry (in pop order) that
-        carries its deadline is the one `expired` would yield; any later one it would skip."""
+        """The heap without its stale entries: each key's live entry alone."""
         latest = self._latest
-        kept: list[tuple[int, K]] = []
-        seen: set[K] = set()
-        for entry in sorted(heap):  # by the packed int alone: no two are equal
-            key = entry[1]
-            if key not in seen and latest.get((host, key)) == entry[0] // ORDER_SPAN:
-                seen.add(key)
-                kept.append(entry)
+        kept = [entry for entry in heap if latest.get((host, entry[1])) == entry[0]]
+        kept.sort()  # by the packed int alone: no two are equal
         heap[:] = kept  # sorted: a heap already
         self._stale[host] = 0
 
@@ -88,12 +83,11 @@ class Deadlines(Generic[K]):
         latest = self._latest
         while heap and heap[0][0] // ORDER_SPAN < time_ms:
             packed, key = heapq.heappop(heap)
-            deadline = packed // ORDER_SPAN
-            if latest.get((host, key)) != deadline:
+            if latest.get((host, key)) != packed:
                 self._stale[host] -= 1
                 continue
             del latest[host, key]
-            yield deadline, key
+            yield packed // ORDER_SPAN, key
 
     def __len__(self) -> int:
         """Entries in the heaps, stale ones included."""

@@ -57,6 +57,19 @@ def test_a_key_is_heard_once_at_its_latest_deadline_in_deadline_order() -> None:
     assert list(deadlines.expired("h", 60)) == [(50, "a")]
 
 
+def test_a_key_back_at_a_stale_deadline_ties_in_the_order_of_its_new_entry() -> None:
+    """Key 0 at 0, moved to 1 and 2, then back to 0 after key 1 was added at 0: its first entry
+    (0, before key 1's) is stale, so key 1 comes first, compacted or not (hypothesis found the
+    uncompacted heap yielding key 0 first from that stale entry)."""
+    for compact_at in (1, 10**9):
+        deadlines: Deadlines[int] = Deadlines(compact_at)
+        for deadline, key in ((0, 0), (0, 1), (1, 0), (2, 0), (0, 0)):
+            deadlines.add("h", deadline, key)
+        assert list(deadlines.expired("h", 1)) == [(0, 1), (0, 0)]
+        assert list(deadlines.expired("h", 10)) == []  # the entries at 1 and 2 are stale
+        assert deadlines.top("h") is None
+
+
 def test_stale_entries_do_not_pile_up() -> None:
     """An incident's deadline moves at nearly every alert: the heap stays near one entry per
     key, however many times each moved (it held one per move before)."""

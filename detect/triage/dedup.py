@@ -64,9 +64,10 @@ class Group:
 
 
 def _compressor(preset: bytes | None) -> zstandard.ZstdCompressor:
-    """zstd at level 1 (against `preset` when given): a third of zlib's time on these events
-    (level 1, the first event as its preset dictionary), and a third of its size. One per
-    event: a compressor is not shared between threads (Dask runs partitions on threads)."""
+    """zstd at level 1 (against `preset` when given): compressing an event against the first
+    costs about a third of zlib's level 1 (10 against 32 us, the dictionary loaded each time),
+    and 20 events of one activity take 1,888 bytes against 3,001. One per event: a compressor
+    is not shared between threads (Dask runs partitions on threads)."""
     if preset is None:
         return zstandard.ZstdCompressor(level=1)
     return zstandard.ZstdCompressor(level=1, dict_data=_dictionary(preset))

@@ -25,6 +25,7 @@ from detect.matching.checks import strict
 from detect.matching.engine import Engine
 from detect.outputs.summary import RunSummary
 from detect.pipeline.scan import AlertSink, Scan, scan_extra
+from detect.proctree.process import FieldCache
 from detect.proctree.settings import TreeSettings, load_settings
 from detect.proctree.tree import ProcessTree
 from detect.sigma.compiled import default_compiled_cache
@@ -99,8 +100,11 @@ def load_checked(paths: Iterable[str | Path], *, default: bool = True) -> RuleSe
     return drop_duplicate_rules(strict(loaded))
 
 
-def build_engine(rules: RuleSet, settings: PipelineSettings = DEFAULTS) -> Engine:
-    tree = ProcessTree(tree_settings(settings)) if settings.process_tree else None
+def build_engine(
+    rules: RuleSet, settings: PipelineSettings = DEFAULTS, cache: FieldCache | None = None
+) -> Engine:
+    """`cache`: the bound of the process tree's cached fields, shared with other trees."""
+    tree = ProcessTree(tree_settings(settings), cache) if settings.process_tree else None
     engine = Engine(rules.rules, tree=tree)
     _freeze_once("engine")
     return engine
@@ -147,16 +151,18 @@ def build_scan(
     incidents: IncidentSink | None = None,
     side: str = ALL,
     export: Export | None = None,
+    cache: FieldCache | None = None,
 ) -> Scan:
     """Matching (with the process tree), correlations and alert building over `rules`; with
     `settings.triage`, alerts go through triage to `sink` and incident updates to `incidents`.
-    `side` and `export`: which correlations it runs (`build_correlations`)."""
+    `side` and `export`: which correlations it runs (`build_correlations`); `cache`: the
+    bound of the tree's cached fields, when the scans of one worker share it."""
     triage = None
     if settings.triage is not None:
         triage = TriageStage(sink, incidents, settings.triage, settings.catalog)
         sink = triage.push
     scan = Scan(
-        build_engine(rules, settings),
+        build_engine(rules, settings, cache),
         sink,
         AlertBuilder(settings.catalog),
         build_correlation=CorrelationAlertBuilder(settings.catalog),

@@ -23,6 +23,7 @@ from detect.pipeline.partition import NO_HOST, Bundle, FileProbe
 from detect.pipeline.routing import batches, by_host
 from detect.pipeline.scan import Scan
 from detect.pipeline.spill import Spill
+from detect.proctree.process import FieldCache
 from detect.sigma.model import RuleSet
 from detect.sources.files import READ_ERRORS, Line, open_binary
 from detect.sources.lines import read_lines
@@ -69,13 +70,26 @@ class BundleResult:
 class HostScan:
     """One host's pipeline; alerts and closed incidents are kept in the order raised."""
 
-    def __init__(self, host: str, rules: RuleSet, settings: PipelineSettings) -> None:
+    def __init__(
+        self,
+        host: str,
+        rules: RuleSet,
+        settings: PipelineSettings,
+        cache: FieldCache | None = None,
+    ) -> None:
+        """`cache`: the bound of cached tree fields the bundle's hosts share (FieldCache)."""
         self.host = host
         self.alerts: Spill[Alert] = Spill(shared=(RuleInfo,))
         self.incidents: Spill[Incident] = Spill()
         self.hits: Spill[ExportedHit] = Spill()
         self.scan = build_scan(
-            rules, self.alerts.append, settings, closed_into(self.incidents), HOST, self.hits.append
+            rules,
+            self.alerts.append,
+            settings,
+            closed_into(self.incidents),
+            HOST,
+            self.hits.append,
+            cache,
         )
         self.machine = build_reassembler(self.scan.on_event, settings, scan=self.scan)
 
@@ -138,7 +152,9 @@ class BundleScan:
         report: ProgressReport | None = None,
     ) -> None:
         self.bundle = bundle
-        self.hosts = {p.host: HostScan(p.host, rules, settings) for p in bundle.partitions}
+        # one bound for the tree fields its hosts' trees cache, as one tree of them all has
+        cache = FieldCache()
+        self.hosts = {p.host: HostScan(p.host, rules, settings, cache) for p in bundle.partitions}
         self.max_line = settings.limits.max_line_bytes
         self.unnamed = settings.host or NO_HOST  # the host of lines without node= (--host)
         self.report = report

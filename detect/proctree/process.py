@@ -21,23 +21,25 @@ PROC: Final = "proc"  # read from /proc when seeding
 EVENT: Final = "event"  # its first own event
 PPID: Final = "ppid"  # another process named it as its parent
 
-MAX_CACHED: Final = 256  # processes of a tree that keep their tree fields cached (Epoch)
+MAX_CACHED: Final = 256  # processes that keep their tree fields cached (FieldCache)
 ARG_END: Final = "\x00"  # ends each argument of a packed argv (no argument holds one)
 ProcessKey = tuple[str, int, int, int]  # (host, pid, first_ms, first_serial)
 
 
-class Epoch:
-    """A tree's change counter, shared by its processes: fields cached on a process are valid
-    while the counter has not moved (it moves when a process with children changes).
+class FieldCache:
+    """The bound of the tree fields cached on processes: the last MAX_CACHED processes that
+    cached their fields keep them, an older one's are dropped (computed again if it has
+    another event). A table of many thousands of processes, most of them done, would
+    otherwise keep two dicts each.
 
-    It also bounds those caches: the last MAX_CACHED processes that cached their fields keep
-    them, an older one's are dropped (computed again if it has another event). A table of
-    many thousands of processes, most of them done, would otherwise keep two dicts each."""
+    A tree has its own unless it is given one: a scan partitioned by host runs a tree per
+    host, and the trees of one worker share one bound, as the hosts of one tree do (eight
+    trees of 256 each held 2,048 processes' fields, ~2 MB on 2M records). Only what is
+    recomputed depends on it, never a value."""
 
-    __slots__ = ("holders", "value")
+    __slots__ = ("holders",)
 
     def __init__(self) -> None:
-        self.value = 0
         self.holders: deque[Process] = deque()  # oldest first; may hold one twice
 
     def hold(self, process: Process) -> None:
@@ -46,6 +48,22 @@ class Epoch:
         holders.append(process)
         if len(holders) > MAX_CACHED:
             holders.popleft().cached = None
+
+
+class Epoch:
+    """A tree's change counter, shared by its processes: fields cached on a process are valid
+    while the counter has not moved (it moves when a process with children changes). Caching
+    fields goes through `hold`, which keeps the caches within their bound (`FieldCache`)."""
+
+    __slots__ = ("cache", "value")
+
+    def __init__(self, cache: FieldCache | None = None) -> None:
+        self.value = 0
+        self.cache = cache if cache is not None else FieldCache()
+
+    def hold(self, process: Process) -> None:
+        """`process` has just cached its fields (it had none)."""
+        self.cache.hold(process)
 
 
 class Image:

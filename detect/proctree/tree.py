@@ -41,7 +41,17 @@ from typing import TYPE_CHECKING, Final
 
 from detect.proctree.graph import ProcessGraph
 from detect.proctree.observe import observe_event
-from detect.proctree.process import EXECVE, FORK, PPID, SEEN, Epoch, Image, Process, pack_argv
+from detect.proctree.process import (
+    EXECVE,
+    FORK,
+    PPID,
+    SEEN,
+    Epoch,
+    FieldCache,
+    Image,
+    Process,
+    pack_argv,
+)
 from detect.proctree.settings import TreeSettings, load_settings
 
 if TYPE_CHECKING:
@@ -75,13 +85,18 @@ class TreeStats:
 class ProcessTree:
     """Per-host process graphs; see the module's description."""
 
-    def __init__(self, settings: TreeSettings | None = None) -> None:
+    def __init__(
+        self, settings: TreeSettings | None = None, cache: FieldCache | None = None
+    ) -> None:
+        """`cache`: the bound of cached tree fields, when shared with other trees (FieldCache);
+        by default the tree's own."""
         self.settings = settings if settings is not None else load_settings()
         self.graphs: dict[str, ProcessGraph] = {}
         self.current: dict[str, dict[int, Process]] = {}  # host -> pid -> its holder now
         self.exited: deque[Process] = deque()
         self.stats = TreeStats()
-        self.epoch = Epoch()  # moves when a process with children changes: cached fields go stale
+        # moves when a process with children changes: cached fields go stale
+        self.epoch = Epoch(cache)
         self.now_ms = 0
         self.next_sweep_ms = -1  # audit time of the next look for idle processes
         self.size = 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detect.pipeline.factory import PipelineSettings, load_rules
-from detect.pipeline.hostscan import run_bundle
+from detect.pipeline.hostscan import BundleScan, run_bundle
 from detect.pipeline.partition import (
     NO_HOST,
     host_of,
@@ -58,6 +58,18 @@ def test_bundles_balance_lines_and_cover_every_host_once(archive: Path) -> None:
     assert loads[1] - loads[0] <= biggest  # greedy: never worse than one partition apart
     mixed = [b for b in two if str(archive / "mixed.log") in {p.path for p in b.probes}]
     assert mixed, "the mixed file is read by the bundles of its hosts"
+
+
+def test_a_bundles_trees_share_one_bound_of_cached_fields(archive: Path) -> None:
+    """The host pipelines of a bundle cache their process-tree fields within one bound, as one
+    tree of all their hosts would (eight hosts held eight times as many before)."""
+    (bundle,) = make_bundles(plan_inputs([str(archive)]), 1)
+    settings = PipelineSettings()
+    scans = BundleScan(bundle, load_rules(settings), settings).hosts.values()
+    trees = [scan.scan.engine.tree for scan in scans]
+    assert len(trees) > 1 and all(tree is not None for tree in trees)
+    assert len({id(tree.epoch.cache) for tree in trees if tree is not None}) == 1
+    assert len({id(tree) for tree in trees}) == len(trees)  # each host its own tree
 
 
 def test_stdin_is_not_partitioned() -> None:

@@ -20,7 +20,7 @@ from detect.auditd.reassemble import Reassembler
 from detect.auditd.record import parse_line
 from detect.proctree.fields import tree_fields
 from detect.proctree.observe import holder
-from detect.proctree.process import MAX_CACHED, Process
+from detect.proctree.process import MAX_CACHED, FieldCache, Process
 from detect.proctree.settings import LabelRule, TreeSettings
 from detect.proctree.tree import ProcessTree
 
@@ -160,3 +160,22 @@ def test_only_the_latest_processes_keep_cached_fields() -> None:
     cached = [child for child in children if child.cached is not None]
     assert len(cached) <= MAX_CACHED and children[0].cached is None
     assert [tree_fields(child) for child in children] == before
+
+
+def test_trees_given_one_field_cache_share_its_bound() -> None:
+    """Trees given one FieldCache (a worker's host pipelines) keep MAX_CACHED processes' fields
+    between them, not MAX_CACHED each; a process whose fields were dropped computes the same
+    ones again."""
+    cache = FieldCache()
+    trees = [ProcessTree(TreeSettings(labels=LABELS), cache) for _ in range(2)]
+    children: list[Process] = []
+    for tree in trees:
+        init = tree.create("h", 1, 0, 0, None)
+        tree.exec(init, "/usr/sbin/nginx", ("nginx",), 0)
+        children += [tree.fork(init, 100 + i, i, i) for i in range(MAX_CACHED)]
+    before = [dict(tree_fields(child)) for child in children]
+    assert sum(child.cached is not None for child in children) == MAX_CACHED
+    assert children[0].cached is None and children[-1].cached is not None
+    assert [tree_fields(child) for child in children] == before
+    alone = ProcessTree(TreeSettings(labels=LABELS))
+    assert alone.epoch.cache is not cache and trees[1].epoch.cache is cache

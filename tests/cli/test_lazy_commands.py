@@ -1,5 +1,6 @@
 """`detect stream` and `detect audit-rules` are imported when asked for (detect.cli.lazy): a
-scan does not pay for their modules, and they still run, list and take their config."""
+scan does not pay for their modules, and they are still listed and run (their config sections:
+tests/cli/test_config.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ short, another format, not the file it claims to be) is ignored and written agai
 that cannot be written costs nothing but the time it would have saved: it is left alone for
 the rest of the process. `DETECT_NO_CACHE=1` turns it off. `Store` keeps the entries of this
 cache and of the cache of compiled rules (compiled.py): files written whole, 0600 in 0700
-folders, pruned once a day of entries not used for 30 days and down to 256 MB.
+folders, pruned of entries not used for 30 days and down to 256 MB once a day, and at most once
+an hour by a run that writes entries.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ PARSING_MODULES: Final = ("documents.py", "cache.py")  # beside this one: their 
 SCALARS: Final = (str, int, float, bool)
 DATES: Final = {"date": datetime.date, "datetime": datetime.datetime}
 DAY_SECONDS: Final = 24 * 3600
+# a folder a run writes to is pruned at most this often: edited rules, new rule sets and new
+# versions of detect each write new entries, and between daily prunes a busy machine (a rule
+# author's, a benchmark's) wrote hundreds of megabytes
+WRITING_PRUNE_SECONDS: Final = 3600
 UNUSED_DAYS: Final = 30  # an entry not used for this long is removed
 MAX_BYTES: Final = 256 * 1024 * 1024  # past this, the least recently used entries go
 PRUNED_STAMP: Final = ".pruned"  # `.pruned-<folder>` beside a folder: its last pruning
@@ -66,17 +71,19 @@ class Store:
     """Entries by key in `folder` (None: nothing stored): files of text, written whole (a
     temporary file renamed), 0600 in a 0700 folder, and pruned (`prune`): an entry not used for
     `UNUSED_DAYS` days goes, then the least recently used while the folder holds more than
-    `MAX_BYTES`. A hit marks its entry used (its time, at most once a day)."""
+    `MAX_BYTES`: once a day, and at most once an hour by a run that writes. A hit marks its
+    entry used (its time, at most once a day)."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self._usable: bool | None = None  # checked on first use
+        self._writing = False  # whether this process wrote an entry yet
 
     def ready(self) -> bool:
         if self._usable is None:
             self._usable = self.folder is not None and _private_folder(self.folder)
             if self._usable:
-                self._prune_daily()
+                self._prune_after(DAY_SECONDS)
         return self._usable
 
     def path(self, key: str) -> Path:
@@ -97,6 +104,9 @@ class Store:
 
     def write(self, key: str, entry: str) -> None:
         assert self.folder is not None
+        if not self._writing:
+            self._writing = True
+            self._prune_after(WRITING_PRUNE_SECONDS)
         try:
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".partial")  # 0600
         except OSError:
@@ -111,11 +121,12 @@ class Store:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
 
-    def _prune_daily(self) -> None:
+    def _prune_after(self, seconds: float) -> None:
+        """Prune the folder unless it was pruned less than `seconds` ago."""
         assert self.folder is not None
         stamp = self.folder.parent / f"{PRUNED_STAMP}-{self.folder.name}"
         try:
-            if time.time() - stamp.stat().st_mtime < DAY_SECONDS:
+            if time.time() - stamp.stat().st_mtime < seconds:
                 return
         except OSError:
             pass

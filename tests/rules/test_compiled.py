@@ -350,6 +350,24 @@ def test_the_cache_is_pruned_once_a_day(tmp_path: Path) -> None:
     assert old.exists()
 
 
+def test_a_run_that_writes_prunes_at_most_hourly(tmp_path: Path) -> None:
+    """Pruned 2 h ago: a run that only reads leaves the folder for tomorrow, one that writes
+    (a new rule file) prunes it; pruned 10 min ago, a run that writes leaves it too."""
+    folder = tmp_path / "rules"
+    _write(folder, "one.yml", RULE)
+    base = tmp_path / "cache" / "detect" / "rules"
+    _load([folder], _cache(tmp_path))  # makes the folder and its stamp, writes one.yml's entry
+    stamp = base.parent / ".pruned-rules"
+    for minutes, written, kept in ((120, False, True), (120, True, False), (10, True, True)):
+        old = _aged(base / "old.json", 40)
+        then = time.time() - minutes * 60
+        os.utime(stamp, (then, then))
+        if written:
+            _write(folder, f"new-{minutes}.yml", RULE.replace("title: ", "title: new "))
+        _load([folder], _cache(tmp_path))
+        assert old.exists() == kept, (minutes, written)
+
+
 def test_shipped_detections_load_from_the_cache(tmp_path: Path) -> None:
     cold = _load([], _cache(tmp_path), default=True)
     warm = _load([], _cache(tmp_path), default=True)

@@ -156,8 +156,8 @@ def read_whole(path: str | Path, most: int | None = None) -> tuple[bytes | None,
 
 def prune(folder: Path, now: float | None = None, max_bytes: int | None = None) -> int:
     """Remove the entries of `folder` not used for UNUSED_DAYS days, then the least recently
-    used while the rest hold more than `max_bytes` (MAX_BYTES); left-over temporary files of
-    an hour ago go too. How many files were removed."""
+    used while the rest take more than `max_bytes` (MAX_BYTES) on disk; left-over temporary
+    files of an hour ago go too. How many files were removed."""
     now = time.time() if now is None else now
     limit = MAX_BYTES if max_bytes is None else max_bytes
     entries: list[tuple[float, int, Path]] = []
@@ -177,7 +177,7 @@ def prune(folder: Path, now: float | None = None, max_bytes: int | None = None) 
         if stale:
             removed += _remove(Path(item.path))
         elif name.endswith(".json"):
-            entries.append((info.st_mtime, info.st_size, Path(item.path)))
+            entries.append((info.st_mtime, disk_bytes(info), Path(item.path)))
     total = sum(size for _, size, _ in entries)
     for _, size, path in sorted(entries):
         if total <= limit:
@@ -185,6 +185,13 @@ def prune(folder: Path, now: float | None = None, max_bytes: int | None = None) 
         removed += _remove(path)
         total -= size
     return removed
+
+
+def disk_bytes(info: os.stat_result) -> int:
+    """What a file takes on disk: its blocks where the system says (an entry of 2 KB takes a
+    4 KB block: the bound is on the disk a folder takes), else its size."""
+    blocks = getattr(info, "st_blocks", None)
+    return info.st_size if blocks is None else blocks * 512
 
 
 def _remove(path: Path) -> int:

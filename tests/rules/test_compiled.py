@@ -16,7 +16,7 @@ import pytest
 
 from detect.matching.engine import Engine
 from detect.sigma import compiled as compiled_module
-from detect.sigma.cache import prune
+from detect.sigma.cache import disk_bytes, prune
 from detect.sigma.compiled import CompiledCache
 from detect.sigma.condition import AllOf, AnyOf, FieldTest, KeywordTest, Negation, Node, ViewTest
 from detect.sigma.load import DEFAULT_RULES, RuleCacheError, load_detections
@@ -315,8 +315,11 @@ def test_prune_removes_what_was_not_used_for_30_days(tmp_path: Path) -> None:
 
 
 def test_prune_keeps_the_folder_under_its_size_least_recently_used_first(tmp_path: Path) -> None:
+    """The bound is on the disk the entries take (a 100-byte file takes a block)."""
     entries = [_aged(tmp_path / f"{age}.json", age, size=100) for age in (1, 2, 3, 4)]
-    assert prune(tmp_path, max_bytes=250) == 2
+    taken = disk_bytes(entries[0].stat())
+    assert taken >= 100
+    assert prune(tmp_path, max_bytes=2 * taken + taken // 2) == 2
     assert [path.exists() for path in entries] == [True, True, False, False]
 
 

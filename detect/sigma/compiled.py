@@ -94,11 +94,11 @@ class CompiledCache:
     def __init__(self, folder: Path | None) -> None:
         self.store = Store(folder)
 
-    def rules(self, text: str) -> list[Stored] | None:
-        """The stored rules of a file with this text, or None (not stored, or unusable)."""
+    def rules(self, key: str) -> list[Stored] | None:
+        """The stored rules of the file whose `entry_key` this is, or None (not stored, or
+        unusable)."""
         if not self.store.ready():
             return None
-        key = entry_key(text)
         raw = self.store.read(key)
         if raw is None:
             return None
@@ -107,11 +107,11 @@ class CompiledCache:
         except CORRUPT:
             return None  # compiled again and written over
 
-    def put(self, text: str, rules: list[tuple[int, Rule, Recipe]]) -> None:
-        """Store a file's compiled rules (document index, rule, recipe), every one of them."""
+    def put(self, key: str, rules: list[tuple[int, Rule, Recipe]]) -> None:
+        """Store the compiled rules (document index, rule, recipe), every one of them, of the
+        file whose `entry_key` this is."""
         if not rules or not self.store.ready():
             return
-        key = entry_key(text)
         entry = encode_entry(key, rules)
         if entry is not None:
             self.store.write(key, entry)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import gc
-import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,7 +50,7 @@ from detect.sigma.compile import (
     compile_with_recipe,
     sigma_reason,
 )
-from detect.sigma.compiled import CORRUPT, CompiledCache, Stored
+from detect.sigma.compiled import CORRUPT, CompiledCache, Stored, entry_key
 from detect.sigma.documents import Document, line_of
 from detect.sigma.locate import error_path
 from detect.sigma.model import Rule, RuleError, RuleSet
@@ -174,10 +173,10 @@ class RuleCacheError(DetectError):
     file changed since (load the rules again)."""
 
 
-def _remake(path: Path, digest: str, index: int, prepare: Prepare | None) -> SigmaRule:
+def _remake(path: Path, key: str, index: int, prepare: Prepare | None) -> SigmaRule:
     errors: list[RuleError] = []
     text = _read_text(path, errors)
-    if text is None or sha256(text) != digest:
+    if text is None or entry_key(text) != key:
         raise RuleCacheError(f"{path}: changed since its rules were loaded; load them again")
     document = default_cache().documents(text)[0][index]
     parsed = _parse_document(path, document, errors, index)
@@ -186,21 +185,19 @@ def _remake(path: Path, digest: str, index: int, prepare: Prepare | None) -> Sig
     return parsed.item if prepare is None else prepare(parsed.item)
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _hits(path: Path, text: str, found: list[Stored], prepare: Prepare | None) -> list[Hit]:
-    """The rules of a file from its entry; pySigma's rule of each is made when asked for (the
-    file read again: a rule keeps its file's name and digest, not its text, and is parsed as a
-    miss parses it, filters aside: none were loaded). Raises as `Stored.rule` does."""
-    digest = sha256(text)
+def _hits(
+    path: Path, text: str, key: str, found: list[Stored], prepare: Prepare | None
+) -> list[Hit]:
+    """The rules of a file from its entry (`key`: the file's `entry_key`); pySigma's rule of
+    each is made when asked for (the file read again: a rule keeps its file's name and key, not
+    its text, and is parsed as a miss parses it, filters aside: none were loaded). Raises as
+    `Stored.rule` does."""
     return [
         Hit(
             path,
             text,
             item.index,
-            item.rule(path, partial(_remake, path, digest, item.index, prepare)),
+            item.rule(path, partial(_remake, path, key, item.index, prepare)),
         )
         for item in found
     ]
@@ -212,6 +209,7 @@ class _File:
 
     text: str
     entries: list[Parsed | Hit]
+    key: str = ""  # the file's `entry_key` in the cache of compiled rules, when it has one
     storable: bool = False  # every document a rule, no error: store it once all compile
 
     def store(self, reuse: CompiledCache) -> None:
@@ -219,7 +217,7 @@ class _File:
             return
         compiled = [entry.compiled for entry in self.entries if isinstance(entry, Parsed)]
         if all(item is not None for item in compiled) and len(compiled) == len(self.entries):
-            reuse.put(self.text, [item for item in compiled if item is not None])
+            reuse.put(self.key, [item for item in compiled if item is not None])
 
 
 def _load_file(
@@ -230,10 +228,11 @@ def _load_file(
     text = _read_text(path, errors)
     if text is None:
         return _File("", [])
-    found = reuse.rules(text) if reuse is not None else None
+    key = "" if reuse is None else entry_key(text)  # the text hashed once
+    found = reuse.rules(key) if reuse is not None else None
     if found is not None:
         try:
-            return _File(text, list(_hits(path, text, found, prepare)))
+            return _File(text, list(_hits(path, text, key, found, prepare)), key)
         except CORRUPT:
             pass
     before = len(errors)
@@ -242,7 +241,7 @@ def _load_file(
     storable = storable and all(
         isinstance(entry.item, SigmaRule) and entry.index is not None for entry in parsed
     )
-    return _File(text, list(parsed), storable)
+    return _File(text, list(parsed), key, storable)
 
 
 def _parsed(entry: Parsed | Hit, errors: list[RuleError]) -> list[Parsed]:

@@ -20,9 +20,16 @@ from tests.triage.helpers import alert, rule
 
 ORDER = tactic_order()
 EXECUTION, PERSISTENCE, C2 = "TA0002", "TA0003", "TA0011"
-SYSTEMD = {"pid": 1, "executable": "/usr/lib/systemd/systemd", "start": "t0", "entity_id": "e1"}
-NGINX = {"pid": 10, "executable": "/usr/sbin/nginx", "start": "t1", "entity_id": "e10"}
-WORKER = {"pid": 11, "executable": "/usr/sbin/nginx", "start": "t2", "entity_id": "e11"}
+
+
+def process(pid: int, executable: str, start: str) -> dict[str, object]:
+    """A process of an ancestry, as detect.proctree.fields.describe gives it."""
+    return {"pid": pid, "executable": executable, "start": start, "entity_id": f"e{pid}"}
+
+
+SYSTEMD = process(1, "/usr/lib/systemd/systemd", "t0")
+NGINX = process(10, "/usr/sbin/nginx", "t1")
+WORKER = process(11, "/usr/sbin/nginx", "t2")
 
 
 def hits(
@@ -50,37 +57,14 @@ def test_scoring_worked_examples() -> None:
 
 def test_a_daemons_unrelated_children_stay_apart_and_its_shells_join() -> None:
     info = rule("high")
-    backup = [
-        SYSTEMD,
-        NGINX,
-        WORKER,
-        {"pid": 20, "executable": "/usr/bin/tar", "start": "t3", "entity_id": "e20"},
-    ]
-    rotate = [
-        SYSTEMD,
-        NGINX,
-        {"pid": 21, "executable": "/usr/sbin/logrotate", "start": "t4", "entity_id": "e21"},
-    ]
-    shell1 = [
-        SYSTEMD,
-        NGINX,
-        WORKER,
-        {"pid": 30, "executable": "/usr/bin/dash", "start": "t5", "entity_id": "e30"},
-    ]
-    shell2 = [
-        SYSTEMD,
-        NGINX,
-        WORKER,
-        {"pid": 31, "executable": "/usr/bin/dash", "start": "t6", "entity_id": "e31"},
-    ]
+    backup = [SYSTEMD, NGINX, WORKER, process(20, "/usr/bin/tar", "t3")]
+    rotate = [SYSTEMD, NGINX, process(21, "/usr/sbin/logrotate", "t4")]
+    shell1 = [SYSTEMD, NGINX, WORKER, process(30, "/usr/bin/dash", "t5")]
+    shell2 = [SYSTEMD, NGINX, WORKER, process(31, "/usr/bin/dash", "t6")]
     keys = [incident_key(alert(info, 1, chain=c)) for c in (backup, rotate, shell1, shell2)]
     assert keys[0] != keys[1]
     assert keys[2] == keys[3] and keys[2] not in keys[:2]
-    other_service = [
-        SYSTEMD,
-        {"pid": 40, "executable": "/usr/sbin/nginx", "start": "t9", "entity_id": "e40"},
-        *shell1[2:],
-    ]
+    other_service = [SYSTEMD, process(40, "/usr/sbin/nginx", "t9"), *shell1[2:]]
     assert incident_key(alert(info, 1, chain=other_service)) != keys[2]
     assert incident_key(alert(info, 1, session="7")) != incident_key(alert(info, 1, session="8"))
 

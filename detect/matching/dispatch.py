@@ -17,7 +17,15 @@ from collections.abc import Callable
 from typing import Final
 
 from detect.sigma.condition import AllOf, AnyOf, FieldTest, Node
-from detect.sigma.index import RuleIndex, best_clause, requirements, restrict
+from detect.sigma.index import (
+    KEY_PREFERENCE,
+    Clause,
+    RuleIndex,
+    best_clause,
+    field_rank,
+    requirements,
+    restrict,
+)
 from detect.sigma.model import Rule
 from detect.views.category import load_categories
 
@@ -55,22 +63,119 @@ def not_applicable_reason(rule: Rule) -> str:
     return f"logsource {{{', '.join(parts)}}} is not produced from audit logs"
 
 
-def split_by_type(rules: list[Rule]) -> tuple[dict[str, RuleIndex], RuleIndex | None]:
-    """An index per record type for the rules that require types, one for the others."""
+ANY_TYPE: Final = ""  # the record index of the rules that require no record type
+RECORD_RANK: Final = field_rank(RECORD_INDEX_FIELDS)
+CATEGORY_RANK: Final = field_rank(CATEGORY_INDEX_FIELDS)
+Clauses = dict[str, Clause | None]  # a rule's clause in each index it is filed in, by name
+
+
+def split_by_type(
+    rules: list[Rule], clauses: dict[int, Clauses] | None = None
+) -> tuple[dict[str, RuleIndex], RuleIndex | None]:
+    """An index per record type for the rules that require types, one for the others.
+    `clauses`: each rule's (by `id`) as `record_clauses` gives them, where already known."""
+    known = clauses if clauses is not None else {}
     by_type: dict[str, list[Rule]] = {}
-    any_type: list[Rule] = []
+    chosen: dict[str, dict[int, Clause | None]] = {}
     for rule in rules:
-        types = requirements(rule.plan).get(TYPE_REQUIREMENT)
-        if not types:
-            any_type.append(rule)
-        for name in types or ():
-            by_type.setdefault(name.upper(), []).append(rule)
+        mine = known.get(id(rule))
+        for name, clause in (record_clauses(rule) if mine is None else mine).items():
+            by_type.setdefault(name, []).append(rule)
+            chosen.setdefault(name, {})[id(rule)] = clause
+    any_type = by_type.pop(ANY_TYPE, [])
     indexes = {
-        name: RuleIndex(found, RECORD_INDEX_FIELDS, _restricted_to(name))
+        name: RuleIndex(found, RECORD_INDEX_FIELDS, _clause_in(chosen[name]))
         for name, found in by_type.items()
     }
-    index = RuleIndex(any_type, RECORD_INDEX_FIELDS, _clause_plan) if any_type else None
-    return indexes, index
+    if not any_type:
+        return indexes, None
+    return indexes, RuleIndex(any_type, RECORD_INDEX_FIELDS, _clause_in(chosen[ANY_TYPE]))
+
+
+def _clause_in(chosen: dict[int, Clause | None]) -> Callable[[Rule], Clause | None]:
+    def clause_of(rule: Rule) -> Clause | None:
+        return chosen[id(rule)]
+
+    return clause_of
+
+
+def record_clauses(rule: Rule) -> Clauses:
+    """The record indexes a record rule is filed in, and its clause in each: one per record
+    type it requires (`_restricted_to`), or ANY_TYPE."""
+    types = requirements(rule.plan).get(TYPE_REQUIREMENT)
+    if not types:
+        return {ANY_TYPE: best_clause(without_common_syscalls(rule.plan), RECORD_RANK)}
+    found: Clauses = {}
+    for name in types:
+        record_type = name.upper()
+        found[record_type] = best_clause(_restricted_to(record_type)(rule), RECORD_RANK)
+    return found
+
+
+def category_clause(rule: Rule) -> Clause | None:
+    """A category rule's clause in its category's index."""
+    return best_clause(rule.plan, CATEGORY_RANK)
+
+
+def index_hints(rule: Rule) -> object:
+    """What `Dispatch` needs of the rule's plan (its view, and its clause in each index it is
+    filed in), as JSON data: stored with the rule in the cache of compiled rules, so that a
+    rule read back is indexed without building its plan (`hinted_clauses`). None for a rule
+    no view feeds."""
+    kind = view_of(rule)
+    if kind is None:
+        return None
+    clauses = record_clauses(rule) if kind == RECORD_VIEW else {kind: category_clause(rule)}
+    data = [[name, None if c is None else _clause_data(c)] for name, c in clauses.items()]
+    return {"view": kind, "clauses": data}
+
+
+def _clause_data(clause: Clause) -> list[list[object]]:
+    return [[field, name, sorted(keys)] for (field, name), keys in clause.items()]
+
+
+def hinted_clauses(rule: Rule, kind: str) -> Clauses | None:
+    """The clauses stored with the rule (`index_hints`) when they are for `kind` and as
+    `index_hints` writes them; else None (they are found in the plan)."""
+    hints = rule.hints
+    if type(hints) is not dict or hints.get("view") != kind:
+        return None
+    data = hints.get("clauses")
+    if type(data) is not list or not data:
+        return None
+    found: Clauses = {}
+    for item in data:
+        if type(item) is not list or len(item) != 2 or type(item[0]) is not str:
+            return None
+        name, atoms = item
+        if atoms is None:
+            found[name] = None
+            continue
+        clause = _clause_of(atoms)
+        if clause is None:
+            return None
+        found[name] = clause
+    if kind != RECORD_VIEW and list(found) != [kind]:
+        return None
+    return found
+
+
+def _clause_of(atoms: object) -> Clause | None:
+    """A clause as `_clause_data` writes it, or None when it is not one."""
+    if type(atoms) is not list or not atoms:
+        return None
+    clause: Clause = {}
+    for atom in atoms:
+        if type(atom) is not list or len(atom) != 3:
+            return None
+        field, name, keys = atom
+        if type(field) is not str or name not in KEY_PREFERENCE or type(keys) is not list:
+            return None
+        for key in keys:
+            if type(key) is not str:
+                return None
+        clause[(field, name)] = frozenset(keys)
+    return clause
 
 
 def _restricted_to(record_type: str) -> Callable[[Rule], Node]:
@@ -102,10 +207,6 @@ def without_type(node: Node) -> Node | None:
             return None
         return AnyOf(tuple(child for child in children if child is not None))
     return node
-
-
-def _clause_plan(rule: Rule) -> Node:
-    return without_common_syscalls(rule.plan)
 
 
 def without_common_syscalls(node: Node) -> Node:

@@ -13,7 +13,7 @@ process, and so everything below it, gets). A rule whose chain is malformed is n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -22,12 +22,15 @@ from detect.matching.chains import Chain, ChainError, tree_attributes
 from detect.matching.dispatch import (
     CATEGORY_INDEX_FIELDS,
     RECORD_VIEW,
+    Clauses,
+    category_clause,
+    hinted_clauses,
     split_by_type,
     view_of,
 )
 from detect.matching.plans import RecordPass, RecordPlan
 from detect.proctree.tree import ProcessTree
-from detect.sigma.index import Bucket, RuleIndex
+from detect.sigma.index import Bucket, Clause, RuleIndex
 from detect.sigma.model import Rule, RuleError
 from detect.views.category import CategoryProbe, categories_of
 from detect.views.record import syscall_view
@@ -58,22 +61,28 @@ class Dispatch:
         self.labels: dict[int, str] = {}
         record_rules: list[Rule] = []
         by_category: dict[str, list[Rule]] = {}
+        hinted: dict[int, Clauses] = {}  # the clauses stored with rules from the cache
         for rule in self.rules:
             kind = view_of(rule)
             if kind is None:
                 self.not_applicable.append(rule)
-            elif not self._tree_attributes(rule, kind):
                 continue
-            elif kind == RECORD_VIEW:
+            if not self._tree_attributes(rule, kind):
+                continue
+            clauses = hinted_clauses(rule, kind)
+            if clauses is not None:
+                hinted[id(rule)] = clauses
+            if kind == RECORD_VIEW:
                 record_rules.append(rule)
             else:
                 by_category.setdefault(kind, []).append(rule)
-        self.type_indexes, self.any_type = split_by_type(record_rules)
+        self.type_indexes, self.any_type = split_by_type(record_rules, hinted)
         # per record type, made on first use: in events with a SYSCALL record, and without
         self.plans: dict[str, tuple[RecordPlan, ...]] = {}
         self.bare_plans: dict[str, tuple[RecordPlan, ...]] = {}
         self.category_indexes = {
-            name: RuleIndex(rules, CATEGORY_INDEX_FIELDS) for name, rules in by_category.items()
+            name: RuleIndex(rules, CATEGORY_INDEX_FIELDS, _category_clause(name, hinted))
+            for name, rules in by_category.items()
         }
         self.has_record_rules = bool(record_rules)
         self.tree_rules = bool(self.chains or self.labels)
@@ -95,6 +104,16 @@ class Dispatch:
         """Whether this was built from exactly these rule objects, in this order."""
         mine = self.rules
         return len(mine) == len(rules) and all(a is b for a, b in zip(mine, rules, strict=True))
+
+
+def _category_clause(kind: str, hinted: dict[int, Clauses]) -> Callable[[Rule], Clause | None]:
+    """A category rule's clause: as stored with it, else found in its plan."""
+
+    def clause_of(rule: Rule) -> Clause | None:
+        clauses = hinted.get(id(rule))
+        return category_clause(rule) if clauses is None else clauses[kind]
+
+    return clause_of
 
 
 _LAST: list[Dispatch] = []  # the dispatch built last: engines over the same rules share it

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from detect.attack.catalog import Catalog
@@ -20,6 +22,7 @@ from detect.auditd.reassemble import Limits, Reassembler
 from detect.core.defaults import HORIZON_MS
 from detect.correlation.alert import CorrelationAlertBuilder
 from detect.correlation.stage import ALL, CorrelationStage, Export
+from detect.matching import dispatch
 from detect.matching.alert import AlertBuilder
 from detect.matching.checks import strict
 from detect.matching.engine import Engine
@@ -28,7 +31,8 @@ from detect.pipeline.scan import AlertSink, Scan, scan_extra
 from detect.proctree.process import FieldCache
 from detect.proctree.settings import TreeSettings, load_settings
 from detect.proctree.tree import ProcessTree
-from detect.sigma.compiled import default_compiled_cache
+from detect.sigma.cache import salt_of
+from detect.sigma.compiled import Hints, default_compiled_cache
 from detect.sigma.correlation.hit import Result
 from detect.sigma.correlation.window import Limits as CorrelationLimits
 from detect.sigma.load import collector_paused, drop_duplicate_rules, load_detections
@@ -96,8 +100,18 @@ def load_checked(paths: Iterable[str | Path], *, default: bool = True) -> RuleSe
     `file:line` and reason in the set's errors; then of the rules of one id, the first that
     passed (a broken copy claims no id). Compiled rules come from the cache of compiled
     rules where it holds them (detect.sigma.compiled)."""
-    loaded = load_detections(paths, default=default, reuse=default_compiled_cache(), dedupe=False)
+    reuse = default_compiled_cache(index_hints())
+    loaded = load_detections(paths, default=default, reuse=reuse, dedupe=False)
     return drop_duplicate_rules(strict(loaded))
+
+
+@cache
+def index_hints() -> Hints:
+    """What the cache of compiled rules stores with each rule for the engine: its index
+    clauses (dispatch.index_hints), versioned by the source that finds them."""
+    source = Path(dispatch.__file__).with_name("dispatch.py")
+    version = hashlib.sha256(salt_of([], ["detect"], [source])).hexdigest()
+    return Hints(version, dispatch.index_hints)
 
 
 def build_engine(

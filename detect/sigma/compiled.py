@@ -4,10 +4,13 @@ Loading a rule costs about 0.5 ms (pySigma's `from_dicts` builds and checks its 
 compile the condition); 5,000 rules cost seconds at every start. A rule file whose documents
 are all rules that loaded and compiled without error is stored once compiled: each rule's
 metadata, the fields of its detection items and its keys beyond Sigma (what the checks and
-the engine read), and the recipe of its condition (`compile.compile_recipe`: plain data naming
-each node and value test). On a hit the plan is built from the recipe (`compile.build_plan`,
-the same function that builds it on a miss), and pySigma's rule is made from the file's text
-only if something asks for it (`Rule.sigma`: validation, audit rule generation).
+the engine read), the recipe of its condition (`compile.compile_recipe`: plain data naming
+each node and value test), and the cache's `Hints` of it (the engine's index clauses, which
+the pipeline asks for: matching.dispatch.index_hints). On a hit the plan is built from the
+recipe (`compile.build_plan`, the same function that builds it on a miss) when first asked
+for: a rule the index never selects (most of 5,000) never builds it; and pySigma's rule is made
+from the file's text only if something asks for it (`Rule.sigma`: validation, audit rule
+generation).
 
 An entry is keyed by the SHA-256 of the file's text and of what compiling depends on
 (`FORMAT`, the versions of detect, pySigma, PyYAML and RE2, the source of every module of
@@ -15,9 +18,11 @@ this package, the field mappings `prepare` applies): editing the compiler or a m
 invalidates every entry. It lives in `$XDG_CACHE_HOME/detect/rules` beside the YAML cache,
 with the same rules (cache.Store: 0600 files in a 0700 folder of the user's, pruned of what
 was not used for 30 days and down to 256 MB). Entries are not trusted: one that does not
-read back exactly (cut short, altered, another format, of other text) is ignored and written
-again. Files with filters, correlations, `action:` collections or any error are never stored;
-nor is anything when placeholders (`expand`) are configured. `DETECT_NO_CACHE=1` turns it off.
+read back exactly (cut short, altered, another format, of other text, hints of other code) is
+ignored and written again; a recipe that does not build (altered with its digest) is compiled
+from its file instead, when first asked for. Files with filters, correlations, `action:`
+collections or any error are never stored; nor is anything when placeholders (`expand`) are
+configured. `DETECT_NO_CACHE=1` turns it off.
 """
 
 from __future__ import annotations
@@ -27,22 +32,23 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 import yaml
 
-from detect.core.errors import Location
+from detect.core.errors import DetectError, Location
 from detect.sigma.cache import OFF_ENV, Store, cache_root, exact, salt_of, salted_key
-from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan
-from detect.sigma.condition import depth, predicate
-from detect.sigma.model import LogSource, Origin, Rule
+from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan, compile_condition
+from detect.sigma.condition import Node, depth
+from detect.sigma.model import Condition, LogSource, Origin, Rule, pending
 from detect.sigma.pipeline import default_paths
 
 # Bump when what an entry holds changes. 2: string tests by kind and items, a list as one test.
-FORMAT: Final = 2
+# 3: each rule's hints (the engine's index clauses) and their version.
+FORMAT: Final = 3
 FOLDER: Final = "rules"
 VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")
 META: Final = ("id", "title", "description")  # strings
@@ -62,12 +68,11 @@ class Stored:
     data: dict[str, Any]
 
     def rule(self, path: Path, make_sigma: Callable[[], Any]) -> Rule:
-        """The `Rule`, as compiling gave it (raises on an entry not as written)."""
+        """The `Rule`, as compiling gave it (raises on an entry not as written); its plan is
+        built from the recipe when first asked for (`model.Condition`)."""
         data = self.data
-        plan = build_plan(data["recipe"])
-        if depth(plan) > MAX_DEPTH:
-            raise ValueError("too deep")
         product, category, service = data["logsource"]
+        origin = Origin(None, make_sigma)
         return Rule(
             id=data["id"],
             name=data["name"],
@@ -82,17 +87,50 @@ class Stored:
             source=Location(str(path), self.line),
             fields=tuple(data["fields"]),
             attributes=data["attributes"],
-            origin=Origin(None, make_sigma),
-            plan=plan,
-            match=predicate(plan),
+            origin=origin,
+            condition=Condition(None, partial(_plan_of, data["recipe"], origin)),
+            match=pending,
+            hints=data["hints"],
         )
 
 
-class CompiledCache:
-    """Compiled rules by their file's content, in `folder` (None: nothing is stored)."""
+def _plan_of(recipe: Recipe, origin: Origin) -> Node:
+    """The plan a stored recipe names. The entry's digest says it is the recipe that built a
+    plan when the entry was written, by this code (entries are keyed by its source), so it
+    builds again; one that does not (an entry altered with its digest) is not trusted: the
+    plan is compiled from the rule's file, as a miss compiles it."""
+    try:
+        plan = build_plan(recipe)
+        if depth(plan) <= MAX_DEPTH:
+            return plan
+    except CORRUPT:
+        pass
+    return compile_condition(origin.rule())
 
-    def __init__(self, folder: Path | None) -> None:
+
+class RuleCacheError(DetectError):
+    """A rule read from the cache of compiled rules cannot be used as stored: its plan does
+    not build, or pySigma's rule cannot be made (its file changed since: load them again)."""
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What a cache stores with each rule for its reader, beyond the rule: `make(rule)` gives
+    it as JSON data (the engine's index clauses: matching.dispatch.index_hints), `version`
+    names the code that makes it (its source: an entry made by other code is compiled again).
+    A cache without one stores none, and gives rules read back none."""
+
+    version: str
+    make: Callable[[Rule], object]
+
+
+class CompiledCache:
+    """Compiled rules by their file's content, in `folder` (None: nothing is stored), with
+    `hints` stored beside each rule."""
+
+    def __init__(self, folder: Path | None, hints: Hints | None = None) -> None:
         self.store = Store(folder)
+        self.hints = hints
 
     def rules(self, key: str) -> list[Stored] | None:
         """The stored rules of the file whose `entry_key` this is, or None (not stored, or
@@ -103,7 +141,7 @@ class CompiledCache:
         if raw is None:
             return None
         try:
-            return decode_entry(key, raw)
+            return decode_entry(key, raw, self.hints)
         except CORRUPT:
             return None  # compiled again and written over
 
@@ -112,12 +150,14 @@ class CompiledCache:
         file whose `entry_key` this is."""
         if not rules or not self.store.ready():
             return
-        entry = encode_entry(key, rules)
+        entry = encode_entry(key, rules, self.hints)
         if entry is not None:
             self.store.write(key, entry)
 
 
-def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
+def encode_entry(
+    key: str, rules: list[tuple[int, Rule, Recipe]], hints: Hints | None = None
+) -> str | None:
     """The entry of a file's rules; None when JSON would not give a rule back exactly (its keys
     beyond Sigma are the rule file's data: anything YAML makes; all else is made by us)."""
     items = []
@@ -136,6 +176,7 @@ def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
             "fields": list(rule.fields),
             "attributes": rule.attributes,
             "recipe": recipe,
+            "hints": None if hints is None else hints.make(rule),
         }
         dates: list[list[Any]] = []  # the rest is str, numbers, None and lists by making
         if not exact(rule.attributes, [], dates) or dates or not _well_typed(data):
@@ -143,16 +184,21 @@ def encode_entry(key: str, rules: list[tuple[int, Rule, Recipe]]) -> str | None:
         items.append({"index": index, "line": rule.source.line, "rule": data})
     body = json.dumps(items, allow_nan=True)
     digest = hashlib.sha256(body.encode()).hexdigest()
-    return json.dumps({"format": FORMAT, "key": key, "digest": digest}) + "\n" + body
+    version = None if hints is None else hints.version
+    head = {"format": FORMAT, "key": key, "digest": digest, "hints": version}
+    return json.dumps(head) + "\n" + body
 
 
-def decode_entry(key: str, raw: bytes) -> list[Stored]:
-    """The rules of an entry: a line of JSON (format, key, the SHA-256 of the rest), then the
-    rules as JSON (raises ValueError and co. on any entry not as written)."""
+def decode_entry(key: str, raw: bytes, hints: Hints | None = None) -> list[Stored]:
+    """The rules of an entry: a line of JSON (format, key, the SHA-256 of the rest, the version
+    of its hints), then the rules as JSON (raises ValueError and co. on any entry not as
+    written, or whose hints other code made). Without `hints`, rules come without theirs."""
     head, _, body = raw.partition(b"\n")
     entry = _json(head)
     if entry["format"] != FORMAT or entry["key"] != key:
         raise ValueError("another entry")
+    if hints is not None and entry["hints"] != hints.version:
+        raise ValueError("hints of other code")
     if hashlib.sha256(body).hexdigest() != entry["digest"]:
         raise ValueError("altered")
     stored = []
@@ -160,6 +206,8 @@ def decode_entry(key: str, raw: bytes) -> list[Stored]:
         index, line, data = item["index"], item["line"], item["rule"]
         if type(index) is not int or type(line) is not int or not _well_typed(data):
             raise ValueError("bad entry")
+        if hints is None:
+            data["hints"] = None
         stored.append(Stored(index, line, data))
     if not stored:
         raise ValueError("empty")
@@ -194,7 +242,7 @@ def _well_typed(data: dict[str, Any]) -> bool:
     for part in source:
         if not _text_or_none(part):
             return False
-    return type(data["attributes"]) is dict and type(data["recipe"]) is list
+    return type(data["attributes"]) is dict and type(data["recipe"]) is list and "hints" in data
 
 
 def _text_or_none(value: object) -> bool:
@@ -224,9 +272,10 @@ def _salt() -> bytes:
 
 
 @cache
-def default_compiled_cache() -> CompiledCache:
-    """The process's cache of compiled rules (made on first use: nothing at import)."""
+def default_compiled_cache(hints: Hints | None = None) -> CompiledCache:
+    """The process's cache of compiled rules storing `hints` (made on first use: nothing at
+    import)."""
     if os.environ.get(OFF_ENV) == "1":
         return CompiledCache(None)
     root = cache_root()
-    return CompiledCache(None if root is None else root / FOLDER)
+    return CompiledCache(None if root is None else root / FOLDER, hints)

@@ -222,6 +222,24 @@ class FieldTable:
         return tuple(found)
 
 
+def field_rank(index_fields: Sequence[str]) -> Rank:
+    """The rank of an atom in an index of `index_fields`: its field's place there (others
+    after), then its key function's in KEY_PREFERENCE (remembered: a few atoms recur over
+    thousands of rules)."""
+    fields = tuple(index_fields)
+    ranks: dict[Requirement, tuple[int, int]] = {}
+
+    def rank(atom: Requirement) -> tuple[int, int]:
+        found = ranks.get(atom)
+        if found is None:
+            field, name = atom
+            position = fields.index(field) if field in fields else len(fields)
+            found = ranks[atom] = (position, KEY_PREFERENCE.index(name))
+        return found
+
+    return rank
+
+
 class RuleIndex:
     """Rules filed under the keys of one clause each; `candidates(view)` keeps rule order."""
 
@@ -229,18 +247,19 @@ class RuleIndex:
         self,
         rules: Iterable[Rule],
         index_fields: Sequence[str],
-        plan_of: Callable[[Rule], Node] | None = None,
+        clause_of: Callable[[Rule], Clause | None] | None = None,
     ) -> None:
-        """`plan_of` gives the condition tree to find each rule's clause in (default:
-        `rule.plan`; e.g. the plan restricted to one record type)."""
+        """`clause_of` gives each rule's clause (default: the best of `rule.plan` by `rank`;
+        e.g. of the plan restricted to one record type, or as stored with the rule: the
+        engine's dispatch finds them with `field_rank(index_fields)`, as `rank` does)."""
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.index_fields = tuple(index_fields)
-        self._ranks: dict[Requirement, tuple[int, int]] = {}
+        self.rank = field_rank(self.index_fields)
         self.clause_of: dict[int, Clause | None] = {}
         always: list[int] = []
         ordinals: dict[Requirement, dict[str, list[int]]] = {}
         for ordinal, rule in enumerate(self.rules):
-            clause = best_clause(rule.plan if plan_of is None else plan_of(rule), self.rank)
+            clause = best_clause(rule.plan, self.rank) if clause_of is None else clause_of(rule)
             self.clause_of[ordinal] = clause
             if clause is None:
                 always.append(ordinal)
@@ -253,17 +272,6 @@ class RuleIndex:
         self.always: tuple[Rule, ...] = tuple(self.rules[i] for i in always)
         self._fields = self._field_tables(ordinals)
         self._by_field = {table.field: table for table in self._fields}
-
-    def rank(self, atom: Requirement) -> tuple[int, int]:
-        """The atom's field's place in `index_fields` (others after), then its key
-        function's in KEY_PREFERENCE (remembered: a few atoms recur over thousands of rules)."""
-        found = self._ranks.get(atom)
-        if found is None:
-            field, name = atom
-            fields = self.index_fields
-            position = fields.index(field) if field in fields else len(fields)
-            found = self._ranks[atom] = (position, KEY_PREFERENCE.index(name))
-        return found
 
     def _bucket(self, found: list[int]) -> Bucket:
         """A bucket's own ordinals, and its rules merged with the unindexed ones, in order."""

@@ -39,7 +39,7 @@ from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
-from detect.core.errors import DetectError, Location
+from detect.core.errors import Location
 from detect.core.resources import ROOT
 from detect.sigma.cache import default_cache, read_whole
 from detect.sigma.compile import (
@@ -50,7 +50,7 @@ from detect.sigma.compile import (
     compile_with_recipe,
     sigma_reason,
 )
-from detect.sigma.compiled import CORRUPT, CompiledCache, Stored, entry_key
+from detect.sigma.compiled import CORRUPT, CompiledCache, RuleCacheError, Stored, entry_key
 from detect.sigma.documents import Document, line_of
 from detect.sigma.locate import error_path
 from detect.sigma.model import Rule, RuleError, RuleSet
@@ -166,11 +166,6 @@ class Hit:
 
 
 Entry = Parsed | Hit
-
-
-class RuleCacheError(DetectError):
-    """pySigma's rule of a rule loaded from the cache of compiled rules cannot be made: its
-    file changed since (load the rules again)."""
 
 
 def _remake(path: Path, key: str, index: int, prepare: Prepare | None) -> SigmaRule:

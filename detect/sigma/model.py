@@ -11,7 +11,7 @@ from sigma.exceptions import SigmaRuleLocation
 from sigma.rule import SigmaRule
 
 from detect.core.errors import DetectError, Location
-from detect.sigma.condition import Node, Predicate
+from detect.sigma.condition import Node, Predicate, View, predicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +52,62 @@ class Origin:
         return self._rule
 
 
+class Condition:
+    """A rule's compiled condition tree: held, or built by `build` on first use (a rule from
+    the cache of compiled rules builds it from its recipe only if it is ever tested, or its
+    index clauses were not stored with it: of 5,000 rules, most never are)."""
+
+    __slots__ = ("_build", "_plan")
+
+    def __init__(self, plan: Node | None, build: Callable[[], Node] | None = None) -> None:
+        self._plan = plan
+        self._build = build
+
+    @property
+    def built(self) -> bool:
+        return self._plan is not None
+
+    def plan(self) -> Node:
+        if self._plan is None:
+            assert self._build is not None
+            self._plan = self._build()
+            self._build = None
+        return self._plan
+
+
+class Deferred:
+    """The `match` of a rule whose condition is not built yet: its first call builds it and
+    gives the rule its compiled predicate, which later calls reach directly."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def __call__(self, view: View) -> bool:
+        rule = self.rule
+        match = rule.match = predicate(rule.plan)
+        return match(view)
+
+
+def pending(view: View) -> bool:
+    """The `match` to give a rule whose condition is built on first use: the rule replaces it
+    with its `Deferred` (never called)."""
+    raise AssertionError("a rule's pending match is replaced as the rule is made")
+
+
 @dataclass(eq=False, slots=True)
 class Rule:
     """A loaded Sigma rule with its compiled matcher.
 
     `match(view)` is the compiled condition; `plan` is the compiled condition tree it was built
-    from (the rule index reads it); `fields` the field of each detection item, `attributes`
-    the rule's keys that Sigma does not define (`chain:`, `process_label:`...), both as the
-    rule's checks and the engine read them; `sigma` is pySigma's rule, for correlations,
-    validation, audit rule generation (made on first use for a rule from the cache).
+    from (the rule index reads it; `condition` holds it, built on first use for a rule from the
+    cache, whose `match` is then `Deferred` until its first call); `fields` the field of each
+    detection item, `attributes` the rule's keys that Sigma does not define (`chain:`,
+    `process_label:`...), both as the rule's checks and the engine read them; `sigma` is
+    pySigma's rule, for correlations, validation, audit rule generation (made on first use for
+    a rule from the cache); `hints`, what the engine's indexes need of the plan, as stored
+    with a rule from the cache (JSON data the matching side wrote and reads; None: none).
     """
 
     id: str
@@ -77,8 +124,18 @@ class Rule:
     fields: tuple[str, ...]
     attributes: dict[str, Any]
     origin: Origin
-    plan: Node
+    condition: Condition
     match: Predicate
+    hints: Any = None
+
+    def __post_init__(self) -> None:
+        match = self.match
+        if match is pending or (type(match) is Deferred and match.rule is not self):  # a copy
+            self.match = predicate(self.plan) if self.condition.built else Deferred(self)
+
+    @property
+    def plan(self) -> Node:
+        return self.condition.plan()
 
     @property
     def sigma(self) -> SigmaRule:
@@ -105,7 +162,7 @@ class Rule:
             fields=fields,
             attributes=sigma.custom_attributes,
             origin=Origin(sigma),
-            plan=plan,
+            condition=Condition(plan),
             match=match,
         )
 

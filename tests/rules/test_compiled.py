@@ -1,9 +1,12 @@
 """The cache of compiled rules (detect/sigma/compiled.py): a hit gives the rules a miss gives,
-without pySigma until asked; entries corrupt, altered or of another compiler are ignored and
-written again; 0600 files in a 0700 folder; pruned; what it must not hold, it does not."""
+without pySigma until asked, and builds a rule's plan when first asked for; entries corrupt,
+altered or of another compiler are ignored and written again (a recipe altered with its digest
+is compiled from the file); 0600 files in a 0700 folder; pruned; what it must not hold, it does
+not."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +23,7 @@ from detect.sigma.cache import disk_bytes, prune
 from detect.sigma.compiled import CompiledCache
 from detect.sigma.condition import AllOf, AnyOf, FieldTest, KeywordTest, Negation, Node, ViewTest
 from detect.sigma.load import DEFAULT_RULES, RuleCacheError, load_detections
-from detect.sigma.model import Rule, RuleSet
+from detect.sigma.model import Deferred, Rule, RuleSet
 from detect.sigma.values import ValueSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +176,25 @@ def test_a_hit_matches_what_a_miss_matches(tmp_path: Path) -> None:
     )
 
 
+def test_a_hit_builds_its_plan_on_first_use_once_and_copies_share_it(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    _write(folder, "tmp.yml", RULE)
+    cold = _load([folder], _cache(tmp_path)).rules[0]
+    warm, copy = (_load([folder], _cache(tmp_path)).rules[0] for _ in range(2))
+    assert not warm.condition.built and type(warm.match) is Deferred
+    tuned = dataclasses.replace(warm, level="high")  # as tuning copies a rule
+    assert type(tuned.match) is Deferred and tuned.match is not warm.match
+    view = _view("/tmp/x", "curl http://e | sh", "alice")
+    assert tuned.match(view) and tuned.condition.built  # built, for the rule and its copy
+    assert type(tuned.match) is not Deferred  # later calls go to the compiled predicate
+    assert warm.condition.built and warm.match(view) and type(warm.match) is not Deferred
+    assert shape(warm.plan) == shape(cold.plan)
+    assert not copy.condition.built  # another load: its own
+    assert shape(dataclasses.replace(copy, level="low").plan) == shape(cold.plan)
+    later = dataclasses.replace(warm, level="low")  # a copy made after: the built predicate
+    assert type(later.match) is not Deferred and later.match(view)
+
+
 def _view(image: str, command_line: str, user: str) -> dict[str, str]:
     return {"process.executable": image, "process.command_line": command_line, "user.name": user}
 
@@ -225,10 +247,12 @@ def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(
     altered = json.dumps(data).encode() + b"\n" + body
     entry.write_bytes(altered)
     again = _load([folder], _cache(tmp_path))
+    (rule,) = again.rules
+    assert rule.origin._rule is None and not rule.condition.built  # built when asked for...
     assert [described(r) for r in again.rules] == expected
-    assert again.rules[0].origin._rule is not None  # compiled from the file...
-    assert entry.read_bytes() != altered  # ...and written again
-    assert _load([folder], _cache(tmp_path)).rules[0].origin._rule is None
+    assert rule.origin._rule is not None  # ...compiled from the file, not the entry
+    views = [_view("/tmp/x", "curl http://e | sh", "alice"), _view("/tmp/x", "ls", "alice")]
+    assert [rule.match(v) for v in views] == [True, False]
 
 
 def test_another_compiler_does_not_read_the_entries(tmp_path: Path, monkeypatch) -> None:

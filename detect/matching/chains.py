@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
@@ -170,8 +170,24 @@ def tree_attributes(rule: Rule, kind: str) -> tuple[Chain | None, str | None]:
     return chain, label
 
 
+_COMPILED: dict[tuple[str, str], Chain] = {}  # by the `chain:` data's repr and the view
+COMPILED_CHAINS: Final = 4096  # remembered chains (forgotten all at once past this)
+
+
 def compile_chain(data: object, kind: str) -> Chain:
-    """A rule's `chain:` compiled: each step's selection as a rule of the same logsource."""
+    """A rule's `chain:` compiled: each step's selection as a rule of the same logsource.
+    Remembered: the checks compile a rule's chain and the engine's dispatch again (each step
+    through pySigma); a chain is immutable, so rules with the same one may share it."""
+    key = (repr(data), kind)
+    found = _COMPILED.get(key)
+    if found is None:
+        if len(_COMPILED) >= COMPILED_CHAINS:
+            _COMPILED.clear()
+        found = _COMPILED[key] = _compile_chain(data, kind)
+    return found
+
+
+def _compile_chain(data: object, kind: str) -> Chain:
     steps = parse_chain(data)
     return Chain(
         tuple(

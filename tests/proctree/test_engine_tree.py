@@ -116,6 +116,22 @@ def test_a_chain_step_must_compile() -> None:
         compile_chain([{"selection": {"Image|nosuchmodifier": "x"}}], "process_creation")
 
 
+def test_a_chain_is_compiled_once_for_its_data_and_view() -> None:
+    """The checks and the engine's dispatch both compile a rule's chain: the second gets the
+    first's (immutable) chain; other data, another view or a number for its text do not."""
+    data = [{"selection": {"Image|endswith": "/sshd"}, "max_distance": 2}]
+    chain = compile_chain(data, "process_creation")
+    assert compile_chain([dict(step) for step in data], "process_creation") is chain
+    assert compile_chain(data, "file_event") is not chain
+    other = [{"selection": {"Image|endswith": "/nginx"}, "max_distance": 2}]
+    assert compile_chain(other, "process_creation") is not chain
+    number, text = ([{"selection": {"pid": value}}] for value in (5, "5"))
+    assert compile_chain(number, "process_creation") is not compile_chain(text, "process_creation")
+    for _ in range(2):  # an error is raised every time, never remembered as a chain
+        with pytest.raises(ChainError):
+            compile_chain([{"selection": {"Image|nosuchmodifier": "x"}}], "process_creation")
+
+
 def test_audit_keys_label_processes() -> None:
     tree = ProcessTree(TreeSettings(labels=(LabelRule("forker", keys=("pt_fork",)),)))
     events = capture_events_at(CAPTURE)

@@ -299,24 +299,45 @@ def _rule_files(folder: Path) -> Iterator[tuple[Path, Identity]]:
     """The rule files under `folder` with their identities, in no order: the paths of
     `folder.rglob("*")` (links to folders are not followed, a folder that cannot be listed is
     passed over) named `*.yml` or `*.yaml` that are regular files, links followed, as
-    `Path.is_file` says; from one listing of each folder and one stat of each such file, which
-    also gives its identity (`_identity`): pathlib lists each folder twice, a file's stat
-    twice, and the Python around it cost more than the calls."""
+    `Path.is_file` says; from one listing and one stat of each folder (and a stat of each link),
+    which also give a file's identity (`_identity`: the folder's device, the listed inode):
+    pathlib lists each folder twice, a file's stat twice, and the Python around it cost more
+    than the calls."""
     folders = [folder]
     while folders:
         here = folders.pop()
         try:
             with os.scandir(here) as listing:
                 entries = list(listing)
+            device = os.stat(here).st_dev
         except PermissionError:
             continue
         for entry in entries:
             if _is_folder(entry):
                 folders.append(here / entry.name)
             elif entry.name.endswith(RULE_SUFFIXES):
-                found = _regular_file(here / entry.name)
+                found = _listed_file(here / entry.name, entry, device)
                 if found is not None:
                     yield found
+
+
+def _listed_file(path: Path, entry: os.DirEntry[str], device: int) -> tuple[Path, Identity] | None:
+    """`_regular_file` of a listed file, without a stat of it when it is no link: the listing
+    says whether it is a regular file, and gives its inode; its device is its folder's (a
+    link is followed, as `_regular_file` does). Where a file system lists other inode numbers
+    than stat gives (some overlay set-ups), a file both listed and named on its own is read
+    twice: its rules' ids then keep the first copy, with a warning, as for any copy."""
+    try:
+        if entry.is_symlink():
+            return _regular_file(path)
+        regular = entry.is_file(follow_symlinks=False)
+    except OSError as error:
+        if error.errno in IGNORED_ERRNOS:
+            return None
+        raise
+    if not regular or path.suffix not in RULE_SUFFIXES:
+        return None
+    return path, (device, entry.inode())
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:

@@ -11,7 +11,7 @@ correlation) that raised it, computed once per rule.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any
@@ -71,18 +71,31 @@ class Fold:
     last_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The events of an alert, made when first asked for (by `make`); `heads`, what identifies
+    each (`host`, `@timestamp`, `serial`, as the made event has them). A rule's alert carries
+    its event exported in full, and most hits of a busy rule are folded by triage past the
+    events a group keeps (20): theirs are never made; incidents keep their heads. Made while
+    the alert is handled (triage, writing, spilling), never later (`Alert.made`)."""
+
+    make: Callable[[], list[Document]]
+    heads: list[Document]
+
+
 class Alert:
     """One alert: its rule, its audit time, its host, and the events it stands for (each an
-    exported event with the view that matched it); the process ancestry of a rule match, the
-    measured window of a correlation."""
+    exported event with the view that matched it; or `Pending`, made on first use); the
+    process ancestry of a rule match, the measured window of a correlation."""
 
     __slots__ = (
         "_ecs",
+        "_events",
         "_id",
+        "_pending",
         "activity",
         "ancestry",
         "correlation",
-        "events",
         "events_total",
         "fold",
         "host",
@@ -95,7 +108,7 @@ class Alert:
         rule: RuleInfo,
         time_ms: int,
         host: str | None,
-        events: list[Document],
+        events: list[Document] | Pending,
         *,
         ancestry: list[Document] | None = None,
         correlation: Document | None = None,
@@ -106,7 +119,12 @@ class Alert:
         self.rule = rule
         self.time_ms = time_ms
         self.host = host
-        self.events = events
+        self._events: list[Document] | None = None
+        self._pending: Pending | None = None
+        if isinstance(events, Pending):
+            self._pending = events
+        else:
+            self._events = events
         self.ancestry = ancestry
         self.correlation = correlation
         self.events_total = events_total
@@ -114,6 +132,36 @@ class Alert:
         self.fold = fold
         self._id: str | None = None
         self._ecs: Document | None = None
+
+    @property
+    def events(self) -> list[Document]:
+        found = self._events
+        if found is None:
+            assert self._pending is not None
+            found = self._events = self._pending.make()
+            self._pending = None
+        return found
+
+    def heads(self) -> list[Document]:
+        """The events, or, not made yet, what identifies each: `host`, `@timestamp`, `serial`
+        (enough for what counts and names them: incidents)."""
+        found = self._events
+        if found is None:
+            assert self._pending is not None
+            return self._pending.heads
+        return found
+
+    def made(self) -> Alert:
+        """The alert with its events made: what leaves the pipeline's thread must not make
+        them later, from an audit event the pipeline went on with (its process's tree)."""
+        if self._events is None:
+            self.events  # noqa: B018 - made now
+        return self
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """Pickled with its events made (a `Pending` holds the audit event, not data)."""
+        self.made()
+        return None, {name: getattr(self, name) for name in self.__slots__}
 
     @property
     def id(self) -> str:

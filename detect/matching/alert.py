@@ -7,13 +7,14 @@ raw record, with the view that matched), and with a process tree the process's a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from detect.attack.catalog import Catalog
 from detect.attack.tags import resolve_tags, threat_fields
 from detect.auditd import export, interpret
 from detect.auditd.event import AuditEvent
-from detect.core.alert import SEVERITY, Activity, Alert, Document, RuleInfo
+from detect.core.alert import SEVERITY, Activity, Alert, Document, Pending, RuleInfo
 from detect.core.ecs import nest
 from detect.core.errors import Location
 from detect.matching.chains import CHAIN_KEY
@@ -78,6 +79,15 @@ def event_document(event: AuditEvent, view: str) -> Document:
     return detected
 
 
+def _documents(event: AuditEvent, view: str) -> list[Document]:
+    return [event_document(event, view)]
+
+
+def _head(event: AuditEvent) -> Document:
+    """What identifies the event, as `event_document` gives it (`export.event_to_dict`)."""
+    return {"host": event.node, "@timestamp": event.timestamp, "serial": event.serial}
+
+
 def activity_of(event: AuditEvent, chain: list[Document] | None) -> Activity:
     """The login session, user and process of the event (its SYSCALL record's, else those of
     its first record that names a login uid), the process's command line and its parent's
@@ -122,7 +132,7 @@ class AlertBuilder:
             self.rule_part(match.rule),
             event.time_ms,
             event.node,
-            [event_document(event, match.view)],
+            Pending(partial(_documents, event, match.view), [_head(event)]),
             ancestry=chain,
             activity=activity_of(event, chain),
         )

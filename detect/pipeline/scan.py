@@ -54,7 +54,8 @@ class Scan:
         for match in matches:
             alert = self.build(match)
             self._count(alert.rule)
-            self.sink(alert)
+            # triage makes the events of what it keeps (most are folded away); else, now
+            self.sink(alert if triage is not None else alert.made())
 
     def on_correlation(self, result: Result) -> None:
         alert = self.build_correlation(result)

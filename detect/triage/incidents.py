@@ -105,7 +105,8 @@ class IncidentStats:
 
 
 def incident_id(key: IncidentKey, start_ms: int, first: Alert) -> str:
-    event = first.events[0] if first.events else {}
+    heads = first.heads()
+    event = heads[0] if heads else {}
     text = "|".join((*map(str, key), str(start_ms), str(event.get("serial", ""))))
     return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -218,7 +219,7 @@ class IncidentTracker:
         entry.count += 1
         entry.last_ms = max(entry.last_ms, alert.time_ms)
         incident.last_ms = max(incident.last_ms, alert.time_ms)
-        for event in alert.events:
+        for event in alert.heads():  # the alert's events need not be made for this
             incident.events_total += 1
             if len(incident.members) < MAX_EVENTS:
                 host, serial = event.get("host"), event.get("serial")

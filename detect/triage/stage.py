@@ -98,7 +98,7 @@ class TriageStage:
 
     def _written(self, alert: Alert) -> None:
         self.written[alert.rule.level] += 1
-        self.write(alert)
+        self.write(alert.made())
 
     def due(self, host: str | None, time_ms: int) -> bool:
         """Whether audit time `time_ms` on `host` may close something (one lookup: the scan

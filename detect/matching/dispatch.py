@@ -9,6 +9,11 @@ applicable, never run.
 Record rules are split by the record types they require (`type: EXECVE`); each type, and the
 rules that require none, has its own rule index, so a record of a type no rule names costs a
 dictionary lookup.
+
+A rule's clause in each index it is filed in is found in its plan (`record_clauses`,
+`category_clause`), or read from the hints the cache of compiled rules stored with it
+(`index_hints`, `hinted_clauses`: the same data, so a rule from the cache is indexed without
+building its plan; this module's source versions them, pipeline.factory.index_hints).
 """
 
 from __future__ import annotations

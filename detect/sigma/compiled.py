@@ -43,7 +43,7 @@ from detect.core.errors import DetectError, Location
 from detect.sigma.cache import OFF_ENV, Store, cache_root, exact, salt_of, salted_key
 from detect.sigma.compile import MAX_DEPTH, Recipe, build_plan, compile_condition
 from detect.sigma.condition import Node, depth
-from detect.sigma.model import Condition, LogSource, Origin, Rule, pending
+from detect.sigma.model import Condition, LogSource, Origin, Rule, unbuilt
 from detect.sigma.pipeline import default_paths
 
 # Bump when what an entry holds changes. 2: string tests by kind and items, a list as one test.
@@ -89,7 +89,7 @@ class Stored:
             attributes=data["attributes"],
             origin=origin,
             condition=Condition(None, partial(_plan_of, data["recipe"], origin)),
-            match=pending,
+            match=unbuilt,
             hints=data["hints"],
         )
 

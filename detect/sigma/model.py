@@ -90,10 +90,10 @@ class Deferred:
         return match(view)
 
 
-def pending(view: View) -> bool:
+def unbuilt(view: View) -> bool:
     """The `match` to give a rule whose condition is built on first use: the rule replaces it
     with its `Deferred` (never called)."""
-    raise AssertionError("a rule's pending match is replaced as the rule is made")
+    raise AssertionError("a rule's unbuilt match is replaced as the rule is made")
 
 
 @dataclass(eq=False, slots=True)
@@ -130,7 +130,7 @@ class Rule:
 
     def __post_init__(self) -> None:
         match = self.match
-        if match is pending or (type(match) is Deferred and match.rule is not self):  # a copy
+        if match is unbuilt or (type(match) is Deferred and match.rule is not self):  # a copy
             self.match = predicate(self.plan) if self.condition.built else Deferred(self)
 
     @property

@@ -52,19 +52,35 @@ class CatalogError(DetectError, ValueError):
         return hash((self.message, self.source, self.where))
 
 
-@dataclass(frozen=True, slots=True)
 class _Node:
-    """A JSON value with its location, for strict reading with precise errors."""
+    """A JSON value with its location, for strict reading with precise errors: its JSON
+    pointer (`where`) is written only for an error (the catalog's ~20,000 values are read at
+    every start of `detect`)."""
 
-    value: Any
-    source: str
-    where: str = ""
+    __slots__ = ("key", "parent", "source", "value")
+
+    def __init__(
+        self, value: Any, source: str, parent: _Node | None = None, key: str | int = ""
+    ) -> None:
+        self.value = value
+        self.source = source
+        self.parent = parent
+        self.key = key
+
+    @property
+    def where(self) -> str:
+        parts: list[str] = []
+        node: _Node | None = self
+        while node is not None and node.parent is not None:
+            parts.append(f"/{node.key}")
+            node = node.parent
+        return "".join(reversed(parts))
 
     def fail(self, message: str) -> NoReturn:
         raise CatalogError(message, self.source, self.where or "/")
 
     def child(self, key: str | int, value: Any) -> _Node:
-        return _Node(value, self.source, f"{self.where}/{key}")
+        return _Node(value, self.source, self, key)
 
     def obj(self) -> dict[str, Any]:
         if not isinstance(self.value, dict):

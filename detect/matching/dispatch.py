@@ -117,6 +117,16 @@ def record_clauses(rule: Rule) -> Clauses:
     return found
 
 
+def category_index(kind: str, rules: list[Rule], clauses: dict[int, Clauses]) -> RuleIndex:
+    """The index of a category's rules: each filed by its clause there, as `clauses` (by the
+    rule's `id`) holds it, else found in its plan (`category_clause`)."""
+    chosen: dict[int, Clause | None] = {}
+    for rule in rules:
+        mine = clauses.get(id(rule))
+        chosen[id(rule)] = category_clause(rule) if mine is None else mine[kind]
+    return RuleIndex(rules, CATEGORY_INDEX_FIELDS, _clause_in(chosen))
+
+
 def category_clause(rule: Rule) -> Clause | None:
     """A category rule's clause in its category's index."""
     return best_clause(rule.plan, CATEGORY_RANK)

@@ -13,24 +13,23 @@ process, and so everything below it, gets). A rule whose chain is malformed is n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from detect.auditd.event import AuditEvent
 from detect.matching.chains import Chain, ChainError, tree_attributes
 from detect.matching.dispatch import (
-    CATEGORY_INDEX_FIELDS,
     RECORD_VIEW,
     Clauses,
-    category_clause,
+    category_index,
     hinted_clauses,
     split_by_type,
     view_of,
 )
 from detect.matching.plans import RecordPass, RecordPlan
 from detect.proctree.tree import ProcessTree
-from detect.sigma.index import Bucket, Clause, RuleIndex
+from detect.sigma.index import Bucket, RuleIndex
 from detect.sigma.model import Rule, RuleError
 from detect.views.category import CategoryProbe, categories_of
 from detect.views.record import syscall_view
@@ -81,8 +80,7 @@ class Dispatch:
         self.plans: dict[str, tuple[RecordPlan, ...]] = {}
         self.bare_plans: dict[str, tuple[RecordPlan, ...]] = {}
         self.category_indexes = {
-            name: RuleIndex(rules, CATEGORY_INDEX_FIELDS, _category_clause(name, hinted))
-            for name, rules in by_category.items()
+            name: category_index(name, rules, hinted) for name, rules in by_category.items()
         }
         self.has_record_rules = bool(record_rules)
         self.tree_rules = bool(self.chains or self.labels)
@@ -104,16 +102,6 @@ class Dispatch:
         """Whether this was built from exactly these rule objects, in this order."""
         mine = self.rules
         return len(mine) == len(rules) and all(a is b for a, b in zip(mine, rules, strict=True))
-
-
-def _category_clause(kind: str, hinted: dict[int, Clauses]) -> Callable[[Rule], Clause | None]:
-    """A category rule's clause: as stored with it, else found in its plan."""
-
-    def clause_of(rule: Rule) -> Clause | None:
-        clauses = hinted.get(id(rule))
-        return category_clause(rule) if clauses is None else clauses[kind]
-
-    return clause_of
 
 
 _LAST: list[Dispatch] = []  # the dispatch built last: engines over the same rules share it

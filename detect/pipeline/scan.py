@@ -44,7 +44,7 @@ class Scan:
 
     def on_event(self, event: AuditEvent) -> None:
         triage = self.triage
-        if triage is not None:  # `triage.due`, read here: once per event
+        if triage is not None:  # may audit time close a window or incident? one lookup
             earliest = triage.earliest.get(event.node)
             if earliest is not None and earliest < event.time_ms:
                 triage.advance(event.node, self._settled(event.time_ms))

@@ -109,8 +109,9 @@ def _plan_of(recipe: Recipe, origin: Origin) -> Node:
 
 
 class RuleCacheError(DetectError):
-    """A rule read from the cache of compiled rules cannot be used as stored: its plan does
-    not build, or pySigma's rule cannot be made (its file changed since: load them again)."""
+    """pySigma's rule of a rule read from the cache of compiled rules cannot be made (its file
+    changed since: load the rules again); needed by `Rule.sigma`, and by a plan whose stored
+    recipe does not build (`_plan_of`)."""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class TriageStage:
         self.settings = settings = settings or TriageSettings()
         self.write = write
         # per host: at most the earliest deadline of its windows and incidents, absent when it
-        # has none: what the scan looks at for every event (`due`)
+        # has none: the scan looks it up for every event, and calls `advance` once it passed
         self.earliest: dict[str | None, int] = {}
         self.dedup = Deduplicator(self._written, settings.dedup_window_ms, earliest=self.earliest)
         self.sink = incidents or _discard
@@ -99,12 +99,6 @@ class TriageStage:
     def _written(self, alert: Alert) -> None:
         self.written[alert.rule.level] += 1
         self.write(alert.made())
-
-    def due(self, host: str | None, time_ms: int) -> bool:
-        """Whether audit time `time_ms` on `host` may close something (one lookup: the scan
-        reads `earliest` itself, once per event)."""
-        earliest = self.earliest.get(host)
-        return earliest is not None and earliest < time_ms
 
     def advance(self, host: str | None, time_ms: int) -> None:
         """The host's audit time reached `time_ms`."""

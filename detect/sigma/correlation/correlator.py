@@ -131,7 +131,7 @@ class Correlator:
 
     def _close(self, limit_ms: int, inclusive: bool) -> None:
         for windows in self.windows.values():
-            due = windows.due_ms  # `windows.due`, read here: this runs for every event
+            due = windows.due_ms  # kept exact by the windows: this runs for every event
             if windows.groups and (due < limit_ms or (inclusive and due == limit_ms)):
                 self._results(windows, windows.close_until(limit_ms, inclusive))
 

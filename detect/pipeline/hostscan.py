@@ -19,13 +19,13 @@ from detect.core.alert import Alert, RuleInfo
 from detect.correlation.exported import ExportedHit
 from detect.correlation.stage import HOST
 from detect.pipeline.factory import PipelineSettings, build_reassembler, build_scan
-from detect.pipeline.partition import NO_HOST, Bundle, FileProbe
+from detect.pipeline.partition import NO_HOST, Bundle, FileProbe, Surprises
 from detect.pipeline.routing import batches, by_host
 from detect.pipeline.scan import Scan
 from detect.pipeline.spill import Spill
 from detect.proctree.process import FieldCache
 from detect.sigma.model import RuleSet
-from detect.sources.files import READ_ERRORS, Line, open_binary
+from detect.sources.files import READ_ERRORS, Line, decompressed
 from detect.sources.lines import read_lines
 from detect.triage.incidents import CLOSED, Incident
 from detect.triage.stage import IncidentSink
@@ -63,8 +63,9 @@ class HostResult:
 class BundleResult:
     index: int
     hosts: list[HostResult]
-    errors: list[str]  # files that could not be read, `path: reason`
+    errors: list[tuple[str, str]]  # files that could not be read: (path, `path: reason`)
     seconds: float
+    surprises: Surprises = field(default_factory=dict)  # hosts the probe missed (replan)
 
 
 class HostScan:
@@ -142,7 +143,8 @@ def counts_of(scan: Scan, host: HostScan) -> HostCounts:
 
 
 class BundleScan:
-    """Reads a bundle's files once, each line to its host's pipeline."""
+    """Reads a bundle's files once, each line to its host's pipeline (an open bundle makes
+    one for every host it meets)."""
 
     def __init__(
         self,
@@ -152,15 +154,21 @@ class BundleScan:
         report: ProgressReport | None = None,
     ) -> None:
         self.bundle = bundle
+        self.rules = rules
+        self.settings = settings
         # one bound for the tree fields its hosts' trees cache, as one tree of them all has
-        cache = FieldCache()
-        self.hosts = {p.host: HostScan(p.host, rules, settings, cache) for p in bundle.partitions}
+        self.cache = FieldCache()
+        self.hosts = {p.host: self._host(p.host) for p in bundle.partitions}
         self.max_line = settings.limits.max_line_bytes
         self.unnamed = settings.host or NO_HOST  # the host of lines without node= (--host)
         self.report = report
-        self.errors: list[str] = []
+        self.errors: list[tuple[str, str]] = []
+        self.surprises: Surprises = {}
         self.lines = 0
         self.bytes_done = 0
+
+    def _host(self, host: str) -> HostScan:
+        return HostScan(host, self.rules, self.settings, self.cache)
 
     def run(self) -> BundleResult:
         started = time.perf_counter()
@@ -168,43 +176,38 @@ class BundleScan:
             try:
                 self._read(probe)
             except READ_ERRORS as error:
-                self.errors.append(f"{probe.path}: {error}")
-            self.bytes_done += self.bundle_share(probe)
+                self.errors.append((probe.path, f"{probe.path}: {error}"))
+            self.bytes_done += self.bundle.share(probe)
             self._report(0)
-        hosts = [self.hosts[p.host].finish() for p in self.bundle.partitions]
+        hosts = [self.hosts[host].finish() for host in sorted(self.hosts)]
         self._report(0)
-        return BundleResult(self.bundle.index, hosts, self.errors, time.perf_counter() - started)
-
-    def bundle_share(self, probe: FileProbe) -> int:
-        """Bytes of `probe` that count for this bundle (its hosts' share of the file's lines)."""
-        mine = sum(n for host, n in probe.lines.items() if host in self.hosts)
-        return probe.size * mine // (probe.total or 1)
+        seconds = time.perf_counter() - started
+        return BundleResult(self.bundle.index, hosts, self.errors, seconds, self.surprises)
 
     def _read(self, probe: FileProbe) -> None:
-        only = next(iter(probe.lines)) if len(probe.lines) == 1 else None
-        share = self.bundle_share(probe)
-        with open_binary(probe.path) as stream:
+        share = self.bundle.share(probe)
+        with open(probe.path, "rb") as raw, decompressed(raw) as stream:
             lines = read_lines(stream, probe.path, self.max_line)
-            read = 0
             for batch in batches(lines, BATCH):
-                read += len(batch)
-                if only is not None:
-                    self.hosts[only].machine.feed(batch)
-                    self.lines += len(batch)
-                else:
-                    self._route(batch, probe)
-                self._report(share * read // (probe.total or 1))
+                self._route(batch, probe)
+                # the reader closes the file as its last line goes: then it was read whole
+                at = probe.size if raw.closed else raw.tell()
+                self._report(share * at // (probe.size or 1))
 
     def _route(self, batch: list[Line], probe: FileProbe) -> None:
-        """Each line to its host's pipeline. A host the probe did not see (a line cut short at
-        --max-line-bytes before its `node=` ended) goes to the file's first host: exactly one
-        bundle takes it, whatever the bundling, and it is counted there, never dropped."""
-        fallback = min(probe.lines, default=NO_HOST)
-        for host, lines in by_host(batch, probe.lines, fallback, self.unnamed).items():
+        """Each line to its host's pipeline. A host that is not the bundle's is another
+        bundle's when the probe saw it in this file, else a surprise (partition.replan)."""
+        for host, lines in by_host(batch, self.unnamed).items():
             scan = self.hosts.get(host)
-            if scan is not None:
-                scan.machine.feed(lines)
-                self.lines += len(lines)
+            if scan is None:
+                if not self.bundle.open:
+                    if host not in probe.lines:
+                        met = self.surprises.setdefault(host, {})
+                        met[probe.path] = met.get(probe.path, 0) + len(lines)
+                    continue
+                scan = self.hosts[host] = self._host(host)
+            scan.machine.feed(lines)
+            self.lines += len(lines)
 
     def _report(self, file_bytes: int) -> None:
         if self.report is None:

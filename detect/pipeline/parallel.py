@@ -37,8 +37,10 @@ from detect.pipeline.partition import (
     Bundle,
     Plan,
     make_bundles,
+    open_bundle,
     partitionable,
     plan_inputs,
+    replan,
 )
 from detect.pipeline.progress import ScanProgress
 from detect.pipeline.scan import AlertSink, Scan, scan_extra
@@ -51,6 +53,7 @@ from detect.triage.stage import IncidentSink
 LOCAL = "local"  # `--dask local`: a LocalCluster on this machine
 RETRIES = 2  # a failed partition is tried again this many times on the cluster
 WORKER_PRELOAD = "detect.pipeline.dask_worker"  # what each worker runs at start
+MAX_ROUNDS = 3  # scans of the hosts the probe missed; more only if files grow while read
 
 
 class PartitionError(DetectError):
@@ -77,17 +80,15 @@ def scan_parallel(
     if not partitionable(paths):
         return scan_files(paths, rules, sink, settings, incidents)
     started = time.perf_counter()
-    plan = plan_inputs(paths, settings.host or NO_HOST, probe_jobs(parallelism))
-    # on a cluster, one partition per task: a failure retries (and names) one host
-    workers = parallelism.jobs if parallelism.dask is None else len(plan.partitions)
-    bundles = make_bundles(plan, workers)
+    if parallelism.dask is None and parallelism.jobs <= 1:
+        plan, bundle = open_bundle(paths)  # one process: nothing to share out, no probe
+        bundles = [bundle]
+    else:
+        plan = plan_inputs(paths, settings.host or NO_HOST, probe_jobs(parallelism))
+        bundles = make_bundles(plan, _workers(plan, parallelism))
     with ScanProgress(bundles, enabled=parallelism.progress) as progress:
-        if parallelism.dask is not None:
-            results = run_on_dask(bundles, settings, parallelism, progress.finished)
-        elif parallelism.jobs > 1 and len(bundles) > 1:
-            results = run_in_processes(bundles, rules, settings, progress)
-        else:
-            results = [run_bundle(b, rules, settings, progress.update) for b in bundles]
+        results = run_bundles(bundles, rules, settings, parallelism, progress)
+    results = rescan_missed(plan, bundles, results, rules, settings, parallelism)
     hosts = sorted((h for r in results for h in r.hosts), key=lambda h: h.host)
     across_alerts: Spill[Alert] = Spill(shared=(RuleInfo,))
     across_incidents: Spill[Incident] = Spill()
@@ -108,6 +109,56 @@ def scan_parallel(
     summary = merged_summary(plan, results, hosts, time.perf_counter() - started)
     summary.extra.update(scan_extra(merged, rules))
     return merged, summary
+
+
+def _workers(plan: Plan, parallelism: Parallelism) -> int:
+    # on a cluster, one partition per task: a failure retries (and names) one host
+    return parallelism.jobs if parallelism.dask is None else len(plan.partitions)
+
+
+def run_bundles(
+    bundles: list[Bundle],
+    rules: RuleSet,
+    settings: PipelineSettings,
+    parallelism: Parallelism,
+    progress: ScanProgress,
+) -> list[BundleResult]:
+    if parallelism.dask is not None:
+        return run_on_dask(bundles, settings, parallelism, progress.finished)
+    if parallelism.jobs > 1 and len(bundles) > 1:
+        return run_in_processes(bundles, rules, settings, progress)
+    return [run_bundle(bundle, rules, settings, progress.update) for bundle in bundles]
+
+
+def rescan_missed(
+    plan: Plan,
+    bundles: list[Bundle],
+    results: list[BundleResult],
+    rules: RuleSet,
+    settings: PipelineSettings,
+    parallelism: Parallelism,
+) -> list[BundleResult]:
+    """The results with every host the probe missed somewhere scanned again, whole
+    (partition.replan): its first results are dropped. Another round is needed only when a
+    file grew new hosts while it was read; after MAX_ROUNDS the scan fails, naming them."""
+    rounds = 0
+    while (again := replan(plan, bundles, [result.surprises for result in results])) is not None:
+        missed = {partition.host for partition in again.partitions}
+        if rounds == MAX_ROUNDS:
+            names = ", ".join(sorted(missed))
+            raise PartitionError(f"the input changed while it was read: new lines of {names}")
+        for result in results:
+            for host in result.hosts:
+                if host.host in missed:
+                    for spill in (host.alerts, host.incidents, host.hits):
+                        spill.close()
+            result.hosts = [host for host in result.hosts if host.host not in missed]
+            result.surprises = {}
+        rounds += 1
+        plan, bundles = again, make_bundles(again, _workers(again, parallelism))
+        with ScanProgress(bundles, enabled=False) as quiet:
+            results = [*results, *run_bundles(bundles, rules, settings, parallelism, quiet)]
+    return results
 
 
 def probe_jobs(parallelism: Parallelism) -> int:
@@ -280,9 +331,14 @@ def _add(total: Any, part: Any) -> None:
 def merged_summary(
     plan: Plan, results: Iterable[BundleResult], hosts: Sequence[HostResult], seconds: float
 ) -> RunSummary:
-    errors = list(plan.stats.errors)
-    for result in sorted(results, key=lambda r: r.index):
-        errors.extend(error for error in result.errors if error not in errors)
+    errors = list(plan.stats.errors)  # the inputs' expansion, then each file's, in input order
+    by_file: dict[str, list[str]] = {path: [error] for path, error in plan.unreadable.items()}
+    for result in results:
+        for path, error in result.errors:
+            found = by_file.setdefault(path, [])
+            if error not in found:
+                found.append(error)
+    errors.extend(error for path in plan.files for error in by_file.get(path, ()))
     reassembly: dict[str, Any] = {}
     lost_by_node: dict[str, int] = {}
     for host in hosts:

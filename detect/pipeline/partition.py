@@ -3,14 +3,17 @@ order, and its lines inside a file that mixes hosts) form one partition, scanned
 pipeline, so reassembly, process-tree, correlation and triage state never cross partitions.
 Partitions are packed into bundles, one per worker; a bundle reads each of its files once.
 
-The hosts of a file come from a probe (detect.pipeline.probe): one pass over its bytes counting
-the `node=` prefix of each line, on several processes with `--jobs`. A line without the prefix
-belongs to the host `""` (logs written without `name_format`), or to `--host`'s.
+The hosts of a file come from a probe (detect.pipeline.probe): samples of its bytes, counting
+the `node=` prefix of each line. A line without the prefix belongs to the host `""` (logs
+written without `name_format`), or to `--host`'s. A scan on one process is one open bundle: it
+is not probed, and every host its lines meet gets a pipeline as it comes. A host a sample
+missed is found by the bundles that read its lines, and run again (`replan`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +41,7 @@ class Bundle:
     index: int
     partitions: tuple[Partition, ...]
     probes: tuple[FileProbe, ...]  # every file of the bundle, in input order
+    open: bool = False  # every host its lines meet is its own (a scan's only bundle)
 
     @property
     def hosts(self) -> frozenset[str]:
@@ -50,11 +54,14 @@ class Bundle:
     @property
     def size(self) -> int:
         """Bytes on disk to read, each file counted in the share of its lines in the bundle."""
-        hosts = self.hosts
-        return sum(
-            probe.size * sum(n for h, n in probe.lines.items() if h in hosts) // (probe.total or 1)
-            for probe in self.probes
-        )
+        return sum(self.share(probe) for probe in self.probes)
+
+    def share(self, probe: FileProbe) -> int:
+        """Bytes of `probe`'s file that count for this bundle: its hosts' share of the lines."""
+        if self.open:
+            return probe.size
+        mine = sum(n for host, n in probe.lines.items() if host in self.hosts)
+        return probe.size * mine // (probe.total or 1)
 
 
 @dataclass
@@ -64,7 +71,8 @@ class Plan:
     files: list[str]
     probes: dict[str, FileProbe]
     partitions: list[Partition]
-    stats: SourceStats
+    stats: SourceStats  # what expanding the inputs found
+    unreadable: dict[str, str] = field(default_factory=dict)  # path: `path: reason`
 
 
 def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST, jobs: int = 1) -> Plan:
@@ -77,12 +85,11 @@ def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST, jobs: int = 1) ->
     files = expand_inputs(list(inputs), stats)
     probes: dict[str, FileProbe] = {}
     partitions: dict[str, Partition] = {}
+    unreadable: dict[str, str] = {}
     for path, probe in zip(files, probe_files(files, jobs), strict=True):
         if isinstance(probe, Exception):  # what the reader would report: OSError, zlib, lzma…
-            stats.errors.append(f"{path}: {probe}")
+            unreadable[path] = f"{path}: {probe}"
             continue
-        if probe.error is not None:
-            stats.errors.append(probe.error)
         if unnamed != NO_HOST and NO_HOST in probe.lines:
             probe = dataclasses.replace(probe, lines=_renamed(probe.lines, unnamed))
         probes[path] = probe
@@ -91,7 +98,71 @@ def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST, jobs: int = 1) ->
             partition.files.append(path)
             partition.lines += lines
     ordered = [partitions[host] for host in sorted(partitions)]
-    return Plan(files, probes, ordered, stats)
+    return Plan(files, probes, ordered, stats, unreadable)
+
+
+def open_bundle(inputs: Iterable[str]) -> tuple[Plan, Bundle]:
+    """The inputs as one open bundle, not probed: a scan on one process (the reader reports
+    a file it cannot read)."""
+    stats = SourceStats()
+    files = expand_inputs(list(inputs), stats)
+    probes = {path: FileProbe(path, _size(path), {}, exact=False) for path in files}
+    plan = Plan(files, probes, [], stats)
+    return plan, Bundle(0, (), tuple(probes.values()), open=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+# Host -> the files (path -> lines) in which a bundle met lines of it that the probe of the
+# file had not seen (hostscan.BundleScan.surprises)
+Surprises = dict[str, dict[str, int]]
+
+
+def replan(plan: Plan, bundles: Sequence[Bundle], surprises: Sequence[Surprises]) -> Plan | None:
+    """The hosts to scan again after `bundles` ran, as a plan of their own (None: none).
+
+    A bundle reads every line of its files and feeds its hosts' lines to their pipelines
+    wherever they are; a host it meets in a file whose probe did not list it is a surprise.
+    It is only a miss when no bundle scanned that host's lines there: the host has no bundle
+    (the samples never saw it), or its bundle does not read that file. Such a host is scanned
+    again, whole, over every file that holds it, so that one pipeline sees all its lines in
+    order. In the new plan each file's probe lists every host met in it, so that the lines of
+    the hosts not scanned again are passed over, not surprises again."""
+    owner = {host: bundle for bundle in bundles for host in bundle.hosts}
+    met: dict[str, dict[str, int]] = {}
+    for found in surprises:
+        for host, files in found.items():
+            counts = met.setdefault(host, {})
+            for path, lines in files.items():
+                counts[path] = max(counts.get(path, 0), lines)
+    missed = {
+        host
+        for host, files in met.items()
+        if host not in owner or any(path not in _paths(owner[host]) for path in files)
+    }
+    if not missed:
+        return None
+    probes = dict(plan.probes)
+    for host, files in met.items():
+        for path, lines in files.items():
+            probe = probes[path]
+            known = dict(probe.lines)
+            known[host] = max(known.get(host, 0), lines)
+            probes[path] = dataclasses.replace(probe, lines=known)
+    partitions = []
+    for host in sorted(missed):
+        ordered = [path for path in plan.files if host in probes[path].lines]
+        partitions.append(Partition(host, ordered, sum(probes[p].lines[host] for p in ordered)))
+    return Plan(plan.files, probes, partitions, SourceStats())
+
+
+def _paths(bundle: Bundle) -> frozenset[str]:
+    return frozenset(probe.path for probe in bundle.probes)
 
 
 def _renamed(lines: dict[str, int], unnamed: str) -> dict[str, int]:

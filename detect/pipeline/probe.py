@@ -1,11 +1,19 @@
-"""The probe of a partitioned scan's inputs (detect.pipeline.partition): each file's lines
-counted per host, by the `node=` prefix of each line (a regular expression over large blocks,
-in C). A line without the prefix belongs to the host `""` (logs written without `name_format`).
+"""The probe of a partitioned scan's inputs (detect.pipeline.partition): which hosts each file
+holds, and about how many lines of each, from samples of its bytes. A line's host is its
+`node=` prefix (found by a regular expression over whole blocks, in C), or `""` without one
+(logs written without `name_format`).
 
-The probe reads every byte before any worker starts, so it is the serial part of a scan on
-many cores: with `jobs` > 1 it runs on as many processes, a file to each, and a large plain
-file cut into byte ranges at line starts (a line belongs to the range its first byte is in).
-Compressed files are probed whole, decompressed. Counts do not depend on the cutting.
+A file of up to WHOLE bytes is read whole: its counts are exact. Of a larger plain file, about
+1/SHARE of its bytes are read, in WINDOWS windows spread from its start to its end; of a larger
+compressed file, its first WHOLE bytes decompressed (a compressed stream cannot be entered in
+the middle). The counts of a sample are scaled to the file's size: they only balance the
+bundles and size the progress bars. The probe reads a few MB however large the input: before,
+it read every byte (and decompressed every archive) once more before any worker started.
+
+A sample can miss a host whose lines all fall between its windows (or after a compressed file's
+head). Nothing is lost by that: every file is read whole by some bundle, which tells the scan of
+each host it met that the probe had not seen there (hostscan.BundleScan.surprises), and the scan
+runs those hosts again over every file that holds them (parallel.scan_parallel).
 """
 
 from __future__ import annotations
@@ -21,99 +29,58 @@ from typing import BinaryIO
 
 from detect.core.defaults import MAX_LINE
 from detect.pipeline.routing import NO_HOST, host_of
-from detect.sources.files import HEAD as MAGIC_BYTES
-from detect.sources.files import READ_ERRORS, codec_of, open_binary
+from detect.sources.files import READ_ERRORS, decompressed
 
-CHUNK = 1 << 22  # bytes per probe read
+WHOLE = 1 << 20  # a file (or a compressed file's decompressed head) read whole up to this size
+SHARE = 32  # of a larger plain file, about 1/SHARE of its bytes (at least WHOLE) are sampled
+WINDOWS = 32  # the windows a larger plain file's sample is read in, start to end
+PARALLEL_MIN = 16  # from this many files, the probe shares them out to `jobs` processes
 # A line's `node=` prefix, found after the newline before it (a block's first line is looked
 # at on its own): `^` with re.MULTILINE finds the same, three times slower.
 NODE_PREFIX = re.compile(rb"\nnode=([^ \n]*) ")
 # Of a line without its newline yet, only this much is kept: enough for its `node=` prefix (a
 # line longer than --max-line-bytes is refused anyway), so one endless line is never held whole.
 HEAD = MAX_LINE + 1
-SPLIT_MIN = 32 << 20  # a plain file is cut into ranges from this size (fork costs ~10 ms)
 
 
 @dataclass(frozen=True)
 class FileProbe:
-    """One input file: its size on disk and its lines per host (up to a read error, as the
-    reader reads them: a truncated archive's lines before the cut are scanned)."""
+    """One input file: its size on disk and the lines of each host its sample holds, scaled
+    to the whole file (`exact`: the file was read whole, the counts are its lines)."""
 
     path: str
     size: int
     lines: dict[str, int]
-    error: str | None = None  # `path: reason` of a read error part way
+    exact: bool = True
 
     @property
     def total(self) -> int:
         return sum(self.lines.values())
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A file to probe whole (`end` None), or the lines of a plain file that begin in
-    [start, end)."""
-
-    path: str
-    start: int = 0
-    end: int | None = None
-
-
-Part = FileProbe | dict[str, int] | Exception  # a piece's probe: whole, a range's, or a failure
-
-
 def probe_file(path: str) -> FileProbe:
-    """Count each host's lines of `path` (compressed files are read decompressed)."""
-    errors: list[str] = []
-    with open_binary(path) as stream:
-        counts = count_lines(_blocks(stream, path, errors))
-    return FileProbe(path, os.path.getsize(path), counts, errors[0] if errors else None)
-
-
-def probe_range(path: str, start: int, end: int) -> dict[str, int]:
-    """Count each host's lines of plain file `path` that begin in [start, end)."""
+    """Sample `path` (compressed files are read decompressed). A read error part way (a
+    truncated archive) ends the sample with the lines before it: the reader reports it."""
+    size = os.path.getsize(path)
     with open(path, "rb") as raw:
-        return count_lines(_range_blocks(raw, start, end))
+        stream = decompressed(raw)
+        if stream is raw and size > WHOLE:
+            return _sampled(path, size, _windows(raw, size))
+        counts, read, ended = _head(stream)
+        if ended:
+            return FileProbe(path, size, counts)
+        consumed = max(raw.tell(), 1)  # compressed bytes behind the `read` decompressed ones
+        return _scaled(path, size, counts, read * size / consumed, read)
 
 
 def probe_files(paths: Sequence[str], jobs: int = 1) -> list[FileProbe | Exception]:
     """Each file's probe, or what stopped it (as `probe_file` raises it), in `paths` order;
-    on `jobs` processes when there is enough to share."""
-    if jobs <= 1:
-        return [_guarded(path) for path in paths]
-    pieces = [piece for path in paths for piece in _pieces(path, jobs)]
-    if len(pieces) <= 1:
+    shared out to `jobs` processes when there are many files."""
+    if jobs <= 1 or len(paths) < PARALLEL_MIN:
         return [_guarded(path) for path in paths]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(min(jobs, len(pieces)), mp_context=context) as pool:
-        done = list(pool.map(_probe_piece, pieces))
-    by_path: dict[str, list[Part]] = {}
-    for piece, result in zip(pieces, done, strict=True):
-        by_path.setdefault(piece.path, []).append(result)
-    return [_joined(path, by_path[path]) for path in paths]
-
-
-def _pieces(path: str, jobs: int) -> list[Piece]:
-    """`path` whole, or in `jobs` byte ranges when it is a large plain file."""
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as raw:
-            plain = codec_of(raw.read(MAGIC_BYTES)) is None
-    except OSError:
-        return [Piece(path)]  # probed whole: its error is reported as the reader says it
-    if not plain or size < SPLIT_MIN:
-        return [Piece(path)]
-    step = -(-size // jobs)
-    return [Piece(path, start, min(start + step, size)) for start in range(0, size, step)]
-
-
-def _probe_piece(piece: Piece) -> Part:
-    if piece.end is None:
-        return _guarded(piece.path)
-    try:
-        return probe_range(piece.path, piece.start, piece.end)
-    except Exception as error:
-        return error
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        return list(pool.map(_guarded, paths, chunksize=max(1, len(paths) // (4 * jobs))))
 
 
 def _guarded(path: str) -> FileProbe | Exception:
@@ -123,15 +90,55 @@ def _guarded(path: str) -> FileProbe | Exception:
         return error
 
 
-def _joined(
-    path: str, parts: list[FileProbe | dict[str, int] | Exception]
-) -> FileProbe | Exception:
-    total: Counter[str] = Counter()
-    for part in parts:
-        if isinstance(part, Exception | FileProbe):
-            return part  # a whole file's probe, or a range that failed: the file's
-        total.update(part)
-    return FileProbe(path, os.path.getsize(path), dict(total))
+def _head(stream: BinaryIO) -> tuple[dict[str, int], int, bool]:
+    """The host counts of the whole lines in the first WHOLE bytes of `stream` (all of its
+    lines when it ends by then), the bytes they take, and whether it ended."""
+    blocks: list[bytes] = []
+    read = 0
+    while read <= WHOLE:
+        try:
+            piece = stream.read1(WHOLE + 1 - read)  # type: ignore[attr-defined]
+        except READ_ERRORS:
+            piece = b""  # the reader reports it, after the lines before it
+        if not piece:
+            return count_lines(blocks), read, True
+        blocks.append(piece)
+        read += len(piece)
+    data = b"".join(blocks)
+    whole = data[: data.rfind(b"\n") + 1]  # the last line goes on: not counted
+    return count_lines([whole]), len(whole), False
+
+
+def _windows(raw: BinaryIO, size: int) -> Iterator[bytes]:
+    """The whole lines of WINDOWS windows of a plain file, spread from its start to its end."""
+    width = max(WHOLE, size // SHARE) // WINDOWS
+    for index in range(WINDOWS):
+        start = (size - width) * index // (WINDOWS - 1)
+        raw.seek(start)
+        block = raw.read(width)
+        first = 0 if start == 0 else block.find(b"\n") + 1  # a line begun before: not ours
+        last = block.rfind(b"\n") + 1
+        if first < last:
+            yield block[first:last]
+
+
+def _sampled(path: str, size: int, windows: Iterable[bytes]) -> FileProbe:
+    counts: Counter[str] = Counter()
+    read = 0
+    for window in windows:
+        counts.update(count_lines([window]))
+        read += len(window)
+    return _scaled(path, size, dict(counts), size, read)
+
+
+def _scaled(path: str, size: int, counts: dict[str, int], scale: float, read: int) -> FileProbe:
+    """`counts` of `read` bytes, for a file of about `scale` bytes; a file whose sample held no
+    whole line (lines longer than a window) is `""`'s until it is read."""
+    if not counts:
+        return FileProbe(path, size, {NO_HOST: 1}, exact=False)
+    factor = scale / max(read, 1)
+    estimated = {host: max(1, round(n * factor)) for host, n in counts.items()}
+    return FileProbe(path, size, estimated, exact=False)
 
 
 # -- counting ---------------------------------------------------------------------------------
@@ -175,61 +182,3 @@ def _count_hosts(chunk: bytes, start: int, cut: int | None, counts: Counter[str]
     unnamed = chunk.count(b"\n", start, end) - len(named) - (first != NO_HOST)
     if unnamed:
         counts[NO_HOST] += unnamed
-
-
-def _blocks(stream: BinaryIO, path: str, errors: list[str]) -> Iterator[bytes]:
-    """The bytes in blocks of about CHUNK (a plain file's reads as they come; a decompressed
-    stream's small pieces joined). A read error (a truncated or corrupt archive) ends them,
-    after what was read before it, and goes to `errors`."""
-    pending: list[bytes] = []
-    size = 0
-    while True:
-        try:
-            piece = stream.read1(CHUNK)  # type: ignore[attr-defined]
-        except READ_ERRORS as error:
-            errors.append(f"{path}: {error}")
-            piece = b""
-        if piece:
-            pending.append(piece)
-            size += len(piece)
-        if pending and (not piece or size >= CHUNK):
-            yield pending[0] if len(pending) == 1 else b"".join(pending)
-            pending, size = [], 0
-        if not piece:
-            return
-
-
-def _range_blocks(raw: BinaryIO, start: int, end: int) -> Iterator[bytes]:
-    """The bytes of the lines that begin in [start, end): from the first line start at or
-    after `start` through the newline that ends the line holding byte end - 1."""
-    position = start
-    if start > 0:
-        raw.seek(start - 1)
-        if raw.read(1) != b"\n":  # a line begun before `start`: the previous range's
-            position = start + sum(map(len, _rest_of_line(raw)))
-    if position >= end:  # no line begins in the range
-        return
-    raw.seek(position)
-    block = b""
-    while position < end:
-        block = raw.read(min(CHUNK, end - position))
-        if not block:
-            return
-        position += len(block)
-        yield block
-    if not block.endswith(b"\n"):  # the line that straddles `end` is ours
-        yield from _rest_of_line(raw)
-
-
-def _rest_of_line(raw: BinaryIO) -> Iterator[bytes]:
-    """The bytes from here through the next newline (to the end of file when none), in
-    bounded pieces."""
-    while True:
-        block = raw.read(1 << 16)
-        if not block:
-            return
-        newline = block.find(b"\n")
-        if newline >= 0:
-            yield block[: newline + 1]
-            return
-        yield block

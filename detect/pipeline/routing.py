@@ -3,7 +3,7 @@ reading (detect.pipeline.hostscan), compiled with mypyc (detect/core/native.py).
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator
+from collections.abc import Iterator
 
 from detect.sources.files import READ_ERRORS, Line
 
@@ -36,16 +36,25 @@ def batches(lines: Iterator[Line], size: int) -> Iterator[list[Line]]:
         yield batch
 
 
-def by_host(
-    batch: list[Line], known: Container[str], fallback: str, unnamed: str = NO_HOST
-) -> dict[str, list[Line]]:
-    """The lines of `batch` by host, in order, hosts in the order they come: a line without
-    `node=` is `unnamed`'s (`--host`), a host not in `known` is `fallback`."""
+def by_host(batch: list[Line], unnamed: str = NO_HOST) -> dict[str, list[Line]]:
+    """The lines of `batch` by host, in order, hosts in the order they come; a line without
+    `node=` is `unnamed`'s (`--host`). A batch of one host (a host's own file) is checked by
+    its lines' common prefix and returned whole."""
+    if not batch:
+        return {}
+    first = host_of(batch[0][0])
+    prefix = f"node={first} " if first else ""
+    for line in batch:
+        text = line[0]
+        if not (text.startswith(prefix) if prefix else not text.startswith("node=")):
+            return _split(batch, unnamed)
+    return {first or unnamed: batch}
+
+
+def _split(batch: list[Line], unnamed: str) -> dict[str, list[Line]]:
     out: dict[str, list[Line]] = {}
     for line in batch:
         host = host_of(line[0]) or unnamed
-        if host not in known:
-            host = fallback
         found = out.get(host)
         if found is None:
             found = out[host] = []

@@ -416,8 +416,8 @@ def live_lines(source: Any) -> list[str]:
 
 
 def test_the_probe_of_one_endless_line_holds_a_bounded_part_of_it(tmp_path: Path) -> None:
-    """--jobs N probes each file for its hosts first: a 64 MB line (from 64 KB of gzip) is not
-    gathered whole there either."""
+    """--jobs N probes each file for its hosts first: of a compressed file, only its head (a
+    64 MB line from 64 KB of gzip is cut there, not gathered whole)."""
     lines = INTERLEAVED.read_bytes().splitlines(True)[:6]
     path = tmp_path / "endless.log.gz"
     with gzip.open(path, "wb", compresslevel=1) as file:
@@ -431,8 +431,8 @@ def test_the_probe_of_one_endless_line_holds_a_bounded_part_of_it(tmp_path: Path
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert probe.lines == {"": 7}
-    assert peak < 32 << 20, f"{peak >> 20} MiB"
+    assert set(probe.lines) == {""} and not probe.exact
+    assert peak < 8 << 20, f"{peak >> 20} MiB"
 
 
 def test_the_line_bound_is_a_config_key(tmp_path: Path) -> None:

@@ -187,12 +187,21 @@ class BundleScan:
     def _read(self, probe: FileProbe) -> None:
         share = self.bundle.share(probe)
         with open(probe.path, "rb") as raw, decompressed(raw) as stream:
-            lines = read_lines(stream, probe.path, self.max_line)
+            lines = read_lines(stream, probe.path, self.max_line, skip=self._others(probe))
             for batch in batches(lines, BATCH):
                 self._route(batch, probe)
                 # the reader closes the file as its last line goes: then it was read whole
                 at = probe.size if raw.closed else raw.tell()
                 self._report(share * at // (probe.size or 1))
+
+    def _others(self, probe: FileProbe) -> tuple[str, ...]:
+        """The `node=` prefixes of the other bundles' hosts in `probe`'s file: their lines are
+        passed over as they are read, never made (a prefix longer than a line's first
+        max_line + 1 characters is not: such a line is the host it shows, `_route` says)."""
+        if self.bundle.open:
+            return ()
+        prefixes = (f"node={host} " for host in probe.lines if host and host not in self.hosts)
+        return tuple(prefix for prefix in prefixes if len(prefix) <= self.max_line + 1)
 
     def _route(self, batch: list[Line], probe: FileProbe) -> None:
         """Each line to its host's pipeline. A host that is not the bundle's is another

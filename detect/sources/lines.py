@@ -24,7 +24,11 @@ READ_CHARS = 1 << 16  # characters decoded at a time
 
 
 def read_lines(
-    stream: BinaryIO, source: str, max_line: int = MAX_LINE, read_chars: int = READ_CHARS
+    stream: BinaryIO,
+    source: str,
+    max_line: int = MAX_LINE,
+    read_chars: int = READ_CHARS,
+    skip: tuple[str, ...] = (),
 ) -> Iterator[Line]:
     """(line, source, lineno) for every line. A line longer than `max_line` characters is never
     held whole (one line of a gigabyte, or of a gzip bomb): its first `max_line` + 1 characters
@@ -35,7 +39,9 @@ def read_lines(
 
     The text is read `read_chars` characters at a time and cut at each newline: what
     `readline(max_line + 1)` gives, line by line (tests hold the two together), without a
-    call per line."""
+    call per line. Lines that begin with one of the prefixes `skip` are passed over (still
+    numbered): a bundle of a partitioned scan skips the lines of the other bundles' hosts
+    without making them (detect.pipeline.hostscan)."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\n")
     limit = max_line + 1
     lineno = 0
@@ -56,16 +62,19 @@ def read_lines(
         newline = chunk.find("\n", at)
         while newline >= 0:
             lineno += 1
-            yield chunk[at : at + limit if newline - at >= limit else newline + 1], source, lineno
+            if not (skip and chunk.startswith(skip, at)):
+                end = at + limit if newline - at >= limit else newline + 1
+                yield chunk[at:end], source, lineno
             at = newline + 1
             newline = chunk.find("\n", at)
         if len(chunk) - at >= limit:
             lineno += 1
-            yield chunk[at : at + limit], source, lineno
+            if not (skip and chunk.startswith(skip, at)):
+                yield chunk[at : at + limit], source, lineno
             skipping = True
         elif at < len(chunk):
             head = chunk[at:]
-    if head:
+    if head and not (skip and head.startswith(skip)):
         yield head, source, lineno + 1
 
 

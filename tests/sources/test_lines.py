@@ -48,3 +48,19 @@ def test_a_long_line_across_many_chunks_stands_as_its_first_characters() -> None
     data = b"ab\n" + b"x" * 50 + b"\ncd\n" + b"y" * 7 + b"\n" + b"z" * 6
     got = [text for text, _, _ in read_lines(io.BytesIO(data), "-", 5, read_chars=4)]
     assert got == ["ab\n", "xxxxxx", "cd\n", "yyyyyy", "zzzzzz"]
+
+
+SKIPS = st.lists(st.sampled_from(["a", "bc", "x", "é", "\r", "n=a ", "aa"]), max_size=3)
+
+
+@given(DATA, st.integers(1, 12), st.integers(1, 9), SKIPS)
+@example(b"bcd\nbc\nb", 2, 2, ["bc"])  # a long line that begins with a prefix, a last line
+def test_skipped_prefixes_are_the_lines_that_begin_with_them(
+    data: bytes, max_line: int, chunk: int, skips: list[str]
+) -> None:
+    """Passed over: exactly the lines (as cut to max_line + 1 characters) that begin with a
+    prefix no longer than that, numbered as when they are read."""
+    skip = tuple(prefix for prefix in skips if len(prefix) <= max_line + 1)
+    got = list(read_lines(io.BytesIO(data), "x.log", max_line, read_chars=chunk, skip=skip))
+    every = read_lines(io.BytesIO(data), "x.log", max_line, read_chars=chunk)
+    assert got == [line for line in every if not (skip and line[0].startswith(skip))]

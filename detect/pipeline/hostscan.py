@@ -196,8 +196,9 @@ class BundleScan:
 
     def _others(self, probe: FileProbe) -> tuple[str, ...]:
         """The `node=` prefixes of the other bundles' hosts in `probe`'s file: their lines are
-        passed over as they are read, never made (a prefix longer than a line's first
-        max_line + 1 characters is not: such a line is the host it shows, `_route` says)."""
+        passed over as they are read, never made. Only a prefix that fits in the max_line + 1
+        characters a long line is cut to: a longer one is not seen in the cut line either, whose
+        host `_route` takes as it reads it."""
         if self.bundle.open:
             return ()
         prefixes = (f"node={host} " for host in probe.lines if host and host not in self.hosts)

@@ -62,20 +62,29 @@ def read_lines(
         newline = chunk.find("\n", at)
         while newline >= 0:
             lineno += 1
-            if not (skip and chunk.startswith(skip, at)):
+            if not (skip and _begins(chunk, at, skip)):
                 end = at + limit if newline - at >= limit else newline + 1
                 yield chunk[at:end], source, lineno
             at = newline + 1
             newline = chunk.find("\n", at)
         if len(chunk) - at >= limit:
             lineno += 1
-            if not (skip and chunk.startswith(skip, at)):
+            if not (skip and _begins(chunk, at, skip)):
                 yield chunk[at : at + limit], source, lineno
             skipping = True
         elif at < len(chunk):
             head = chunk[at:]
-    if head and not (skip and head.startswith(skip)):
+    if head and not (skip and _begins(head, 0, skip)):
         yield head, source, lineno + 1
+
+
+def _begins(text: str, at: int, prefixes: tuple[str, ...]) -> bool:
+    """Whether `text` has one of `prefixes` at `at` (as a bounded `find`: compiled, that is a
+    C call, where `startswith` with a start or a tuple is a generic one)."""
+    for prefix in prefixes:
+        if text.find(prefix, at, at + len(prefix)) == at:
+            return True
+    return False
 
 
 def iter_lines(

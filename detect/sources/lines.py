@@ -81,7 +81,7 @@ def read_lines(
 def _begins(text: str, at: int, prefixes: tuple[str, ...]) -> bool:
     """Whether `text` has one of `prefixes` at `at` (as a bounded `find`: compiled, that is a
     C call, where `startswith` with a start or a tuple is a generic one)."""
-    for prefix in prefixes:
+    for prefix in prefixes:  # noqa: SIM110 - hot path, no generator per call
         if text.find(prefix, at, at + len(prefix)) == at:
             return True
     return False

@@ -72,7 +72,8 @@ class Plan:
     probes: dict[str, FileProbe]
     partitions: list[Partition]
     stats: SourceStats  # what expanding the inputs found
-    unreadable: dict[str, str] = field(default_factory=dict)  # path: `path: reason`
+    # path: `path: reason`, of the files no bundle reads (their reader would report it)
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST, jobs: int = 1) -> Plan:
@@ -89,6 +90,9 @@ def plan_inputs(inputs: Iterable[str], unnamed: str = NO_HOST, jobs: int = 1) ->
     for path, probe in zip(files, probe_files(files, jobs), strict=True):
         if isinstance(probe, Exception):  # what the reader would report: OSError, zlib, lzma…
             unreadable[path] = f"{path}: {probe}"
+            continue
+        if probe.error is not None and not probe.lines:  # a corrupt archive: no line to read
+            unreadable[path] = probe.error
             continue
         if unnamed != NO_HOST and NO_HOST in probe.lines:
             probe = dataclasses.replace(probe, lines=_renamed(probe.lines, unnamed))
@@ -156,7 +160,7 @@ def replan(plan: Plan, bundles: Sequence[Bundle], surprises: Sequence[Surprises]
             probes[path] = dataclasses.replace(probe, lines=known)
     partitions = []
     for host in sorted(missed):
-        ordered = [path for path in plan.files if host in probes[path].lines]
+        ordered = [path for path in plan.files if path in probes and host in probes[path].lines]
         partitions.append(Partition(host, ordered, sum(probes[p].lines[host] for p in ordered)))
     return Plan(plan.files, probes, partitions, SourceStats())
 

@@ -52,6 +52,7 @@ class FileProbe:
     size: int
     lines: dict[str, int]
     exact: bool = True
+    error: str | None = None  # `path: reason` of a read error in the sample (a corrupt archive)
 
     @property
     def total(self) -> int:
@@ -60,15 +61,17 @@ class FileProbe:
 
 def probe_file(path: str) -> FileProbe:
     """Sample `path` (compressed files are read decompressed). A read error part way (a
-    truncated archive) ends the sample with the lines before it: the reader reports it."""
+    truncated or corrupt archive) ends the sample with the lines before it, and is its
+    `error`."""
     size = os.path.getsize(path)
     with open(path, "rb") as raw:
         stream = decompressed(raw)
         if stream is raw and size > WHOLE:
             return _sampled(path, size, _windows(raw, size))
-        counts, read, ended = _head(stream)
+        errors: list[str] = []
+        counts, read, ended = _head(stream, path, errors)
         if ended:
-            return FileProbe(path, size, counts)
+            return FileProbe(path, size, counts, error=errors[0] if errors else None)
         consumed = max(raw.tell(), 1)  # compressed bytes behind the `read` decompressed ones
         return _scaled(path, size, counts, read * size / consumed, read)
 
@@ -90,16 +93,18 @@ def _guarded(path: str) -> FileProbe | Exception:
         return error
 
 
-def _head(stream: BinaryIO) -> tuple[dict[str, int], int, bool]:
+def _head(stream: BinaryIO, path: str, errors: list[str]) -> tuple[dict[str, int], int, bool]:
     """The host counts of the whole lines in the first WHOLE bytes of `stream` (all of its
-    lines when it ends by then), the bytes they take, and whether it ended."""
+    lines when it ends by then, or when a read error ends it: to `errors`), the bytes they
+    take, and whether it ended."""
     blocks: list[bytes] = []
     read = 0
     while read <= WHOLE:
         try:
             piece = stream.read1(WHOLE + 1 - read)  # type: ignore[attr-defined]
-        except READ_ERRORS:
-            piece = b""  # the reader reports it, after the lines before it
+        except READ_ERRORS as error:
+            errors.append(f"{path}: {error}")
+            piece = b""
         if not piece:
             return count_lines(blocks), read, True
         blocks.append(piece)

@@ -7,12 +7,15 @@ unseen in the shared file (its bundle does not read that file)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from detect.pipeline import parallel, probe
+from detect.pipeline import hostscan, parallel, probe
+from detect.pipeline.factory import PipelineSettings, load_rules
+from detect.pipeline.parallel import Parallelism, PartitionError, scan_parallel
 from detect.pipeline.partition import Plan, plan_inputs
 
 from .conftest import CAPTURES, UNNAMED, prefixed
@@ -113,3 +116,26 @@ def test_a_dask_cluster_scans_missed_hosts_again(
     assert rescanned == [{"delta", "gamma"}]  # a task per host: gamma's reads gamma.log
     assert got == one_job
     assert got["summary"]["records"] == lines_of(fleet)  # type: ignore[index]
+
+
+def test_a_file_that_keeps_growing_new_hosts_stops_the_scan(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every round, a host the file did not have is written to it as it is read (a log still
+    being written by a collector): after MAX_ROUNDS the scan fails, naming the hosts."""
+    grown = tmp_path / "grown.log"
+    grown.write_text((archive / "mixed.log").read_text())
+    real = hostscan.BundleScan.run
+
+    def growing(self: hostscan.BundleScan) -> hostscan.BundleResult:
+        if self.bundle.index == 0:  # each round's workers are new processes: a name of its own
+            name = f"late{time.monotonic_ns()}"
+            with grown.open("a") as out:
+                out.writelines(f"node={name} {line[11:]}" for line in prefixed("beta"))
+        return real(self)
+
+    monkeypatch.setattr(hostscan.BundleScan, "run", growing)
+    settings = PipelineSettings()
+    with pytest.raises(PartitionError, match=r"changed while it was read: new lines of late\d+$"):
+        scan_parallel([str(grown)], load_rules(settings), print, settings, None, Parallelism(2))
+    assert grown.read_text().count("node=late") == (parallel.MAX_ROUNDS + 1) * len(prefixed("beta"))

@@ -13,7 +13,7 @@ it read every byte (and decompressed every archive) once more before any worker 
 A sample can miss a host whose lines all fall between its windows (or after a compressed file's
 head). Nothing is lost by that: every file is read whole by some bundle, which tells the scan of
 each host it met that the probe had not seen there (hostscan.BundleScan.surprises), and the scan
-runs those hosts again over every file that holds them (parallel.scan_parallel).
+runs those hosts again over every file that holds them (parallel.rescan_missed).
 """
 
 from __future__ import annotations

@@ -3,13 +3,19 @@ configuration runs `detect scan` (the shipped rules, triage on) in a fresh proce
 alternating, and reports wall time, CPU time (workers included), the wall-time ratio
 to `--jobs 1` of the same round, and whether alerts and incidents are byte-identical to it.
 
+The corpus is one file that mixes its hosts (`--layout file`, as a central collector writes
+it), or made from it: a folder per host (`folders`, as an archive of many machines is kept:
+no file read twice), or the file gzipped (`gzip`: the probe samples its head only).
+
 `python -m bench.parallel --records 1000000 --hosts 4 --jobs 1,2 --dask`
+`python -m bench.parallel --layout folders --rounds 4`
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import gzip
 import json
 import os
 import resource
@@ -34,6 +40,35 @@ def corpus(records: int, hosts: int) -> Path:
     if code:
         raise SystemExit(f"corpus generation failed ({code})")
     return path
+
+
+LAYOUTS = ("file", "folders", "gzip")
+
+
+def laid_out(path: Path, layout: str) -> Path:
+    """`path` (a corpus file) in `layout`, made beside it once and reused while newer."""
+    if layout == "file":
+        return path
+    made = path.with_name(f"{path.name}.{layout}")
+    if layout == "gzip":
+        made = path.with_name(f"{path.name}.gz")
+    if made.exists() and made.stat().st_mtime >= path.stat().st_mtime:
+        return made
+    if layout == "gzip":
+        with path.open("rb") as source, gzip.open(made, "wb", compresslevel=6) as out:
+            while block := source.read(1 << 22):
+                out.write(block)
+        return made
+    hosts: dict[bytes, list[bytes]] = {}
+    with path.open("rb") as source:
+        for line in source:
+            host = line[5 : line.index(b" ")] if line.startswith(b"node=") else b"unnamed"
+            hosts.setdefault(host, []).append(line)
+    for host, lines in hosts.items():
+        folder = made / host.decode()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "audit.log").write_bytes(b"".join(lines))
+    return made
 
 
 def run(path: Path, options: Sequence[str], workdir: Path) -> dict[str, object]:
@@ -64,6 +99,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--corpus", type=Path, help="an existing corpus instead")
+    parser.add_argument("--layout", choices=LAYOUTS, default="file", help="see above")
     parser.add_argument("--jobs", default="1,2", help="comma-separated; the first is the base")
     parser.add_argument("--dask", action="store_true", help="also --dask local")
     parser.add_argument("--rounds", type=int, default=2)
@@ -73,7 +109,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    path = args.corpus or corpus(args.records, args.hosts)
+    path = laid_out(args.corpus or corpus(args.records, args.hosts), args.layout)
     configs = [["--jobs", jobs] for jobs in args.jobs.split(",")]
     if args.dask:
         configs.append(["--dask", "local", "--jobs", str(os.cpu_count() or 1)])

@@ -47,7 +47,7 @@ class Group:
         for event in events[: max(room, 0)]:
             pickled = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
             preset = self._preset() if self.events else None
-            self.events.append(_compressor(preset).compress(pickled))
+            self.events.append(_exact(_compressor(preset).compress(pickled)))
 
     def _preset(self) -> bytes:
         return zstandard.ZstdDecompressor().decompress(self.events[0])
@@ -71,6 +71,13 @@ def _compressor(preset: bytes | None) -> zstandard.ZstdCompressor:
     if preset is None:
         return zstandard.ZstdCompressor(level=1)
     return zstandard.ZstdCompressor(level=1, dict_data=_dictionary(preset))
+
+
+def _exact(packed: bytes) -> bytes:
+    """`packed` in a buffer of its own size: zstandard's `compress` returns its output in the
+    buffer it allocated for the input's compression bound (an event of ~2.2 KB packed to ~200
+    bytes held ~2.3 KB, traced), so a group's 20 events held ten times their size."""
+    return bytes(memoryview(packed))
 
 
 def _dictionary(preset: bytes) -> zstandard.ZstdCompressionDict:

@@ -6,10 +6,13 @@ same order."""
 from __future__ import annotations
 
 import pickle
+import sys
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detect.triage import dedup
 from detect.triage.deadlines import COMPACT_AT, Deadlines
 from detect.triage.dedup import Group
 from detect.triage.members import CHUNK, Members
@@ -132,6 +135,28 @@ def test_a_dedup_groups_events_come_back_as_added() -> None:
         group.add_events([event])
     assert group.unpacked() == events[:20]  # MAX_EVENTS kept
     assert len(group.events[1]) < len(group.events[0])  # compressed against the first
+
+
+def test_a_dedup_groups_events_hold_about_their_size() -> None:
+    """Each packed event is held in a buffer of its size, not of its compression bound (what
+    zstandard's `compress` returns: ten times the size, for every event of every window)."""
+    group = Group(alert(rule("medium"), 0, serial=1), deadline_ms=1000, last_ms=0)
+    argv = ["/usr/bin/python3", "-c", "x" * 2000]  # an event of a few KB, as real ones are
+    events = [
+        {"host": "h1", "serial": t, "@timestamp": str(t), "records": [{"argv": [*argv, str(t)]}]}
+        for t in range(20)
+    ]
+    tracemalloc.start()
+    try:
+        group.add_events(events)
+        held = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(True, dedup.__file__)]
+        )
+        traced = sum(stat.size for stat in held.statistics("filename"))
+    finally:
+        tracemalloc.stop()
+    packed = sum(sys.getsizeof(event) for event in group.events)
+    assert packed <= traced < 2 * packed, (traced, packed)
 
 
 two_hosts = st.lists(

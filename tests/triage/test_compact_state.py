@@ -149,9 +149,7 @@ def test_a_dedup_groups_events_hold_about_their_size() -> None:
     tracemalloc.start()
     try:
         group.add_events(events)
-        held = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(True, dedup.__file__)]
-        )
+        held = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, dedup.__file__)])
         traced = sum(stat.size for stat in held.statistics("filename"))
     finally:
         tracemalloc.stop()

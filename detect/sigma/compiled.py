@@ -8,9 +8,10 @@ the engine read), the recipe of its condition (`compile.compile_recipe`: plain d
 each node and value test), and the cache's `Hints` of it (the engine's index clauses, which
 the pipeline asks for: matching.dispatch.index_hints). On a hit the plan is built from the
 recipe (`compile.build_plan`, the same function that builds it on a miss) when first asked
-for: a rule the index never selects (most of 5,000) never builds it; and pySigma's rule is made
-from the file's text only if something asks for it (`Rule.sigma`: validation, audit rule
-generation).
+for: a rule the index never selects (most of 5,000) never builds it, and its recipe stays the
+JSON text the entry holds it as (one string, not the ~110 objects of the decoded recipe: 25
+of the 43 MB 5,000 rules took were decoded recipes); and pySigma's rule is made from the
+file's text only if something asks for it (`Rule.sigma`: validation, audit rule generation).
 
 An entry is keyed by the SHA-256 of the file's text and of what compiling depends on
 (`FORMAT`, the versions of detect, pySigma, PyYAML and RE2, the source of every module of
@@ -48,7 +49,7 @@ from detect.sigma.pipeline import default_paths
 
 # Bump when what an entry holds changes. 2: string tests by kind and items, a list as one test.
 # 3: each rule's hints (the engine's index clauses) and their version.
-FORMAT: Final = 3
+FORMAT: Final = 4
 FOLDER: Final = "rules"
 VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")
 META: Final = ("id", "title", "description")  # strings
@@ -94,13 +95,13 @@ class Stored:
         )
 
 
-def _plan_of(recipe: Recipe, origin: Origin) -> Node:
-    """The plan a stored recipe names. The entry's digest says it is the recipe that built a
-    plan when the entry was written, by this code (entries are keyed by its source), so it
-    builds again; one that does not (an entry altered with its digest) is not trusted: the
-    plan is compiled from the rule's file, as a miss compiles it."""
+def _plan_of(recipe: str, origin: Origin) -> Node:
+    """The plan a stored recipe (its JSON text) names. The entry's digest says it is the recipe
+    that built a plan when the entry was written, by this code (entries are keyed by its
+    source), so it builds again; one that does not (an entry altered with its digest) is not
+    trusted: the plan is compiled from the rule's file, as a miss compiles it."""
     try:
-        plan = build_plan(recipe)
+        plan = build_plan(_json(recipe.encode()))
         if depth(plan) <= MAX_DEPTH:
             return plan
     except CORRUPT:
@@ -176,7 +177,7 @@ def encode_entry(
             "logsource": [rule.logsource.product, rule.logsource.category, rule.logsource.service],
             "fields": list(rule.fields),
             "attributes": rule.attributes,
-            "recipe": recipe,
+            "recipe": json.dumps(recipe, allow_nan=True),  # read when the plan is built
             "hints": None if hints is None else hints.make(rule),
         }
         dates: list[list[Any]] = []  # the rest is str, numbers, None and lists by making
@@ -243,7 +244,7 @@ def _well_typed(data: dict[str, Any]) -> bool:
     for part in source:
         if not _text_or_none(part):
             return False
-    return type(data["attributes"]) is dict and type(data["recipe"]) is list and "hints" in data
+    return type(data["attributes"]) is dict and type(data["recipe"]) is str and "hints" in data
 
 
 def _text_or_none(value: object) -> bool:

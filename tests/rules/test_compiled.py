@@ -230,10 +230,12 @@ def test_a_damaged_entry_is_ignored_and_written_again(tmp_path: Path, damage) ->
         ["str", "Image", "prefix", "/tmp/"],  # items that are no list
         ["str", "Image", "prefix", []],  # no item
         ["str", "Image", "prefix"],
+        "not JSON [",  # the recipe is stored as its JSON text
+        {"a": "mapping"},
     ],
 )
 def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(
-    tmp_path: Path, recipe: list[Any]
+    tmp_path: Path, recipe: list[Any] | str | dict[str, str]
 ) -> None:
     folder = tmp_path / "rules"
     _write(folder, "tmp.yml", RULE)
@@ -241,7 +243,7 @@ def test_an_entry_that_reads_back_but_does_not_build_is_not_trusted(
     (entry,) = _entries(tmp_path)
     head, body = entry.read_bytes().split(b"\n")
     rules = json.loads(body)
-    rules[0]["rule"]["recipe"] = recipe
+    rules[0]["rule"]["recipe"] = recipe if isinstance(recipe, str) else json.dumps(recipe)
     body = json.dumps(rules).encode()
     data = {**json.loads(head), "digest": hashlib.sha256(body).hexdigest()}
     altered = json.dumps(data).encode() + b"\n" + body

@@ -4,11 +4,11 @@ holds, and about how many lines of each, from samples of its bytes. A line's hos
 (logs written without `name_format`).
 
 A file of up to WHOLE bytes is read whole: its counts are exact. Of a larger plain file, about
-1/SHARE of its bytes are read, in WINDOWS windows spread from its start to its end; of a larger
-compressed file, its first WHOLE bytes decompressed (a compressed stream cannot be entered in
-the middle). The counts of a sample are scaled to the file's size: they only balance the
-bundles and size the progress bars. The probe reads a few MB however large the input: before,
-it read every byte (and decompressed every archive) once more before any worker started.
+1/SHARE of its bytes (at most MOST) are read, in WINDOWS windows spread from its start to its
+end; of a larger compressed file, its first WHOLE bytes decompressed (a compressed stream
+cannot be entered in the middle). The counts of a sample are scaled to the file's size: they
+only balance the bundles and size the progress bars. Before, the probe read every byte (and
+decompressed every archive) once more before any worker started.
 
 A sample can miss a host whose lines all fall between its windows (or after a compressed file's
 head). Nothing is lost by that: every file is read whole by some bundle, which tells the scan of
@@ -33,6 +33,7 @@ from detect.sources.files import READ_ERRORS, decompressed
 
 WHOLE = 1 << 20  # a file (or a compressed file's decompressed head) read whole up to this size
 SHARE = 32  # of a larger plain file, about 1/SHARE of its bytes (at least WHOLE) are sampled
+MOST = 64 << 20  # but no more than this of one file (~0.1 s: a file of 100 GB is not 3 GB read)
 WINDOWS = 32  # the windows a larger plain file's sample is read in, start to end
 PARALLEL_MIN = 16  # from this many files, the probe shares them out to `jobs` processes
 # A line's `node=` prefix, found after the newline before it (a block's first line is looked
@@ -116,7 +117,7 @@ def _head(stream: BinaryIO, path: str, errors: list[str]) -> tuple[dict[str, int
 
 def _windows(raw: BinaryIO, size: int) -> Iterator[bytes]:
     """The whole lines of WINDOWS windows of a plain file, spread from its start to its end."""
-    width = max(WHOLE, size // SHARE) // WINDOWS
+    width = min(max(WHOLE, size // SHARE), MOST) // WINDOWS
     for index in range(WINDOWS):
         start = (size - width) * index // (WINDOWS - 1)
         raw.seek(start)

@@ -49,6 +49,7 @@ from detect.sigma.pipeline import default_paths
 
 # Bump when what an entry holds changes. 2: string tests by kind and items, a list as one test.
 # 3: each rule's hints (the engine's index clauses) and their version.
+# 4: a rule's recipe as its JSON text (decoded when its plan is built).
 FORMAT: Final = 4
 FOLDER: Final = "rules"
 VERSIONED: Final = ("detect", "pysigma", "PyYAML", "google-re2")

@@ -209,12 +209,12 @@ class BundleScan:
         bundle's when the probe saw it in this file, else a surprise (partition.replan)."""
         for host, lines in by_host(batch, self.unnamed).items():
             scan = self.hosts.get(host)
+            if scan is None and not self.bundle.open:
+                if host not in probe.lines:
+                    met = self.surprises.setdefault(host, {})
+                    met[probe.path] = met.get(probe.path, 0) + len(lines)
+                continue
             if scan is None:
-                if not self.bundle.open:
-                    if host not in probe.lines:
-                        met = self.surprises.setdefault(host, {})
-                        met[probe.path] = met.get(probe.path, 0) + len(lines)
-                    continue
                 scan = self.hosts[host] = self._host(host)
             scan.machine.feed(lines)
             self.lines += len(lines)

@@ -137,7 +137,10 @@ def replan(plan: Plan, bundles: Sequence[Bundle], surprises: Sequence[Surprises]
     again, whole, over every file that holds it, so that one pipeline sees all its lines in
     order. In the new plan each file's probe lists every host met in it, so that the lines of
     the hosts not scanned again are passed over, not surprises again."""
-    owner = {host: bundle for bundle in bundles for host in bundle.hosts}
+    reads: dict[str, frozenset[str]] = {}  # a host with a bundle -> the files its bundle reads
+    for bundle in bundles:
+        paths = frozenset(probe.path for probe in bundle.probes)
+        reads.update((host, paths) for host in bundle.hosts)
     met: dict[str, dict[str, int]] = {}
     for found in surprises:
         for host, files in found.items():
@@ -147,7 +150,7 @@ def replan(plan: Plan, bundles: Sequence[Bundle], surprises: Sequence[Surprises]
     missed = {
         host
         for host, files in met.items()
-        if host not in owner or any(path not in _paths(owner[host]) for path in files)
+        if host not in reads or any(path not in reads[host] for path in files)
     }
     if not missed:
         return None
@@ -163,10 +166,6 @@ def replan(plan: Plan, bundles: Sequence[Bundle], surprises: Sequence[Surprises]
         ordered = [path for path in plan.files if path in probes and host in probes[path].lines]
         partitions.append(Partition(host, ordered, sum(probes[p].lines[host] for p in ordered)))
     return Plan(plan.files, probes, partitions, SourceStats())
-
-
-def _paths(bundle: Bundle) -> frozenset[str]:
-    return frozenset(probe.path for probe in bundle.probes)
 
 
 def _renamed(lines: dict[str, int], unnamed: str) -> dict[str, int]:

@@ -91,18 +91,29 @@ class Store:
         return self.folder / f"{key}.json"
 
     def read(self, key: str) -> bytes | None:
+        return self.read_marking(key)[0]
+
+    def read_marking(self, key: str) -> tuple[bytes | None, bool]:
+        """An entry (None: not stored, unreadable) and whether this read marked it used (at
+        most once a day: `mark` the entries it stands for then)."""
         assert self.folder is not None
         path = f"{self.folder}/{key}.json"  # not self.path(): a Path costs more than the read
         try:
             raw, info = read_whole(path)
         except OSError:
-            return None
-        if raw is not None and time.time() - info.st_mtime > DAY_SECONDS:
-            with contextlib.suppress(OSError):
-                os.utime(path)  # in use: not pruned
-        return raw
+            return None, False
+        if raw is None or time.time() - info.st_mtime <= DAY_SECONDS:
+            return raw, False
+        self.mark([key])
+        return raw, True
 
-    def write(self, key: str, entry: str) -> None:
+    def mark(self, keys: Iterable[str]) -> None:
+        """Mark entries used (their time: not pruned); those not stored are passed over."""
+        for key in keys:
+            with contextlib.suppress(OSError):
+                os.utime(f"{self.folder}/{key}.json")
+
+    def write(self, key: str, entry: str | bytes) -> None:
         assert self.folder is not None
         if not self._writing:
             self._writing = True
@@ -113,8 +124,8 @@ class Store:
             self._usable = False  # read-only home: stop trying
             return
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(entry)
+            with os.fdopen(handle, "wb") as out:
+                out.write(entry if isinstance(entry, bytes) else entry.encode())
             os.replace(temporary, self.path(key))
         except OSError:
             self._usable = False  # full disk: stop trying

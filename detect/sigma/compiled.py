@@ -138,24 +138,32 @@ class CompiledCache:
     def rules(self, key: str) -> list[Stored] | None:
         """The stored rules of the file whose `entry_key` this is, or None (not stored, or
         unusable)."""
+        found = self.entry(key)
+        return None if found is None else found[0]
+
+    def entry(self, key: str) -> tuple[list[Stored], bytes] | None:
+        """`rules(key)`, and the body of the entry they were read from (packed.py packs the
+        bodies of a rule set's files into one entry)."""
         if not self.store.ready():
             return None
         raw = self.store.read(key)
         if raw is None:
             return None
         try:
-            return decode_entry(key, raw, self.hints)
+            return decode_entry(key, raw, self.hints), raw.partition(b"\n")[2]
         except CORRUPT:
             return None  # compiled again and written over
 
-    def put(self, key: str, rules: list[tuple[int, Rule, Recipe]]) -> None:
+    def put(self, key: str, rules: list[tuple[int, Rule, Recipe]]) -> bytes | None:
         """Store the compiled rules (document index, rule, recipe), every one of them, of the
-        file whose `entry_key` this is."""
+        file whose `entry_key` this is; the body of the entry written, if one was."""
         if not rules or not self.store.ready():
-            return
+            return None
         entry = encode_entry(key, rules, self.hints)
-        if entry is not None:
-            self.store.write(key, entry)
+        if entry is None:
+            return None
+        self.store.write(key, entry)
+        return entry.partition("\n")[2].encode()
 
 
 def encode_entry(
@@ -197,6 +205,12 @@ def decode_entry(key: str, raw: bytes, hints: Hints | None = None) -> list[Store
     of its hints), then the rules as JSON (raises ValueError and co. on any entry not as
     written, or whose hints other code made). Without `hints`, rules come without theirs."""
     head, _, body = raw.partition(b"\n")
+    return stored_rules(checked_body(key, head, body, hints), hints)
+
+
+def checked_body(key: str, head: bytes, body: bytes, hints: Hints | None) -> Any:
+    """The body of an entry, decoded, when its head (format, key, the version of its hints,
+    the SHA-256 of its body) says it is the entry of `key` as written (raises otherwise)."""
     entry = _json(head)
     if entry["format"] != FORMAT or entry["key"] != key:
         raise ValueError("another entry")
@@ -204,8 +218,15 @@ def decode_entry(key: str, raw: bytes, hints: Hints | None = None) -> list[Store
         raise ValueError("hints of other code")
     if hashlib.sha256(body).hexdigest() != entry["digest"]:
         raise ValueError("altered")
+    return _json(body)
+
+
+def stored_rules(items: Any, hints: Hints | None) -> list[Stored]:
+    """The rules of an entry's decoded body (raises on one not as written)."""
+    if type(items) is not list:
+        raise ValueError("bad entry")
     stored = []
-    for item in _json(body):
+    for item in items:
         index, line, data = item["index"], item["line"], item["rule"]
         if type(index) is not int or type(line) is not int or not _well_typed(data):
             raise ValueError("bad entry")

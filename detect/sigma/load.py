@@ -54,6 +54,7 @@ from detect.sigma.compiled import CORRUPT, CompiledCache, RuleCacheError, Stored
 from detect.sigma.documents import Document, line_of
 from detect.sigma.locate import error_path
 from detect.sigma.model import Rule, RuleError, RuleSet
+from detect.sigma.packed import PackedLoad
 from detect.sigma.pipeline import prepare
 from detect.sigma.regex import sigma_policy
 
@@ -114,7 +115,13 @@ def load_rules(
     reuse = reuse if placeholders is None else None
     with collector_paused():
         found = find_rule_files(paths, result.errors)
-        files = [_load_file(path, reuse, prepare, result.errors) for path in found]
+        texts = [_read_text(path, result.errors) for path in found]
+        keys = [entry_key(text) if reuse is not None and text is not None else "" for text in texts]
+        packed = None if reuse is None else PackedLoad(reuse, [key for key in keys if key])
+        files = [
+            _load_file(path, text, key, packed, prepare, result.errors)
+            for path, text, key in zip(found, texts, keys, strict=True)
+        ]
         entries = _entries(files, result.errors)
         entries = drop_duplicates(entries, result.warnings, rules=dedupe)
         parsed = [entry for entry in entries if isinstance(entry, Parsed)]
@@ -127,9 +134,10 @@ def load_rules(
                 rule = _rule_of(entry, placeholders, prepare, result.errors)
                 if rule is not None:
                     result.rules.append(rule)
-        if reuse is not None and not filters:
+        if packed is not None and not filters:
             for loaded in files:
-                loaded.store(reuse)
+                loaded.store(packed)
+            packed.seal()
     result.errors.sort(key=lambda error: (error.location.source, error.location.line))
     return result
 
@@ -207,7 +215,7 @@ class _File:
     key: str = ""  # the file's `entry_key` in the cache of compiled rules, when it has one
     storable: bool = False  # every document a rule, no error: store it once all compile
 
-    def store(self, reuse: CompiledCache) -> None:
+    def store(self, reuse: PackedLoad) -> None:
         if not self.storable:
             return
         compiled = [entry.compiled for entry in self.entries if isinstance(entry, Parsed)]
@@ -216,14 +224,18 @@ class _File:
 
 
 def _load_file(
-    path: Path, reuse: CompiledCache | None, prepare: Prepare | None, errors: list[RuleError]
+    path: Path,
+    text: str | None,
+    key: str,
+    reuse: PackedLoad | None,
+    prepare: Prepare | None,
+    errors: list[RuleError],
 ) -> _File:
-    """A file's rules from the cache of compiled rules, else its documents parsed (an entry
-    that does not build is ignored: the file is parsed, compiled and stored again)."""
-    text = _read_text(path, errors)
+    """A file's rules (`text`: None, it could not be read) from the cache of compiled rules
+    (`key`: its entry key), else its documents parsed (an entry that does not build is
+    ignored: the file is parsed, compiled and stored again)."""
     if text is None:
         return _File("", [])
-    key = "" if reuse is None else entry_key(text)  # the text hashed once
     found = reuse.rules(key) if reuse is not None else None
     if found is not None:
         try:

@@ -9,12 +9,13 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from detect.sigma import packed
-from detect.sigma.compiled import CompiledCache
+from detect.sigma.compiled import CompiledCache, Stored
 from detect.sigma.load import load_detections
 from detect.sigma.model import RuleSet
 from tests.rules.test_compiled import FORMAT, RULE, described
@@ -56,7 +57,7 @@ class Counting(CompiledCache):
         super().__init__(folder)
         self.read_one_by_one = 0
 
-    def entry(self, key: str):  # type: ignore[no-untyped-def]
+    def entry(self, key: str) -> tuple[list[Stored], bytes] | None:
         self.read_one_by_one += 1
         return super().entry(key)
 
@@ -122,7 +123,9 @@ def test_fewer_files_than_a_set_needs_have_no_set(tmp_path: Path) -> None:
         lambda raw: b"\x00\xff" + raw,  # not JSON
     ],
 )
-def test_a_damaged_set_is_ignored_and_written_again(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_set_is_ignored_and_written_again(
+    tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
     folder, store = tmp_path / "rules", tmp_path / "cache"
     _rules(folder)
     expected = [described(r) for r in _load(folder, store)[0].rules]

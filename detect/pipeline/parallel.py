@@ -156,8 +156,8 @@ def rescan_missed(
             result.surprises = {}
         rounds += 1
         plan, bundles = again, make_bundles(again, _workers(again, parallelism))
-        with ScanProgress(bundles, enabled=False) as quiet:
-            results = [*results, *run_bundles(bundles, rules, settings, parallelism, quiet)]
+        with ScanProgress(bundles, enabled=parallelism.progress, title="rescan") as progress:
+            results = [*results, *run_bundles(bundles, rules, settings, parallelism, progress)]
     return results
 
 

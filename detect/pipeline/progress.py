@@ -41,8 +41,13 @@ class ScanProgress:
     """Progress of the bundles of one scan; `update` with each worker's running totals."""
 
     def __init__(
-        self, bundles: Sequence[Bundle], enabled: bool, stream: TextIO | None = None
+        self,
+        bundles: Sequence[Bundle],
+        enabled: bool,
+        stream: TextIO | None = None,
+        title: str = "total",
     ) -> None:
+        """`title`: the total's name ("rescan": the hosts the probe missed, scanned again)."""
         self.enabled = enabled
         self._started = time.monotonic()
         self._last: dict[int, tuple[int, int, int, int]] = {}
@@ -69,7 +74,7 @@ class ScanProgress:
                     name, total=bundle.size, **fields
                 )
         total = sum(bundle.size for bundle in bundles)
-        self._total = self._progress.add_task("total", total=total, **fields)
+        self._total = self._progress.add_task(title, total=total, **fields)
 
     def __enter__(self) -> ScanProgress:
         if self._progress is not None:

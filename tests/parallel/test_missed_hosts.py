@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from detect.cli.commands import main
 from detect.pipeline import hostscan, parallel, probe
 from detect.pipeline.factory import PipelineSettings, load_rules
 from detect.pipeline.parallel import Parallelism, PartitionError, scan_parallel
@@ -95,6 +97,16 @@ def test_missed_hosts_are_scanned_again(
     assert rescanned == [missed]
     assert got == one_job
     assert got["summary"]["records"] == lines_of(fleet)  # type: ignore[index]
+
+
+def test_a_rescan_draws_its_progress(fleet: Path, tmp_path: Path, small_samples: None) -> None:
+    args = ["scan", str(fleet), "--jobs", "2", "--progress", "--output", str(tmp_path / "a")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # alerts
+    first, _, again = result.stderr.partition("rescan")
+    assert "total" in first and "worker 2" in first
+    assert again, result.stderr  # the bars of the hosts scanned again, after the first
+    assert "records" in again
 
 
 def lines_of(root: Path) -> int:

@@ -199,15 +199,15 @@ def _view(image: str, command_line: str, user: str) -> dict[str, str]:
     return {"process.executable": image, "process.command_line": command_line, "user.name": user}
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda raw: raw[: len(raw) // 2],  # cut short
-        lambda raw: raw.replace(b"/tmp/", b"/tmq/"),  # altered: the digest no longer fits
-        lambda raw: raw.replace(FORMAT, b'"format": 99'),  # another format
-        lambda raw: b"\x00\xff" + raw,  # not JSON
-    ],
-)
+DAMAGES = [
+    lambda raw: raw[: len(raw) // 2],  # cut short
+    lambda raw: raw.replace(b"/tmp/", b"/tmq/"),  # altered: the digest no longer fits
+    lambda raw: raw.replace(FORMAT, b'"format": 99'),  # another format
+    lambda raw: b"\x00\xff" + raw,  # not JSON
+]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_entry_is_ignored_and_written_again(tmp_path: Path, damage) -> None:
     folder = tmp_path / "rules"
     _write(folder, "tmp.yml", RULE)

@@ -18,7 +18,7 @@ from detect.sigma import packed
 from detect.sigma.compiled import CompiledCache, Stored
 from detect.sigma.load import load_detections
 from detect.sigma.model import RuleSet
-from tests.rules.test_compiled import FORMAT, RULE, described
+from tests.rules.test_compiled import DAMAGES, RULE, described
 
 FILES = 4
 CORRELATION = """\
@@ -114,15 +114,7 @@ def test_fewer_files_than_a_set_needs_have_no_set(tmp_path: Path) -> None:
     assert cache.read_one_by_one == 2 and not _sets(store)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda raw: raw[: len(raw) // 2],  # cut short
-        lambda raw: raw.replace(b"/tmp/2/", b"/tmq/2/"),  # altered: the digest no longer fits
-        lambda raw: raw.replace(FORMAT, b'"format": 99'),  # another format
-        lambda raw: b"\x00\xff" + raw,  # not JSON
-    ],
-)
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_set_is_ignored_and_written_again(
     tmp_path: Path, damage: Callable[[bytes], bytes]
 ) -> None:

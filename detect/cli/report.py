@@ -14,7 +14,6 @@ from detect.cli.options import no_default_option
 from detect.core.alert import Alert
 from detect.outputs.incidents import incident_document
 from detect.outputs.report.model import ReportInput, RuleRef
-from detect.outputs.report.render import write_report
 from detect.outputs.summary import RunSummary
 from detect.pipeline.factory import PipelineSettings, load_rules
 from detect.triage.incidents import CLOSED, Incident
@@ -60,6 +59,8 @@ class ReportCollector:
             summary.to_dict(),
             rule_refs(rules),
         )
+        from detect.outputs.report.render import write_report  # jinja2: 18 ms to import
+
         size = write_report(data, path)
         click.echo(f"report: {path} ({size:,} bytes)", err=True)
 
@@ -107,5 +108,7 @@ def report(
     except ReportInputError as error:
         click.echo(f"report: {error}", err=True)
         sys.exit(EXIT_ERROR)
+    from detect.outputs.report.render import write_report
+
     size = write_report(data, html)
     click.echo(f"report: {html} ({size:,} bytes)", err=True)

@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sigma.exceptions import SigmaError
-from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
 from detect.core.errors import DetectError
 from detect.core.resources import mapping_path
 from detect.core.yamlio import parse_yaml
+
+if TYPE_CHECKING:  # pySigma's processing (and jinja2 with it): 0.07 s to import, needed
+    # only to compile a rule the cache of compiled rules does not hold
+    from sigma.processing.pipeline import ProcessingPipeline
 
 PIPELINE_FILES = ("linux.yml",)
 
@@ -46,6 +49,8 @@ def pipeline_documents() -> tuple[tuple[Path, dict[str, Any]], ...]:
 @cache
 def load_pipeline() -> ProcessingPipeline:
     """The built-in mapping pipelines, merged; a bad built-in file fails at start-up."""
+    from sigma.processing.pipeline import ProcessingPipeline
+
     pipeline = ProcessingPipeline()
     for path, data in pipeline_documents():
         try:

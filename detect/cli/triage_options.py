@@ -17,7 +17,7 @@ from detect.sigma.model import RuleSet
 from detect.triage.dedup import DEFAULT_WINDOW_MS
 from detect.triage.incidents import DEFAULT_GAP_MS, DEFAULT_MAX_MS
 from detect.triage.levels import DEFAULT_MIN_LEVEL, LEVELS
-from detect.triage.stage import TriageSettings
+from detect.triage.settings import TriageSettings
 from detect.triage.tuning import Tuning, TuningError, load_tuning
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,16 +1,24 @@
 """The modules compiled to C extensions with mypyc, and whether the compiled build is current.
 
 `setup.py` compiles `MODULES` (the hot path: records, reassembly, views, the rule index and
-conditions, the process tree, the engine, the correlation step) from their type hints; the
-`.py` files stay the source and are what runs wherever no compiled module sits beside them. An
-extension module shadows its `.py` file on import, so after an edit the build must be redone
-(`make build`): `status()` tells compiled, stale and pure modules apart, the tests refuse a
-stale build, and `prefer_source()` (DETECT_PURE=1 for the tests and the benchmark) imports the
-`.py` files even where a build exists, to profile or to test the pure-Python path.
+conditions, the process tree, the engine and its alerts, the correlation step, triage) from
+their type hints; the `.py` files stay the source and are what runs wherever no compiled module
+sits beside them. An extension module shadows its `.py` file on import, so after an edit the
+build must be redone (`make build`): `status()` tells compiled, stale and pure modules apart,
+the tests refuse a stale build, and `prefer_source()` (DETECT_PURE=1 for the tests and the
+benchmark) imports the `.py` files even where a build exists, to profile or to test the
+pure-Python path.
 `use_current_code()` runs first in the `detect` program (detect.cli.main), never at import: in
 a source checkout a stale build gives way to the sources, with a warning, so that `detect`
 never runs code older than what is on disk; the tests (tests/conftest.py) and the benchmark
 (bench/run.py) refuse a stale build instead. Never compiled itself.
+
+What is pickled (spills, worker processes, Dask tasks) must unpickle compiled too: a compiled
+dataclass does (mypyc writes its `__getstate__` and `__setstate__`) unless it is frozen (its
+`__setstate__` assigns to the frozen fields), and any other compiled class is unpickled through
+its `__init__` called with no arguments (mypyc's `__new__` calls it). Frozen settings therefore
+live in modules not listed here (detect/triage/settings.py), and a class that holds one made
+with arguments says how it pickles (detect.triage.score.IncidentScore).
 """
 
 from __future__ import annotations
@@ -50,10 +58,19 @@ MODULES = (
     "detect/matching/dispatch.py",
     "detect/matching/plans.py",
     "detect/matching/engine.py",
+    "detect/matching/alert.py",
     "detect/pipeline/scan.py",
     "detect/pipeline/routing.py",
     "detect/correlation/stage.py",
     "detect/sigma/correlation/correlator.py",
+    "detect/triage/levels.py",
+    "detect/triage/deadlines.py",
+    "detect/triage/grouping.py",
+    "detect/triage/members.py",
+    "detect/triage/score.py",
+    "detect/triage/dedup.py",
+    "detect/triage/incidents.py",
+    "detect/triage/stage.py",
 )
 
 

@@ -39,7 +39,8 @@ from detect.sigma.load import collector_paused, drop_duplicate_rules, load_detec
 from detect.sigma.model import RuleSet
 from detect.sources.files import Line, SourceStats
 from detect.sources.lines import iter_lines
-from detect.triage.stage import IncidentSink, TriageSettings, TriageStage
+from detect.triage.settings import TriageSettings
+from detect.triage.stage import IncidentSink, TriageStage
 from detect.triage.tuning import Tuning
 
 

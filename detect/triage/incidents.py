@@ -101,7 +101,16 @@ class IncidentStats:
     tags: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return dict(vars(self))
+        """The counts by name, in field order (named one by one: a compiled instance has no
+        `__dict__` for `vars`)."""
+        return {
+            "opened": self.opened,
+            "closed": self.closed,
+            "reopened": self.reopened,
+            "closed_early": self.closed_early,
+            "alerts": self.alerts,
+            "tags": self.tags,
+        }
 
 
 def incident_id(key: IncidentKey, start_ms: int, first: Alert) -> str:

@@ -149,6 +149,11 @@ class IncidentScore:
     def __init__(self) -> None:
         self._shape: RulesShape | None = None
 
+    def __reduce__(self) -> tuple[type[IncidentScore], tuple[()]]:
+        """Pickled empty: the shape is a cache of the incident's rules, made again at the next
+        `update` (a compiled `RulesShape` does not unpickle: its type is made by calling it)."""
+        return IncidentScore, ()
+
     def update(self, rules: Sequence[Hits], tactic_order: dict[str, int]) -> tuple[float, str]:
         shape = self._shape
         if shape is None or shape.size != len(rules):

@@ -9,37 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from detect.attack.catalog import Catalog, load_catalog
 from detect.core.alert import Alert
-from detect.triage.dedup import DEFAULT_WINDOW_MS, Deduplicator
-from detect.triage.incidents import (
-    CLOSED,
-    DEFAULT_GAP_MS,
-    DEFAULT_MAX_MS,
-    MAX_OPEN,
-    REOPENED,
-    Incident,
-    IncidentTracker,
-)
-from detect.triage.levels import DEFAULT_MIN_LEVEL, INFORMATIONAL, LEVELS, at_least
+from detect.triage.dedup import Deduplicator
+from detect.triage.incidents import CLOSED, REOPENED, Incident, IncidentTracker
+from detect.triage.levels import INFORMATIONAL, LEVELS, at_least
+from detect.triage.settings import TriageSettings
 
 IncidentSink = Callable[[Incident, str], object]
-
-
-@dataclass(frozen=True)
-class TriageSettings:
-    min_level: str = DEFAULT_MIN_LEVEL
-    dedup_window_ms: int = DEFAULT_WINDOW_MS  # 0: no deduplication
-    incident_gap_ms: int = DEFAULT_GAP_MS
-    incident_max_ms: int = DEFAULT_MAX_MS
-    max_open_incidents: int = MAX_OPEN
-
-    def __post_init__(self) -> None:
-        if self.min_level not in LEVELS:
-            raise ValueError(f"unknown level {self.min_level!r} (one of {', '.join(LEVELS)})")
 
 
 def tactic_order(catalog: Catalog | None = None) -> dict[str, int]:

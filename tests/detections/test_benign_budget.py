@@ -29,7 +29,7 @@ from detect.auditd.event import AuditEvent
 from detect.core.alert import Alert
 from detect.pipeline.factory import PipelineSettings, load_rules, read_events, scan_files
 from detect.triage.incidents import CLOSED, Incident
-from detect.triage.stage import TriageSettings
+from detect.triage.settings import TriageSettings
 
 CORPUS = Path(__file__).with_name("benign") / "ordinary_work.log.gz"
 MARKER = ("/bin/true", "detect-benign-hour")

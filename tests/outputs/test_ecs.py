@@ -27,7 +27,7 @@ from detect.outputs.incidents import incident_document
 from detect.pipeline.factory import PipelineSettings, load_rules, scan_files
 from detect.proctree.fields import entity_id
 from detect.proctree.process import Process
-from detect.triage.stage import TriageSettings
+from detect.triage.settings import TriageSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGMA = ROOT.parent / "shared" / "sigma" / "rules" / "linux"

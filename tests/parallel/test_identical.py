@@ -15,7 +15,7 @@ from detect.cli.commands import main
 from detect.outputs.alerts import ALERT_WRITERS
 from detect.pipeline.factory import PipelineSettings, load_rules, scan_files
 from detect.pipeline.parallel import Parallelism, PartitionError, scan_parallel
-from detect.triage.stage import TriageSettings
+from detect.triage.settings import TriageSettings
 
 VOLATILE = ("seconds", "records_per_second")
 

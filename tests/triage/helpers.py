@@ -9,7 +9,7 @@ from detect.core.alert import Activity, Alert, RuleInfo
 from detect.pipeline.factory import PipelineSettings, load_rules, scan_files
 from detect.pipeline.scan import Scan
 from detect.triage.incidents import CLOSED, Incident
-from detect.triage.stage import TriageSettings
+from detect.triage.settings import TriageSettings
 
 CAPTURES = Path(__file__).parent / "captures"
 DAY = CAPTURES / "host_day.log"

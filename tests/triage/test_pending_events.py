@@ -10,7 +10,8 @@ from detect.core.alert import Alert, Pending
 from detect.pipeline.spill import Spill
 from detect.triage.dedup import MAX_EVENTS
 from detect.triage.incidents import IncidentTracker
-from detect.triage.stage import TriageSettings, TriageStage
+from detect.triage.settings import TriageSettings
+from detect.triage.stage import TriageStage
 from tests.triage.helpers import DAY, alert, rule, scan_with_triage
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from detect.cli.commands import main
 from detect.pipeline.factory import PipelineSettings, load_rules
 from detect.triage.levels import rank
-from detect.triage.stage import TriageSettings
+from detect.triage.settings import TriageSettings
 from tests.triage.helpers import BASELINE, DAY, scan_with_triage
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

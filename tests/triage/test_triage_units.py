@@ -14,7 +14,8 @@ from detect.triage.dedup import Deduplicator
 from detect.triage.grouping import incident_key
 from detect.triage.incidents import CLOSED, OPEN, RAISED, IncidentTracker, RuleEntry
 from detect.triage.score import IncidentScore, RuleHits, level_of, score
-from detect.triage.stage import TriageSettings, TriageStage, tactic_order
+from detect.triage.settings import TriageSettings
+from detect.triage.stage import TriageStage, tactic_order
 from detect.triage.tuning import TuningError, load_tuning
 from tests.triage.helpers import alert, rule
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from detect.core.alert import Alert, Document
@@ -101,16 +101,8 @@ class IncidentStats:
     tags: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        """The counts by name, in field order (named one by one: a compiled instance has no
-        `__dict__` for `vars`)."""
-        return {
-            "opened": self.opened,
-            "closed": self.closed,
-            "reopened": self.reopened,
-            "closed_early": self.closed_early,
-            "alerts": self.alerts,
-            "tags": self.tags,
-        }
+        """The counts by name, in field order (a compiled instance has no `__dict__`)."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 def incident_id(key: IncidentKey, start_ms: int, first: Alert) -> str:

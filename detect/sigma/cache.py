@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import yaml
 
@@ -91,21 +91,37 @@ class Store:
         return self.folder / f"{key}.json"
 
     def read(self, key: str) -> bytes | None:
-        return self.read_marking(key)[0]
-
-    def read_marking(self, key: str) -> tuple[bytes | None, bool]:
-        """An entry (None: not stored, unreadable) and whether this read marked it used (at
-        most once a day: `mark` the entries it stands for then)."""
         assert self.folder is not None
         path = f"{self.folder}/{key}.json"  # not self.path(): a Path costs more than the read
         try:
             raw, info = read_whole(path)
         except OSError:
-            return None, False
-        if raw is None or time.time() - info.st_mtime <= DAY_SECONDS:
-            return raw, False
-        self.mark([key])
-        return raw, True
+            return None
+        if raw is not None:
+            self._used(key, info)
+        return raw
+
+    def open(self, key: str) -> tuple[BinaryIO, bool] | None:
+        """An entry to read line by line (None: not stored, unreadable), and whether opening
+        it marked it used (at most once a day: `mark` the entries it stands for then)."""
+        assert self.folder is not None
+        try:
+            handle = open(f"{self.folder}/{key}.json", "rb")  # noqa: SIM115 - the caller's
+        except OSError:
+            return None
+        try:
+            info = os.fstat(handle.fileno())
+        except OSError:
+            handle.close()
+            return None
+        return handle, self._used(key, info)
+
+    def _used(self, key: str, info: os.stat_result) -> bool:
+        """Mark an entry read used, unless it was in the last day; whether it was marked."""
+        if time.time() - info.st_mtime <= DAY_SECONDS:
+            return False
+        self.mark([key])  # in use: not pruned
+        return True
 
     def mark(self, keys: Iterable[str]) -> None:
         """Mark entries used (their time: not pruned); those not stored are passed over."""

@@ -102,7 +102,7 @@ def _plan_of(recipe: str, origin: Origin) -> Node:
     source), so it builds again; one that does not (an entry altered with its digest) is not
     trusted: the plan is compiled from the rule's file, as a miss compiles it."""
     try:
-        plan = build_plan(_json(recipe.encode()))
+        plan = build_plan(read_json(recipe.encode()))
         if depth(plan) <= MAX_DEPTH:
             return plan
     except CORRUPT:
@@ -205,20 +205,21 @@ def decode_entry(key: str, raw: bytes, hints: Hints | None = None) -> list[Store
     of its hints), then the rules as JSON (raises ValueError and co. on any entry not as
     written, or whose hints other code made). Without `hints`, rules come without theirs."""
     head, _, body = raw.partition(b"\n")
-    return stored_rules(checked_body(key, head, body, hints), hints)
+    entry = checked_head(key, head, hints)
+    if hashlib.sha256(body).hexdigest() != entry["digest"]:
+        raise ValueError("altered")
+    return stored_rules(read_json(body), hints)
 
 
-def checked_body(key: str, head: bytes, body: bytes, hints: Hints | None) -> Any:
-    """The body of an entry, decoded, when its head (format, key, the version of its hints,
-    the SHA-256 of its body) says it is the entry of `key` as written (raises otherwise)."""
-    entry = _json(head)
-    if entry["format"] != FORMAT or entry["key"] != key:
+def checked_head(key: str, head: bytes, hints: Hints | None) -> dict[str, Any]:
+    """The head of an entry (format, key, the SHA-256 of its body, the version of its hints)
+    when it says it is the entry of `key`, written by this code (raises otherwise)."""
+    entry = read_json(head)
+    if type(entry) is not dict or entry["format"] != FORMAT or entry["key"] != key:
         raise ValueError("another entry")
     if hints is not None and entry["hints"] != hints.version:
         raise ValueError("hints of other code")
-    if hashlib.sha256(body).hexdigest() != entry["digest"]:
-        raise ValueError("altered")
-    return _json(body)
+    return entry
 
 
 def stored_rules(items: Any, hints: Hints | None) -> list[Stored]:
@@ -238,7 +239,7 @@ def stored_rules(items: Any, hints: Hints | None) -> list[Stored]:
     return stored
 
 
-def _json(raw: bytes) -> Any:
+def read_json(raw: bytes) -> Any:
     """orjson's reading (4-5x the standard library's on these entries: a third of a cached
     load's time went to it), or the standard library's for what orjson refuses and
     `encode_entry` may write (NaN and infinities; integers past 64 bits): the same values."""

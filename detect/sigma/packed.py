@@ -4,9 +4,10 @@ A load of 5,000 rules from the cache of compiled rules (compiled.py) read 5,000 
 each an open, a stat, a read and a close, a JSON head, a SHA-256 and a JSON body; 0.1 s of the
 0.25 s such a load takes. A load of at least `SET_MIN` files also keeps an entry for the whole
 set, keyed by the keys of its files in their order (each already names the file's text and
-everything compiling depends on): one head, as a file's entry has, then one JSON list of the
-bodies of its files' entries, null for a file the cache does not hold (one with a correlation,
-a filter or an error). A load whose files have those keys reads that one file instead (a file
+everything compiling depends on): one head, as a file's entry has, then a line per file, the
+body of its entry, or null for a file the cache does not hold (one with a correlation, a filter
+or an error); it is read a line at a time, so that the set's text (8 MB for 5,000 rules) is
+never held whole. A load whose files have those keys reads that one file instead (a file
 it holds as null is looked up on its own, as before); any other load reads the files' entries
 one by one, keeps the bodies it read or wrote, and writes the set's entry once the load is
 done. A file's entry read through the set's is marked used as the set's is (once a day), so
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Final
+from typing import BinaryIO, Final
 
 from detect.sigma.compile import Recipe
 from detect.sigma.compiled import (
@@ -29,7 +30,8 @@ from detect.sigma.compiled import (
     FORMAT,
     CompiledCache,
     Stored,
-    checked_body,
+    checked_head,
+    read_json,
     stored_rules,
 )
 from detect.sigma.model import Rule
@@ -51,11 +53,13 @@ class PackedLoad:
         self._bodies: dict[str, bytes] | None = None  # set: the set's entry is to be written
         if len(self.keys) < SET_MIN or not cache.store.ready():
             return
-        raw, marked = cache.store.read_marking(self.key)
-        if raw is not None:
+        opened = cache.store.open(self.key)
+        if opened is not None:
+            handle, marked = opened
             try:
-                self._found = decode_set(self.key, self.keys, raw, cache)
-            except CORRUPT:
+                with handle:
+                    self._found = read_set(self.key, self.keys, handle, cache)
+            except (*CORRUPT, OSError):
                 self._found = {}
             else:
                 if marked:  # used today through the set: its files' entries are kept too
@@ -87,16 +91,16 @@ class PackedLoad:
         bodies, self._bodies, self._found = self._bodies, None, {}
         if not bodies:
             return
-        body = b"[" + b",".join(bodies.get(key, NULL) for key in self.keys) + b"]"
+        lines = b"".join(bodies.get(key, NULL) + b"\n" for key in self.keys)
         hints = self.cache.hints
         head = {
             "format": FORMAT,
             "key": self.key,
-            "digest": hashlib.sha256(body).hexdigest(),
+            "digest": hashlib.sha256(lines).hexdigest(),
             "hints": None if hints is None else hints.version,
             "files": len(self.keys),
         }
-        self.cache.store.write(self.key, json.dumps(head).encode() + b"\n" + body)
+        self.cache.store.write(self.key, json.dumps(head).encode() + b"\n" + lines)
 
 
 def set_key(keys: Sequence[str]) -> str:
@@ -104,17 +108,25 @@ def set_key(keys: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(["set", *keys]).encode()).hexdigest()
 
 
-def decode_set(
-    key: str, keys: Sequence[str], raw: bytes, cache: CompiledCache
+def read_set(
+    key: str, keys: Sequence[str], handle: BinaryIO, cache: CompiledCache
 ) -> dict[str, list[Stored]]:
-    """The stored rules of each file a set's entry holds, by the file's entry key (raises
-    ValueError and co. on an entry not as written)."""
-    head, _, body = raw.partition(b"\n")
-    files = checked_body(key, head, body, cache.hints)
-    if type(files) is not list or len(files) != len(keys):
+    """The stored rules of each file a set's entry holds, by the file's entry key, read a line
+    (a file) at a time: the set's whole text is never held (raises ValueError and co. on an
+    entry not as written)."""
+    head = checked_head(key, handle.readline(), cache.hints)
+    if head["files"] != len(keys):
         raise ValueError("another set")
+    digest = hashlib.sha256()
     found: dict[str, list[Stored]] = {}
-    for file_key, items in zip(keys, files, strict=True):
+    for file_key in keys:
+        line = handle.readline()
+        if not line.endswith(b"\n"):
+            raise ValueError("cut short")
+        digest.update(line)
+        items = read_json(line)
         if items is not None:
             found[file_key] = stored_rules(items, cache.hints)
+    if handle.read(1) or digest.hexdigest() != head["digest"]:
+        raise ValueError("altered")
     return found

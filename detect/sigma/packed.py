@@ -2,19 +2,20 @@
 
 A load of 5,000 rules from the cache of compiled rules (compiled.py) read 5,000 entries: for
 each an open, a stat, a read and a close, a JSON head, a SHA-256 and a JSON body: 0.1 s of the
-0.25 s such a load took, 0.03 s less read as one entry (medians of eight interleaved runs). A load of at least `SET_MIN` files also keeps an entry for the whole
-set, keyed by the keys of its files in their order (each already names the file's text and
-everything compiling depends on): one head, as a file's entry has, then a line per file, the
-body of its entry, or null for a file the cache does not hold (one with a correlation, a filter
-or an error); it is read a line at a time, so that the set's text (8 MB for 5,000 rules) is
-never held whole. A load whose files have those keys reads that one file instead (a file
-it holds as null is looked up on its own, as before); any other load reads the files' entries
-one by one, keeps the bodies it read or wrote, and writes the set's entry once the load is
-done. A file's entry read through the set's is marked used as the set's is (once a day), so
-that pruning keeps it for the load that misses the set after one file changed. The set's entry
-is trusted no more than a file's: its head must name it and its digest, and each rule in it is
-checked as a file's entry's rules are (compiled.stored_rules); one not as written is ignored,
-and written again by the load that reads the files' entries instead.
+0.25 s such a load took, 0.03 s less read as one entry (medians of eight interleaved runs). A
+load of at least `SET_MIN` files also keeps an entry for the whole set, keyed by the keys of
+its files in their order (each already names the file's text and everything compiling depends
+on): one head, as a file's entry has, then a line per file, the body of its entry, or null for
+a file the cache does not hold (one with a correlation, a filter or an error); it is read a
+line at a time, so that the set's text (8 MB for 5,000 rules) is never held whole. A load whose
+files have those keys reads that one file instead (a file it holds as null is looked up on its
+own, as before); any other load reads the files' entries one by one, keeps the bodies it read
+or wrote, and writes the set's entry once the load is done. A file's entry read through the
+set's is marked used as the set's is (once a day), so that pruning keeps it for the load that
+misses the set after one file changed. The set's entry is trusted no more than a file's: its
+head must name it and its digest, and each rule in it is checked as a file's entry's rules are
+(compiled.stored_rules); one not as written is ignored, and written again by the load that
+reads the files' entries instead.
 """
 
 from __future__ import annotations

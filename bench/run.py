@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -325,6 +326,7 @@ class Measurement:
     target: int | None
     cpu_seconds: float = 0.0  # the child's user + system time, start-up included
     extra: Counts = field(default_factory=dict)
+    round: int = 0  # of `--rounds`, from 0
 
     @property
     def records_per_second(self) -> float:
@@ -353,6 +355,7 @@ class Measurement:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "target_records_per_second": self.target,
             "meets_target": self.meets_target,
+            "round": self.round,
             **self.extra,
         }
 
@@ -479,10 +482,12 @@ def format_table(results: Sequence[Measurement]) -> str:
     header = f"{'stage':<32} {'records':>10} {'events':>9} {'seconds':>8} {'cpu s':>7} "
     header += f"{'records/s':>10} {'peak RSS':>10}  {'target':<14} verdict"
     rows = [header, "-" * len(header)]
+    several = len({item.round for item in results}) > 1
     for item in results:
         target = f">= {item.target:,}/s" if item.target else "-"
+        label = f"{item.label} #{item.round + 1}" if several else item.label
         rows.append(
-            f"{item.label:<32} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
+            f"{label:<32} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
             f"{item.cpu_seconds:>7.2f} {item.records_per_second:>10,.0f} "
             f"{item.peak_rss_mb:>7.1f} MB  {target:<14} {_verdict(item)}"
         )
@@ -573,14 +578,64 @@ def _times(many: Measurement, few: Measurement) -> str:
 def _naive_ratio(scan: Measurement, naive: Measurement) -> str:
     """The scan's time over the naive parse's: wall, and CPU where both loops measured it
     (the verdict is on CPU then: other work on the machine slows wall time unevenly)."""
-    ratio = _loop_seconds(scan) / naive.seconds
-    text = f"{scan.label} / naive parse: {ratio:.2f}x time"
-    mine, theirs = scan.extra.get("loop_cpu_seconds"), naive.extra.get("loop_cpu_seconds")
-    if mine and theirs:
-        ratio = mine / theirs
+    text = f"{scan.label} / naive parse: {_loop_seconds(scan) / naive.seconds:.2f}x time"
+    ratio = _naive_value(scan, naive)
+    if _loop_cpu(scan, naive) is not None:
         text += f", {ratio:.2f}x CPU"
     verdict = "ok" if ratio <= NAIVE_TARGET else "MISS"
     return f"{text} (target <= {NAIVE_TARGET:.2f}) {verdict}"
+
+
+def _naive_value(scan: Measurement, naive: Measurement) -> float:
+    """The ratio the naive target is judged on: CPU where both loops measured it, else time."""
+    cpu = _loop_cpu(scan, naive)
+    return cpu if cpu is not None else _loop_seconds(scan) / naive.seconds
+
+
+def _loop_cpu(scan: Measurement, naive: Measurement) -> float | None:
+    mine, theirs = scan.extra.get("loop_cpu_seconds"), naive.extra.get("loop_cpu_seconds")
+    if isinstance(mine, int | float) and isinstance(theirs, int | float) and mine and theirs:
+        return mine / theirs
+    return None
+
+
+def format_medians(results: Sequence[Measurement]) -> str:
+    """With several rounds: each target's ratio per round (a round's own measurements), then
+    their median."""
+    lines: list[str] = []
+    rounds = sorted({item.round for item in results})
+    for corpus in dict.fromkeys(item.corpus for item in results):
+        found: dict[str, tuple[float, list[float]]] = {}
+        for round_ in rounds:
+            here = {i.stage: i for i in results if i.corpus == corpus and i.round == round_}
+            for label, target, value in _target_ratios(here):
+                found.setdefault(label, (target, []))[1].append(value)
+        for label, (target, values) in found.items():
+            middle = statistics.median(values)
+            verdict = "ok" if middle <= target else "MISS"
+            each = " / ".join(f"{value:.2f}" for value in values)
+            lines.append(
+                f"{Path(corpus).name}: {label}: {each} (median {middle:.2f}x, target <= "
+                f"{target}) {verdict}"
+            )
+    return "\n".join(lines)
+
+
+def _target_ratios(here: dict[str, Measurement]) -> list[tuple[str, float, float]]:
+    """(what, target, ratio) of one round on one corpus, for the targets with a ratio."""
+    found = []
+    naive = here.get("naive")
+    for stage in ("scan_sigma", "scan_cli"):
+        scan = here.get(stage)
+        if naive is not None and scan is not None and naive.seconds > 0:
+            found.append((f"{scan.label} / naive parse", NAIVE_TARGET, _naive_value(scan, naive)))
+    base = here.get(f"rules_{RULE_COUNTS[0]}")
+    for stage in (f"rules_{RULE_COUNTS[-1]}", SAME_ALERTS):
+        many = here.get(stage)
+        if base is not None and many is not None:
+            label = f"{many.label} / {base.label}, wall"
+            found.append((label, RULES_TARGET, many.wall_seconds / base.wall_seconds))
+    return found
 
 
 def _loop_seconds(item: Measurement) -> float:
@@ -593,7 +648,15 @@ def _loop_seconds(item: Measurement) -> float:
 def report(results: Sequence[Measurement], json_path: Path | None) -> None:
     sys.stdout.write(f"build: {build_summary()}\n")
     sys.stdout.write(format_table(results) + "\n")
-    for part in (format_flatness(results), format_ratios(results)):
+    rounds = sorted({item.round for item in results})
+    first = [item for item in results if item.round == rounds[0]]
+    parts = [format_flatness(first)]
+    for round_ in rounds:
+        ratios = format_ratios([item for item in results if item.round == round_])
+        parts.append(ratios if len(rounds) == 1 else f"round {round_ + 1}:\n{ratios}")
+    if len(rounds) > 1:
+        parts.append(format_medians(results))
+    for part in parts:
         if part:
             sys.stdout.write("\n" + part + "\n")
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -604,7 +667,7 @@ def report(results: Sequence[Measurement], json_path: Path | None) -> None:
         document = {
             "machine": machine_info(),
             "rss_limit_mb": RSS_LIMIT_MB,
-            "ratios": format_ratios(results).splitlines(),
+            "ratios": [line for part in parts[1:] for line in part.splitlines()],
             "driver_peak_rss_mb": round(driver_mb, 1),
             "results": [item.to_dict() for item in results],
         }
@@ -637,12 +700,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=",".join(name for name in STAGES if not name.startswith("rules_")),
         help=f"of {', '.join(STAGES)} (default: all but rules_*)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every stage this many times, the order of the stages alternating; the "
+        "ratios are given per round and as medians (on a shared machine, one round's are noise)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--profile", metavar="STAGE", help="cProfile one in-process stage")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.stages = [name.strip() for name in args.stages.split(",") if name.strip()]
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     unknown = [name for name in [*args.stages, args.profile or ""] if name and name not in STAGES]
     if unknown:
         parser.error(f"unknown stage {unknown}; known: {', '.join(STAGES)}")
@@ -666,10 +738,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure(args.profile, paths[-1], profile=True)
         return 0
     results = []
-    for path in paths:
-        for name in args.stages:
-            sys.stderr.write(f"{name} on {path.name} ...\n")
-            results.append(measure(name, path))
+    for round_ in range(args.rounds):
+        stages = args.stages if round_ % 2 == 0 else args.stages[::-1]  # alternate the order
+        for path in paths:
+            for name in stages:
+                sys.stderr.write(f"{name} on {path.name} (round {round_ + 1}) ...\n")
+                measured = measure(name, path)
+                measured.round = round_
+                results.append(measured)
     report(results, args.json)
     return 0  # figures, not a test: a missed target is reported, not failed
 

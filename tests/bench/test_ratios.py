@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.run import Measurement, format_ratios
+from bench.run import Measurement, format_medians, format_ratios
 
 
 def _run(stage: str, wall: float, cpu: float, rules: int) -> Measurement:
@@ -27,3 +27,16 @@ def test_the_count_is_measured_over_10_rules_and_over_the_seeds_alone() -> None:
 def test_without_the_seeds_stage_only_the_ratio_over_10_rules() -> None:
     results = [_run("rules_10", 10.0, 8.0, 10), _run("rules_1000", 11.0, 8.0, 1000)]
     assert format_ratios(results) == "c.log: 1,000 rules / 10 rules: wall 1.10x, CPU 1.00x"
+
+
+def test_rounds_give_each_ratio_per_round_and_its_median() -> None:
+    results = []
+    for round_, (few, many) in enumerate([(10.0, 12.0), (10.0, 15.0), (8.0, 9.6)]):
+        for stage, wall in (("rules_10", few), ("rules_5000_real10", many)):
+            measured = _run(stage, wall, wall, 10)
+            measured.round = round_
+            results.append(measured)
+    assert format_medians(results) == (
+        "c.log: rules_5000_real10 / rules_10, wall: 1.20 / 1.50 / 1.20 "
+        "(median 1.20x, target <= 1.3) ok"
+    )

@@ -479,7 +479,8 @@ def _git(*args: str) -> str:
 
 
 def format_table(results: Sequence[Measurement]) -> str:
-    header = f"{'stage':<32} {'records':>10} {'events':>9} {'seconds':>8} {'cpu s':>7} "
+    width = max([32, *(len(item.label) + 4 for item in results)])  # room for ` #N`
+    header = f"{'stage':<{width}} {'records':>10} {'events':>9} {'seconds':>8} {'cpu s':>7} "
     header += f"{'records/s':>10} {'peak RSS':>10}  {'target':<14} verdict"
     rows = [header, "-" * len(header)]
     several = len({item.round for item in results}) > 1
@@ -487,7 +488,7 @@ def format_table(results: Sequence[Measurement]) -> str:
         target = f">= {item.target:,}/s" if item.target else "-"
         label = f"{item.label} #{item.round + 1}" if several else item.label
         rows.append(
-            f"{label:<32} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
+            f"{label:<{width}} {item.records:>10,} {item.events:>9,} {item.seconds:>8.2f} "
             f"{item.cpu_seconds:>7.2f} {item.records_per_second:>10,.0f} "
             f"{item.peak_rss_mb:>7.1f} MB  {target:<14} {_verdict(item)}"
         )

@@ -9,14 +9,11 @@ lines, the event's node and how it was completed, nothing else.
 
 from __future__ import annotations
 
-import pickle
-import threading
 from typing import TYPE_CHECKING
-
-import zstandard
 
 from detect.auditd.event import AuditEvent
 from detect.auditd.record import parse_line
+from detect.core.packing import pack, unpack
 
 if TYPE_CHECKING:
     from detect.matching.engine import Match
@@ -24,32 +21,11 @@ if TYPE_CHECKING:
 
 
 Parts = tuple[str, "str | None", str, bytes]  # view, node, completion, packed lines
-# python-zstandard: "assume instances are not thread safe"; Dask runs partitions on threads
-_CODECS = threading.local()
-
-
-def pack(lines: list[str]) -> bytes:
-    """The lines pickled and compressed: zstd at level 1, by a compressor kept per thread
-    (7.8 us an event of five lines; zlib's level 1 took 36 us, its state made anew each time,
-    for 4% fewer bytes), copied to a buffer of its size (zstandard returns its output in the
-    buffer it allocated for the input's compression bound)."""
-    compressor = getattr(_CODECS, "compressor", None)
-    if compressor is None:
-        compressor = _CODECS.compressor = zstandard.ZstdCompressor(level=1)
-    return bytes(memoryview(compressor.compress(pickle.dumps(lines, pickle.HIGHEST_PROTOCOL))))
-
-
-def unpack(packed: bytes) -> list[str]:
-    decompressor = getattr(_CODECS, "decompressor", None)
-    if decompressor is None:
-        decompressor = _CODECS.decompressor = zstandard.ZstdDecompressor()
-    lines: list[str] = pickle.loads(decompressor.decompress(packed))
-    return lines
 
 
 class Contribution:
     """A match (`rule`, `view`) with its event kept as lines (compressed to about half their
-    pickle: `pack`); `event` parses it again."""
+    pickle: detect.core.packing); `event` parses it again."""
 
     __slots__ = ("completion", "node", "packed", "rule", "view")
 
@@ -76,7 +52,8 @@ class Contribution:
     @property
     def lines(self) -> list[str]:
         """The event's record lines, as read."""
-        return unpack(self.packed)
+        lines: list[str] = unpack(self.packed)
+        return lines
 
     @property
     def event(self) -> AuditEvent:

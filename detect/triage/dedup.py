@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-import zstandard
-
 from detect.core.alert import Alert, Document, Fold
+from detect.core.packing import pack, pickled, unpack_against
 from detect.triage.deadlines import Deadlines
 
 DEFAULT_WINDOW_MS: Final = 10 * 60 * 1000
@@ -38,50 +37,23 @@ class Group:
     deadline_ms: int
     last_ms: int
     count: int = 1
-    # the first event compressed alone, the others against it (zstd's raw-content dictionary):
-    # the events of one activity differ little (times, serials, pids), a few dozen bytes each
+    # the first event packed alone, the others against it (detect.core.packing): the events of
+    # one activity differ little (times, serials, pids); 20 take 1,888 bytes against 3,001
     events: list[bytes] = field(default_factory=list)
 
     def add_events(self, events: list[Document]) -> None:
         room = MAX_EVENTS - len(self.events)
         for event in events[: max(room, 0)]:
-            pickled = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
-            preset = self._preset() if self.events else None
-            self.events.append(_exact(_compressor(preset).compress(pickled)))
+            self.events.append(pack(event, self._preset() if self.events else None))
 
     def _preset(self) -> bytes:
-        return zstandard.ZstdDecompressor().decompress(self.events[0])
+        return pickled(self.events[0])
 
     def unpacked(self) -> list[Document]:
         if not self.events:
             return []
         preset = self._preset()
-        unpacker = zstandard.ZstdDecompressor(dict_data=_dictionary(preset))
-        return [
-            pickle.loads(preset),
-            *(pickle.loads(unpacker.decompress(p)) for p in self.events[1:]),
-        ]
-
-
-def _compressor(preset: bytes | None) -> zstandard.ZstdCompressor:
-    """zstd at level 1 (against `preset` when given): compressing an event against the first
-    costs about a third of zlib's level 1 (10 against 32 us, the dictionary loaded each time),
-    and 20 events of one activity take 1,888 bytes against 3,001. One per event: a compressor
-    is not shared between threads (Dask runs partitions on threads)."""
-    if preset is None:
-        return zstandard.ZstdCompressor(level=1)
-    return zstandard.ZstdCompressor(level=1, dict_data=_dictionary(preset))
-
-
-def _exact(packed: bytes) -> bytes:
-    """`packed` in a buffer of its own size: zstandard's `compress` returns its output in the
-    buffer it allocated for the input's compression bound (an event of ~2.2 KB packed to ~200
-    bytes held ~2.3 KB, traced), so a group's 20 events held ten times their size."""
-    return bytes(memoryview(packed))
-
-
-def _dictionary(preset: bytes) -> zstandard.ZstdCompressionDict:
-    return zstandard.ZstdCompressionDict(preset, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        return [pickle.loads(preset), *unpack_against(self.events[1:], preset)]
 
 
 def _bare(alert: Alert) -> Alert:

@@ -5,16 +5,13 @@ the event exactly as it would have from the event itself."""
 from __future__ import annotations
 
 import gc
-import sys
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from detect.auditd.event import AuditEvent
-from detect.correlation import contribution
-from detect.correlation.contribution import Contribution, pack, unpack
+from detect.correlation.contribution import Contribution
 from detect.matching.alert import event_document
 from detect.matching.engine import Match
 from detect.pipeline.factory import build_engine, build_reassembler, build_scan
@@ -77,30 +74,3 @@ def test_windows_keep_lines_not_events() -> None:
         match = by_key[(contribution.event.key, contribution.rule.id)]
         again = event_document(contribution.event, contribution.view)
         assert again == event_document(match.event, match.view)
-
-
-LINES = [
-    'node=web1 type=EXECVE msg=audit(1700000000.123:42): argc=2 a0="cat" a1="/etc/shadow"\n',
-    'node=web1 type=PATH msg=audit(1700000000.123:42): item=0 name="/tmp/\u00e9t\u00e9" \n',
-    "node=web1 type=USER_CMD msg=audit(1700000000.123:42): cmd=\udcff\udcfe\n",  # undecodable
-]
-
-
-def test_packed_lines_read_back_exactly_in_a_buffer_of_their_size() -> None:
-    events = [
-        [f"{line.rstrip()} n={n}\n" for line in LINES] + ["x" * 2000 + "\n"] for n in range(20)
-    ]
-    tracemalloc.start()
-    try:
-        packed = [pack(lines) for lines in events]
-        held = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(True, contribution.__file__)]
-        )
-        traced = sum(stat.size for stat in held.statistics("filename"))
-    finally:
-        tracemalloc.stop()
-    assert [unpack(item) for item in packed] == events
-    assert all(len(item) < 400 for item in packed)  # of ~2.3 KB each
-    # not the buffers zstandard allocated for the inputs' compression bound
-    size = sum(sys.getsizeof(item) for item in packed)
-    assert size <= traced < 2 * size, (traced, size)

@@ -149,8 +149,9 @@ class CompiledCache:
         raw = self.store.read(key)
         if raw is None:
             return None
+        head, _, body = raw.partition(b"\n")
         try:
-            return decode_entry(key, raw, self.hints), raw.partition(b"\n")[2]
+            return decode_entry(key, head, body, self.hints), body
         except CORRUPT:
             return None  # compiled again and written over
 
@@ -163,12 +164,12 @@ class CompiledCache:
         if entry is None:
             return None
         self.store.write(key, entry)
-        return entry.partition("\n")[2].encode()
+        return entry.partition(b"\n")[2]
 
 
 def encode_entry(
     key: str, rules: list[tuple[int, Rule, Recipe]], hints: Hints | None = None
-) -> str | None:
+) -> bytes | None:
     """The entry of a file's rules; None when JSON would not give a rule back exactly (its keys
     beyond Sigma are the rule file's data: anything YAML makes; all else is made by us)."""
     items = []
@@ -193,18 +194,23 @@ def encode_entry(
         if not exact(rule.attributes, [], dates) or dates or not _well_typed(data):
             return None
         items.append({"index": index, "line": rule.source.line, "rule": data})
-    body = json.dumps(items, allow_nan=True)
-    digest = hashlib.sha256(body.encode()).hexdigest()
+    body = json.dumps(items, allow_nan=True).encode()
+    return head_line(key, body, hints) + body
+
+
+def head_line(key: str, body: bytes, hints: Hints | None, **more: object) -> bytes:
+    """An entry's first line: its format, its key, the SHA-256 of its `body` (what follows)
+    and the version of its hints, then `more` (`checked_head` reads it)."""
     version = None if hints is None else hints.version
-    head = {"format": FORMAT, "key": key, "digest": digest, "hints": version}
-    return json.dumps(head) + "\n" + body
+    digest = hashlib.sha256(body).hexdigest()
+    head = {"format": FORMAT, "key": key, "digest": digest, "hints": version, **more}
+    return json.dumps(head).encode() + b"\n"
 
 
-def decode_entry(key: str, raw: bytes, hints: Hints | None = None) -> list[Stored]:
-    """The rules of an entry: a line of JSON (format, key, the SHA-256 of the rest, the version
-    of its hints), then the rules as JSON (raises ValueError and co. on any entry not as
-    written, or whose hints other code made). Without `hints`, rules come without theirs."""
-    head, _, body = raw.partition(b"\n")
+def decode_entry(key: str, head: bytes, body: bytes, hints: Hints | None = None) -> list[Stored]:
+    """The rules of an entry: its first line (`head_line`), then the rules as JSON (raises
+    ValueError and co. on any entry not as written, or whose hints other code made). Without
+    `hints`, rules come without theirs."""
     entry = checked_head(key, head, hints)
     if hashlib.sha256(body).hexdigest() != entry["digest"]:
         raise ValueError("altered")

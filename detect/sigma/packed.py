@@ -21,17 +21,16 @@ reads the files' entries instead.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import BinaryIO, Final
 
 from detect.sigma.compile import Recipe
 from detect.sigma.compiled import (
     CORRUPT,
-    FORMAT,
     CompiledCache,
     Stored,
     checked_head,
+    head_line,
     read_json,
     stored_rules,
 )
@@ -93,15 +92,8 @@ class PackedLoad:
         if not bodies:
             return
         lines = b"".join(bodies.get(key, NULL) + b"\n" for key in self.keys)
-        hints = self.cache.hints
-        head = {
-            "format": FORMAT,
-            "key": self.key,
-            "digest": hashlib.sha256(lines).hexdigest(),
-            "hints": None if hints is None else hints.version,
-            "files": len(self.keys),
-        }
-        self.cache.store.write(self.key, json.dumps(head).encode() + b"\n" + lines)
+        head = head_line(self.key, lines, self.cache.hints, files=len(self.keys))
+        self.cache.store.write(self.key, head + lines)
 
 
 def set_key(keys: Sequence[str]) -> str:

@@ -92,7 +92,6 @@ class Alert:
         "_ecs",
         "_events",
         "_id",
-        "_pending",
         "activity",
         "ancestry",
         "correlation",
@@ -119,12 +118,7 @@ class Alert:
         self.rule = rule
         self.time_ms = time_ms
         self.host = host
-        self._events: list[Document] | None = None
-        self._pending: Pending | None = None
-        if isinstance(events, Pending):
-            self._pending = events
-        else:
-            self._events = events
+        self._events = events
         self.ancestry = ancestry
         self.correlation = correlation
         self.events_total = events_total
@@ -136,26 +130,22 @@ class Alert:
     @property
     def events(self) -> list[Document]:
         found = self._events
-        if found is None:
-            assert self._pending is not None
-            found = self._events = self._pending.make()
-            self._pending = None
+        if isinstance(found, Pending):
+            found = self._events = found.make()
         return found
 
     def heads(self) -> list[Document]:
         """The events, or, not made yet, what identifies each: `host`, `@timestamp`, `serial`
         (enough for what counts and names them: incidents)."""
         found = self._events
-        if found is None:
-            assert self._pending is not None
-            return self._pending.heads
-        return found
+        return found.heads if isinstance(found, Pending) else found
 
     def made(self) -> Alert:
         """The alert with its events made: what leaves the pipeline's thread must not make
         them later, from an audit event the pipeline went on with (its process's tree)."""
-        if self._events is None:
-            self.events  # noqa: B018 - made now
+        found = self._events
+        if isinstance(found, Pending):
+            self._events = found.make()
         return self
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:

@@ -148,17 +148,22 @@ def rescan_missed(
             names = ", ".join(sorted(missed))
             raise PartitionError(f"the input changed while it was read: new lines of {names}")
         for result in results:
-            for host in result.hosts:
-                if host.host in missed:
-                    for spill in (host.alerts, host.incidents, host.hits):
-                        spill.close()
-            result.hosts = [host for host in result.hosts if host.host not in missed]
-            result.surprises = {}
+            _drop(result, missed)
         rounds += 1
         plan, bundles = again, make_bundles(again, _workers(again, parallelism))
         with ScanProgress(bundles, enabled=parallelism.progress, title="rescan") as progress:
             results = [*results, *run_bundles(bundles, rules, settings, parallelism, progress)]
     return results
+
+
+def _drop(result: BundleResult, hosts: set[str]) -> None:
+    """The results of `hosts` out of `result` (their spills closed), its surprises answered."""
+    for host in result.hosts:
+        if host.host in hosts:
+            for spill in (host.alerts, host.incidents, host.hits):
+                spill.close()
+    result.hosts = [host for host in result.hosts if host.host not in hosts]
+    result.surprises = {}
 
 
 def probe_jobs(parallelism: Parallelism) -> int:

@@ -272,7 +272,7 @@ class RuleIndex:
         self.always: tuple[Rule, ...] = tuple(self.rules[i] for i in always)
         self._made: dict[tuple[int, ...], Bucket] = {}  # one bucket per set of ordinals
         self._fields = self._field_tables(ordinals)
-        self._made = {}
+        self._made = {}  # needed only while the tables are built
         self._by_field = {table.field: table for table in self._fields}
 
     def _bucket(self, found: list[int]) -> Bucket:

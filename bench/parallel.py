@@ -49,9 +49,7 @@ def laid_out(path: Path, layout: str) -> Path:
     """`path` (a corpus file) in `layout`, made beside it once and reused while newer."""
     if layout == "file":
         return path
-    made = path.with_name(f"{path.name}.{layout}")
-    if layout == "gzip":
-        made = path.with_name(f"{path.name}.gz")
+    made = path.with_name(f"{path.name}.{'gz' if layout == 'gzip' else layout}")
     if made.exists() and made.stat().st_mtime >= path.stat().st_mtime:
         return made
     if layout == "gzip":

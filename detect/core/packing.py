@@ -29,7 +29,12 @@ def pack(item: object, preset: bytes | None = None) -> bytes:
             compressor = _CODECS.compressor = zstandard.ZstdCompressor(level=1)
     else:
         compressor = zstandard.ZstdCompressor(level=1, dict_data=_dictionary(preset))
-    return bytes(memoryview(compressor.compress(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))))
+    return bytes(memoryview(compressor.compress(preset_of(item))))
+
+
+def preset_of(item: object) -> bytes:
+    """The preset of objects like `item`: its pickle, as `pack` makes it."""
+    return pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
 
 def pickled(packed: bytes) -> bytes:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from detect.core.defaults import HORIZON_MS
-from detect.correlation.contribution import Contribution
+from detect.core.packing import preset_of
+from detect.correlation.contribution import Contribution, event_lines
 from detect.correlation.exported import ExportedHit, export
 from detect.correlation.placement import Placement, place
 from detect.matching.engine import Match
@@ -38,14 +39,15 @@ class Reassembly(Protocol):
     def audit_time(self, node: str | None) -> int: ...
 
 
-def hit_of(key: str, match: Match) -> Hit:
+def hit_of(key: str, match: Match, preset: bytes | None = None) -> Hit:
     """The hit of `match` for the correlations over rule `key` (`rule_key` of its rule). Its
     getter reads the matched view until the hit goes into the windows (which take what they
     measure and group by then: the correlator drops it); what the alert needs later is kept as
-    a `Contribution`, the event as its lines."""
+    a `Contribution`, the event as its lines (packed against `preset`, if given)."""
     event = match.event
     order = (event.node or "", event.serial)
-    return Hit(key, event.time_ms, event.node, order, field_getter(match), Contribution(match))
+    contribution = Contribution(match, preset)
+    return Hit(key, event.time_ms, event.node, order, field_getter(match), contribution)
 
 
 def inflight_floor(machine: Reassembly | None) -> int | None:
@@ -85,6 +87,9 @@ class CorrelationStage:
         )
         self.machine: Reassembly | None = None
         self._newest = -1
+        # per rule key: the pickle of its first hit's lines, which its later hits that stay
+        # here are packed against (detect.correlation.contribution)
+        self._presets: dict[str, bytes] = {}
 
     def _running(self, side: str) -> list[Correlation]:
         merged = self.placement.merged
@@ -132,7 +137,7 @@ class CorrelationStage:
             wanted = correlator.wants(key)
             names = exported.get(key) if exported else None
             if wanted or names is not None:
-                hit = hit_of(key, match)
+                hit = hit_of(key, match, None if names is not None else self._preset(key, match))
                 if names is not None and self.export is not None:
                     self.export(export(hit, names))  # before the windows may spend it
                 if wanted:
@@ -140,6 +145,13 @@ class CorrelationStage:
             if key not in correlator.silent:
                 own.append(match)
         return own
+
+    def _preset(self, key: str, match: Match) -> bytes:
+        """The preset of rule `key`'s hits: made of the first."""
+        preset = self._presets.get(key)
+        if preset is None:
+            preset = self._presets[key] = preset_of(event_lines(match.event))
+        return preset
 
     def take(self, hit: ExportedHit, rule: Rule) -> None:
         """A hit a host exported (`rule`: its rule, loaded here), in merged time order."""

@@ -1,8 +1,9 @@
-"""The rule-count ratios of the benchmark report: over 10 rules, and apart from the seeds."""
+"""The ratios of the benchmark report: rule counts over 10 rules and apart from the seeds,
+and peak RSS over input size."""
 
 from __future__ import annotations
 
-from bench.run import Measurement, format_medians, format_ratios
+from bench.run import Measurement, format_flatness, format_medians, format_ratios
 
 
 def _run(stage: str, wall: float, cpu: float, rules: int) -> Measurement:
@@ -40,3 +41,23 @@ def test_rounds_give_each_ratio_per_round_and_its_median() -> None:
         "c.log: rules_5000_real10 / rules_10, wall: 1.20 / 1.50 / 1.20 "
         "(median 1.20x, target <= 1.3) ok"
     )
+
+
+def test_peak_rss_is_flat_only_within_the_limit_from_smallest_to_largest() -> None:
+    def run(stage: str, records: int, rss: float) -> Measurement:
+        return Measurement(
+            stage, stage, f"{records}.log", records, 1, 1.0, 1.0, round(rss * 1024), None
+        )
+
+    results = [
+        run("flat", 250_000, 60.0),
+        run("grows", 2_000_000, 70.8),
+        run("flat", 2_000_000, 66.0),
+        run("grows", 250_000, 60.0),
+    ]
+    assert format_flatness(results).splitlines() == [
+        "flat                             peak RSS 60.0 MB at 250,000, 66.0 MB at 2,000,000 "
+        "(1.10x, target <= 1.10x) flat",
+        "grows                            peak RSS 60.0 MB at 250,000, 70.8 MB at 2,000,000 "
+        "(1.18x, target <= 1.10x) MISS (not flat)",
+    ]

@@ -423,7 +423,7 @@ class Reassembler:
                 self.stats.late_records += 1
             return
         event = AuditEvent(record)
-        known = event_recent_key(event)
+        known = event.recent = event_recent_key(event)  # asked again when it completes
         if known in node.recent:
             self.stats.late_records += 1
             event.completion = LATE
@@ -514,7 +514,8 @@ class Reassembler:
             self._last = None
         self._held(node, event)
         self._inflight -= 1
-        self._remember(node, event_recent_key(event), how == PROCTITLE)
+        known = event.recent
+        self._remember(node, known if known >= 0 else event_recent_key(event), how == PROCTITLE)
         heap = self._heap
         if len(heap) > 2 * self._inflight + 1024:
             self._heap = [

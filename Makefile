@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # scripts by tests/test_system_programs.py. kmod: insmod; libc6-dev: <stdio.h> for noise.sh's gcc.
 DEB_PACKAGES := apparmor apt at auditd chromium curl e2fsprogs gcc git gpg gpgconf iproute2 iptables kmod libc6-dev \
 	libcap2-bin lsof make mount net-tools nmap openssh-client openssl passwd procps python3 \
-	python3-audit sqlite3 strace sudo systemd systemd-sysv unzip util-linux-extra vim wget xxd zip
+	python3-audit sqlite3 strace sudo systemd systemd-sysv unzip util-linux-extra valgrind vim wget xxd zip
 
 .PHONY: demo test check lint format typecheck unit bench system-deps clean build pure unit-pure
 

@@ -104,6 +104,7 @@ TEST_PACKAGES = {
     "python3-audit": "test_auparse_agreement runs /usr/bin/python3 with auparse",
     "libc6-dev": "noise.sh's gcc compiles a file that includes <stdio.h>",
     "chromium": "tests/report opens the HTML report in headless Chromium",
+    "valgrind": "tests/bench/test_instructions.py counts instructions with callgrind",
 }
 
 REQUIRE_FUNCTION = """\

@@ -230,7 +230,7 @@ class _LastStamp:
 
     def __init__(self) -> None:
         self.header: tuple[str, str, int] = ("\x00", "", 0)  # no line holds it: checked
-        self.node: tuple[str, str | None] = ("\x00", None)
+        self.node: tuple[str, str | None] = ("\x00", None)  # `node=NAME type=`, NAME
 
 
 LAST_STAMP: Final = _LastStamp()
@@ -297,19 +297,16 @@ def read_header(line: str, source: str, lineno: int) -> Header:
 def _node_prefix(line: str) -> tuple[int, str | None]:
     """Where `type=` starts after a line's `node=NAME `, and NAME (None when empty); -1 when
     the line does not start so."""
+    prefix, name = LAST_STAMP.node
+    if line.startswith(prefix):  # `node=NAME type=`: NAME has no space, so it ends there
+        return len(prefix) - 5, name
     if not line.startswith("node="):
         return -1, None
-    prefix, name = LAST_STAMP.node
-    if line.startswith(prefix):  # `node=NAME `: NAME has no space, so the prefix ends there
-        start = len(prefix)
-    else:
-        start = line.find(" ", 5) + 1
-        if start == 0:
-            return -1, None
-        name = line[5 : start - 1] or None
-        LAST_STAMP.node = (line[:start], name)
-    if line.find("type=", start, start + 5) != start:
+    start = line.find(" ", 5) + 1
+    if start == 0 or line.find("type=", start, start + 5) != start:
         return -1, None
+    name = line[5 : start - 1] or None
+    LAST_STAMP.node = (line[: start + 5], name)
     return start, name
 
 

@@ -55,19 +55,22 @@ class Counted:
         return (self.large - self.small) / self.lines
 
 
-def prefix(corpus: Path, lines: int, folder: Path) -> Path:
-    """The first `lines` lines of `corpus`, as a file in `folder` (raises if it has fewer)."""
-    path = folder / f"{corpus.stem}.head-{lines}.log"
+def prefixes(corpus: Path, lines: int, folder: Path) -> tuple[Path, Path]:
+    """The first `lines` and the first 2 x `lines` lines of `corpus`, as files in `folder`,
+    from one read (raises if it has fewer)."""
+    small, large = (folder / f"{corpus.stem}.head-{n}.log" for n in (lines, 2 * lines))
     written = 0
-    with corpus.open("rb") as source, path.open("wb") as out:
+    with corpus.open("rb") as source, small.open("wb") as first, large.open("wb") as both:
         for line in source:
-            if written == lines:
+            if written == 2 * lines:
                 break
-            out.write(line)
+            if written < lines:
+                first.write(line)
+            both.write(line)
             written += 1
-    if written < lines:
-        raise SystemExit(f"{corpus} has {written:,} lines: fewer than the {lines:,} asked for")
-    return path
+    if written < 2 * lines:
+        raise SystemExit(f"{corpus} has {written:,} lines: fewer than the {2 * lines:,} needed")
+    return small, large
 
 
 def valgrind() -> str:
@@ -79,15 +82,8 @@ def valgrind() -> str:
 
 def count(stage: str, corpus: Path, out: Path, scratch: Path) -> int:
     """Instructions of one `bench.run --worker` child on `corpus`, callgrind's output in `out`."""
-    worker = [sys.executable, "-m", "bench.run", "--worker", stage, "--corpus", str(corpus)]
-    argv = [
-        valgrind(),
-        "--tool=callgrind",
-        f"--callgrind-out-file={out}",
-        *worker,
-        "--result",
-        str(scratch / "result.json"),
-    ]
+    worker = STAGES[stage].argv(stage, str(corpus), scratch, False)  # as bench.run runs it
+    argv = [valgrind(), "--tool=callgrind", f"--callgrind-out-file={out}", *worker]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -124,12 +120,13 @@ def annotated(text: str) -> dict[str, int]:
     return found
 
 
-def measure(stage: str, corpus: Path, lines: int, top: int) -> Counted:
+def measure(stage: str, corpora: tuple[Path, Path], lines: int, top: int) -> Counted:
+    """`stage` counted on `corpora` (`prefixes`: `lines` and twice as many lines)."""
     with tempfile.TemporaryDirectory(prefix="bench-instructions-") as folder:
         scratch = Path(folder)
         small_out, large_out = scratch / "small.out", scratch / "large.out"
-        small = count(stage, prefix(corpus, lines, scratch), small_out, scratch)
-        large = count(stage, prefix(corpus, 2 * lines, scratch), large_out, scratch)
+        small = count(stage, corpora[0], small_out, scratch)
+        large = count(stage, corpora[1], large_out, scratch)
         marginal: dict[str, float] = {}
         if top:
             before, after = functions(small_out), functions(large_out)
@@ -172,11 +169,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     valgrind()
-    for stage in args.stages:
-        sys.stderr.write(f"{stage} on {args.lines:,} and {2 * args.lines:,} lines ...\n")
-        sys.stderr.flush()
-        sys.stdout.write(report(measure(stage, args.corpus, args.lines, args.top), args.top) + "\n")
-        sys.stdout.flush()
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as folder:
+        corpora = prefixes(args.corpus, args.lines, Path(folder))  # once, for every stage
+        for stage in args.stages:
+            sys.stderr.write(f"{stage} on {args.lines:,} and {2 * args.lines:,} lines ...\n")
+            sys.stderr.flush()
+            counted = measure(stage, corpora, args.lines, args.top)
+            sys.stdout.write(report(counted, args.top) + "\n")
+            sys.stdout.flush()
     return 0
 
 

@@ -62,7 +62,7 @@ class AuditEvent:
         # each, see detect.auditd.reassemble._Node); None once they are records again
         self.held: list[object] | None = None
         self.completion = ""
-        self.recent = -1  # reassembly's key of it among completed events (-1: not made yet)
+        self.recent = -1  # reassembly's key of it among completed events (-1: not started there)
         self.process: Process | None = None  # its process in the tree, once observed
         self.argv: list[str] | None = None
         self.argv_truncated: bool | None = None  # None: argv not decoded yet

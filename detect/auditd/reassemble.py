@@ -423,7 +423,8 @@ class Reassembler:
                 self.stats.late_records += 1
             return
         event = AuditEvent(record)
-        known = event.recent = event_recent_key(event)  # asked again when it completes
+        known = event.recent = event_recent_key(event)  # kept for _close: events in flight
+        # are only ever started here
         if known in node.recent:
             self.stats.late_records += 1
             event.completion = LATE
@@ -514,8 +515,7 @@ class Reassembler:
             self._last = None
         self._held(node, event)
         self._inflight -= 1
-        known = event.recent
-        self._remember(node, known if known >= 0 else event_recent_key(event), how == PROCTITLE)
+        self._remember(node, event.recent, how == PROCTITLE)  # made by _start
         heap = self._heap
         if len(heap) > 2 * self._inflight + 1024:
             self._heap = [

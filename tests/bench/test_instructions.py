@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from bench import instructions
-from bench.instructions import annotated, count, measure, prefix, totals
+from bench.instructions import annotated, count, measure, prefixes, totals
 from detect.core import native
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -41,10 +41,12 @@ def test_a_stage_costs_the_same_per_line_each_time_it_is_counted(tmp_path: Path)
     corpus = tmp_path / "examples.log"
     corpus.write_bytes(b"".join(path.read_bytes() for path in sorted(EXAMPLES.glob("*.log"))))
     lines = 150
-    counted = measure("read", corpus, lines, top=3)
+    corpora = prefixes(corpus, lines, tmp_path)
+    assert [len(path.read_bytes().splitlines()) for path in corpora] == [lines, 2 * lines]
+    counted = measure("read", corpora, lines, top=3)
     assert 0 < counted.small < counted.large
     assert counted.per_line > 100  # reading a line is hundreds of instructions, not none
-    again = count("read", prefix(corpus, lines, tmp_path), tmp_path / "again.out", tmp_path)
+    again = count("read", corpora[0], tmp_path / "again.out", tmp_path)
     # the same to a few hundredths of a percent (start-up varies by some 60,000 instructions
     # of ~440 million: paths of other lengths): at 50,000 lines, about one per line
     assert abs(again - counted.small) < 5e-4 * counted.small
